@@ -1,0 +1,340 @@
+"""A model bundle on disk: a folder with `manifest.json` and the ONNX graphs it lists with their checksums.
+
+The manifest is the contract between the converter (`export_onnx.py`) and the engine: which graphs exist, their
+input/output names and shapes, and the SAM2 settings the numpy side must follow. `verify_bundle` checks all of it
+and reports every problem in words a user can act on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from roto.errors import ModelError
+
+BUNDLE_FORMAT = "roto-sam2-bundle"
+BUNDLE_FORMAT_VERSION = 1
+MANIFEST_NAME = "manifest.json"
+MAX_MANIFEST_BYTES = 1 << 20
+
+# The graphs every bundle holds and the names of their inputs and outputs, in order.
+GRAPH_NAMES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "image_encoder": (("image",), ("image_embed", "high_res_feats_0", "high_res_feats_1")),
+    "prompt_decoder": (
+        (
+            "image_embed",
+            "high_res_feats_0",
+            "high_res_feats_1",
+            "point_coords",
+            "point_labels",
+            "mask_input",
+            "has_mask_input",
+            "no_memory",
+        ),
+        ("masks", "iou_predictions", "object_score_logits", "obj_ptrs"),
+    ),
+    "memory_encoder": (
+        ("image_embed", "mask_logits", "object_score_logits", "binarize"),
+        ("maskmem_features", "maskmem_pos_enc"),
+    ),
+    "memory_attention": (
+        ("image_embed", "memory_feats", "memory_tpos", "obj_ptrs", "obj_ptr_tpos"),
+        ("pix_feat_with_mem",),
+    ),
+}
+
+REQUIRED_SETTINGS = (
+    "image_size",
+    "backbone_stride",
+    "hidden_dim",
+    "mem_dim",
+    "num_maskmem",
+    "mask_threshold",
+    "pixel_mean",
+    "pixel_std",
+)
+
+
+@dataclass(frozen=True)
+class VariantSpec:
+    """One SAM2.1 size Roto knows how to fetch and convert (from models/catalog.json)."""
+
+    key: str
+    model_name: str
+    config: str
+    checkpoint_url: str | None
+    checkpoint_sha256: str | None
+    bundle_url: str | None
+    bundle_sha256: str | None
+    reduced: bool = False
+
+    @property
+    def image_size(self) -> int:
+        return 256 if self.reduced else 1024
+
+
+def catalog_path() -> Path:
+    """models/catalog.json: beside the package in a checkout, inside the app folder in a frozen build."""
+    frozen_root = getattr(sys, "_MEIPASS", None)
+    if frozen_root:
+        return Path(frozen_root) / "models" / "catalog.json"
+    return Path(__file__).resolve().parents[2] / "models" / "catalog.json"
+
+
+def load_catalog(path: Path | None = None) -> dict[str, VariantSpec]:
+    path = path or catalog_path()
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return {
+            key: VariantSpec(
+                key=key,
+                model_name=entry["model_name"],
+                config=entry["config"],
+                checkpoint_url=entry.get("checkpoint_url"),
+                checkpoint_sha256=entry.get("checkpoint_sha256"),
+                bundle_url=entry.get("bundle_url"),
+                bundle_sha256=entry.get("bundle_sha256"),
+                reduced=bool(entry.get("reduced", False)),
+            )
+            for key, entry in data["variants"].items()
+        }
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ModelError(f"{path}: model catalog is missing or malformed: {exc}") from exc
+
+
+VARIANTS: dict[str, VariantSpec] = load_catalog()
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """A bundle whose manifest has been read and checked for structure (not yet for checksums)."""
+
+    path: Path
+    manifest: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        return str(self.manifest["name"])
+
+    @property
+    def variant(self) -> str:
+        return str(self.manifest["variant"])
+
+    @property
+    def random_weights(self) -> bool:
+        return bool(self.manifest.get("random_weights", False))
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        return dict(self.manifest["settings"])
+
+    @property
+    def image_size(self) -> int:
+        return int(self.manifest["settings"]["image_size"])
+
+    def graph_path(self, graph: str) -> Path:
+        return self.path / self.manifest["graphs"][graph]["file"]
+
+    def model_key(self) -> str:
+        """Identifies the weights (for embedding caches): the encoder's checksum, not the folder name."""
+        encoder_file = self.manifest["graphs"]["image_encoder"]["file"]
+        return str(self.manifest["files"][encoder_file]["sha256"])
+
+
+def write_manifest(path: Path, manifest: dict[str, Any]) -> None:
+    """Write atomically so an interrupted conversion never leaves a half-written manifest."""
+    text = json.dumps(manifest, indent=2, sort_keys=False) + "\n"
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".manifest-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _read_manifest(folder: Path) -> dict[str, Any]:
+    path = folder / MANIFEST_NAME
+    if not folder.is_dir():
+        raise ModelError(f"{folder}: model bundle folder not found")
+    if not path.is_file():
+        raise ModelError(f"{path}: missing; {folder} is not a Roto model bundle")
+    if path.stat().st_size > MAX_MANIFEST_BYTES:
+        raise ModelError(f"{path}: manifest is implausibly large ({path.stat().st_size} bytes)")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelError(f"{path}: not valid JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ModelError(f"{path}: manifest must be a JSON object")
+    return data
+
+
+def _structure_problems(folder: Path, data: dict[str, Any]) -> list[str]:
+    where = folder / MANIFEST_NAME
+    problems: list[str] = []
+    if data.get("format") != BUNDLE_FORMAT:
+        return [f"{where}: not a Roto model bundle manifest (format is {data.get('format')!r})"]
+    version = data.get("format_version")
+    if not isinstance(version, int) or version > BUNDLE_FORMAT_VERSION:
+        return [f"{where}: bundle format {version!r} is newer than this Roto reads ({BUNDLE_FORMAT_VERSION}); upgrade Roto"]
+    for key, kind in (("name", str), ("variant", str), ("settings", dict), ("graphs", dict), ("files", dict)):
+        if not isinstance(data.get(key), kind):
+            problems.append(f"{where}: field {key!r} is missing or not a {kind.__name__}")
+    if problems:
+        return problems
+    if data["variant"] not in VARIANTS:
+        problems.append(f"{where}: unknown SAM2 variant {data['variant']!r}")
+    for key in REQUIRED_SETTINGS:
+        if key not in data["settings"]:
+            problems.append(f"{where}: settings lack {key!r}")
+    for graph in GRAPH_NAMES:
+        entry = data["graphs"].get(graph)
+        if not isinstance(entry, dict) or not isinstance(entry.get("file"), str):
+            problems.append(f"{where}: graph {graph!r} is not listed")
+            continue
+        name = entry["file"]
+        if Path(name).name != name or name in ("", ".", ".."):
+            problems.append(f"{where}: graph file name {name!r} must be a plain file name inside the bundle")
+        elif name not in data["files"]:
+            problems.append(f"{where}: graph file {name} has no checksum entry")
+    for name, entry in data["files"].items():
+        if Path(name).name != name:
+            problems.append(f"{where}: file name {name!r} must be a plain file name inside the bundle")
+        elif not isinstance(entry, dict) or not isinstance(entry.get("sha256"), str):
+            problems.append(f"{where}: file {name} has no sha256")
+    return problems
+
+
+def load_bundle(folder: Path | str) -> Bundle:
+    """Read a bundle's manifest and check its structure; raises ModelError naming the first problem."""
+    folder = Path(folder)
+    data = _read_manifest(folder)
+    problems = _structure_problems(folder, data)
+    if problems:
+        raise ModelError(problems[0])
+    for graph in GRAPH_NAMES:
+        path = folder / data["graphs"][graph]["file"]
+        if not path.is_file():
+            raise ModelError(f"{path}: missing from bundle {folder.name} (run `roto models verify {folder}`)")
+    return Bundle(folder, data)
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _graph_problems(path: Path, graph: str, listed: dict[str, Any]) -> list[str]:
+    import onnx
+
+    try:
+        model = onnx.load(str(path), load_external_data=False)
+    except Exception as exc:  # onnx raises DecodeError and others for foreign or truncated files
+        return [f"{path}: not a readable ONNX graph (truncated or foreign file): {exc}"]
+    initializers = {init.name for init in model.graph.initializer}
+    inputs = tuple(v.name for v in model.graph.input if v.name not in initializers)
+    outputs = tuple(v.name for v in model.graph.output)
+    want_in, want_out = GRAPH_NAMES[graph]
+    problems = []
+    if inputs != want_in:
+        problems.append(f"{path}: {graph} inputs are {list(inputs)}, expected {list(want_in)} (wrong graph in this slot?)")
+    if outputs != want_out:
+        problems.append(f"{path}: {graph} outputs are {list(outputs)}, expected {list(want_out)}")
+    for side, values in (("inputs", model.graph.input), ("outputs", model.graph.output)):
+        declared = {io["name"]: io.get("shape") for io in listed.get(side, [])}
+        for value in values:
+            if value.name in initializers or value.name not in declared:
+                continue
+            shape = [d.dim_param or d.dim_value for d in value.type.tensor_type.shape.dim]
+            if shape != declared[value.name]:
+                problems.append(f"{path}: {value.name} has shape {shape}, manifest says {declared[value.name]}")
+    return problems
+
+
+def verify_bundle(folder: Path | str) -> list[str]:
+    """Every problem found with a bundle, as messages naming the file and what is wrong; empty if sound."""
+    folder = Path(folder)
+    try:
+        data = _read_manifest(folder)
+    except ModelError as exc:
+        return [str(exc)]
+    problems = _structure_problems(folder, data)
+    if problems:
+        return problems
+    for name, entry in data["files"].items():
+        path = folder / name
+        if not path.is_file():
+            problems.append(f"{path}: missing")
+            continue
+        size = path.stat().st_size
+        if "size" in entry and size != entry["size"]:
+            problems.append(f"{path}: {size} bytes, manifest says {entry['size']} (truncated or replaced)")
+        if sha256_file(path) != entry["sha256"]:
+            problems.append(f"{path}: SHA-256 does not match the manifest (damaged or swapped file)")
+    for graph in GRAPH_NAMES:
+        path = folder / data["graphs"][graph]["file"]
+        if path.is_file():
+            problems.extend(_graph_problems(path, graph, data["graphs"][graph]))
+    spec = VARIANTS.get(data["variant"])
+    encoder_inputs = data["graphs"]["image_encoder"].get("inputs", [])
+    if spec is not None and encoder_inputs:
+        size = data["settings"].get("image_size")
+        if size != spec.image_size or encoder_inputs[0].get("shape", [None] * 4)[-1] != size:
+            problems.append(
+                f"{folder / MANIFEST_NAME}: variant {spec.key} takes {spec.image_size} px input, "
+                f"bundle declares {size} (wrong variant)"
+            )
+    return problems
+
+
+def user_models_dir() -> Path:
+    """Where `roto models install/import` put bundles: the user's data directory (ROTO_MODELS_DIR overrides)."""
+    override = os.environ.get("ROTO_MODELS_DIR")
+    if override:
+        return Path(override)
+    return Path(platformdirs.user_data_dir("roto", appauthor=False)) / "models"
+
+
+def search_dirs() -> list[Path]:
+    """Folders searched for bundles, in order: the user's models folder, then `models/` beside a frozen app."""
+    dirs = [user_models_dir()]
+    if getattr(sys, "frozen", False):
+        dirs.append(Path(sys.executable).resolve().parent / "models")
+    return dirs
+
+
+def installed_bundles() -> list[Path]:
+    """Bundle folders found in the search directories (by manifest presence; use verify for soundness)."""
+    found: list[Path] = []
+    for root in search_dirs():
+        if root.is_dir():
+            found.extend(sorted(p for p in root.iterdir() if (p / MANIFEST_NAME).is_file()))
+    return found
+
+
+def find_bundle(name_or_path: str) -> Path:
+    """Resolve a bundle given by folder path or by installed name."""
+    candidate = Path(name_or_path)
+    if (candidate / MANIFEST_NAME).is_file():
+        return candidate
+    for folder in installed_bundles():
+        if folder.name == name_or_path:
+            return folder
+    installed = ", ".join(p.name for p in installed_bundles()) or "none"
+    raise ModelError(f"no model bundle named {name_or_path!r} (installed: {installed}); see `roto models list`")

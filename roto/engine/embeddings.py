@@ -1,0 +1,190 @@
+"""Per-frame image embeddings, cached so each click runs only the prompt decoder.
+
+The encoder is the expensive step (seconds per frame on a CPU). Its outputs are kept in a memory LRU bounded in
+bytes and, optionally, in a disk cache bounded in bytes (the user cache directory by default) so reopening a
+project needs no re-encode. Keys name the media, the frame and the model weights, so a different model or a
+changed file never reuses a stale embedding.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import platformdirs
+
+log = logging.getLogger(__name__)
+
+_ARRAYS = ("image_embed", "high_res_feats_0", "high_res_feats_1")
+
+
+@dataclass(frozen=True)
+class EmbeddingKey:
+    """Identifies one encoded frame: media identity, frame index and model weights."""
+
+    media_id: str
+    frame: int
+    model: str
+
+    def digest(self) -> str:
+        text = f"{self.media_id}\0{self.frame}\0{self.model}"
+        return hashlib.sha256(text.encode()).hexdigest()[:40]
+
+
+@dataclass(frozen=True)
+class FrameEmbedding:
+    """The image encoder's outputs for one frame, plus the frame's size (prompts are given in its pixels)."""
+
+    image_embed: np.ndarray
+    high_res_feats_0: np.ndarray
+    high_res_feats_1: np.ndarray
+    frame_hw: tuple[int, int]
+
+    @property
+    def nbytes(self) -> int:
+        return int(sum(getattr(self, name).nbytes for name in _ARRAYS))
+
+
+@dataclass
+class CacheStats:
+    memory_hits: int = 0
+    disk_hits: int = 0
+    misses: int = 0
+    evictions: int = 0
+
+
+def default_disk_dir() -> Path:
+    return Path(platformdirs.user_cache_dir("roto", appauthor=False)) / "embeddings"
+
+
+class EmbeddingCache:
+    """Thread-safe LRU of embeddings bounded in bytes, with an optional bounded disk tier."""
+
+    def __init__(
+        self,
+        max_bytes: int = 1 << 30,
+        disk_dir: Path | None = None,
+        max_disk_bytes: int = 4 << 30,
+    ) -> None:
+        if max_bytes < 0 or max_disk_bytes < 0:
+            raise ValueError("cache sizes must be >= 0 bytes")
+        self.max_bytes = max_bytes
+        self.disk_dir = disk_dir
+        self.max_disk_bytes = max_disk_bytes
+        self.stats = CacheStats()
+        self._items: OrderedDict[EmbeddingKey, FrameEmbedding] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+        if disk_dir is not None:
+            disk_dir.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def memory_bytes(self) -> int:
+        return self._bytes
+
+    def __contains__(self, key: EmbeddingKey) -> bool:
+        with self._lock:
+            return key in self._items
+
+    def get(self, key: EmbeddingKey) -> FrameEmbedding | None:
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+                self.stats.memory_hits += 1
+                return found
+        found = self._read_disk(key)
+        with self._lock:
+            if found is None:
+                self.stats.misses += 1
+                return None
+            self.stats.disk_hits += 1
+        self._remember(key, found)
+        return found
+
+    def put(self, key: EmbeddingKey, embedding: FrameEmbedding) -> None:
+        self._remember(key, embedding)
+        self._write_disk(key, embedding)
+
+    def clear_memory(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self._bytes = 0
+
+    def _remember(self, key: EmbeddingKey, embedding: FrameEmbedding) -> None:
+        if embedding.nbytes > self.max_bytes:
+            return
+        with self._lock:
+            old = self._items.pop(key, None)
+            if old is not None:
+                self._bytes -= old.nbytes
+            self._items[key] = embedding
+            self._bytes += embedding.nbytes
+            while self._bytes > self.max_bytes:
+                _, evicted = self._items.popitem(last=False)
+                self._bytes -= evicted.nbytes
+                self.stats.evictions += 1
+
+    # --- disk tier -----------------------------------------------------------------------------------------
+
+    def _path(self, key: EmbeddingKey) -> Path | None:
+        return None if self.disk_dir is None else self.disk_dir / f"{key.digest()}.npz"
+
+    def _read_disk(self, key: EmbeddingKey) -> FrameEmbedding | None:
+        path = self._path(key)
+        if path is None or not path.is_file():
+            return None
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                embedding = FrameEmbedding(
+                    *(np.array(data[name]) for name in _ARRAYS),
+                    frame_hw=(int(data["frame_hw"][0]), int(data["frame_hw"][1])),
+                )
+            os.utime(path)  # recency for the disk LRU
+            return embedding
+        except (OSError, ValueError, KeyError) as exc:
+            log.warning("discarding unreadable cached embedding %s: %s", path, exc)
+            path.unlink(missing_ok=True)
+            return None
+
+    def _write_disk(self, key: EmbeddingKey, embedding: FrameEmbedding) -> None:
+        path = self._path(key)
+        if path is None or self.max_disk_bytes == 0:
+            return
+        assert self.disk_dir is not None
+        try:
+            fd, tmp = tempfile.mkstemp(dir=self.disk_dir, suffix=".tmp")
+            with os.fdopen(fd, "wb") as handle:
+                np.savez(
+                    handle,
+                    frame_hw=np.array(embedding.frame_hw),
+                    **{name: getattr(embedding, name) for name in _ARRAYS},
+                )
+            os.replace(tmp, path)
+            self._trim_disk()
+        except OSError as exc:  # a full or read-only cache disk must never break segmentation
+            log.warning("cannot write embedding cache in %s: %s", self.disk_dir, exc)
+            Path(tmp).unlink(missing_ok=True)
+
+    def _trim_disk(self) -> None:
+        assert self.disk_dir is not None
+        entries = []
+        for path in self.disk_dir.glob("*.npz"):
+            try:
+                stat = path.stat()
+            except OSError:
+                continue
+            entries.append((stat.st_mtime, stat.st_size, path))
+        total = sum(size for _, size, _ in entries)
+        for _, size, path in sorted(entries):
+            if total <= self.max_disk_bytes:
+                break
+            path.unlink(missing_ok=True)
+            total -= size

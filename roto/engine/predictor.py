@@ -1,0 +1,198 @@
+"""The image path: a frame is encoded once, then every click or box runs only the small prompt decoder.
+
+Mirrors Meta's SAM2ImagePredictor (same preprocessing, prompt encoding, multimask choice and stability
+fallback, same upsampling) on the bundle's ONNX graphs.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from roto.engine.bundle import Bundle
+from roto.engine.embeddings import EmbeddingCache, EmbeddingKey, FrameEmbedding
+from roto.engine.session import RuntimeOptions, SessionReport, create_session
+from roto.engine.transforms import preprocess_image, prompts_to_model, upsample_logits, validate_prompts
+from roto.errors import PromptError
+
+LOGIT_CLAMP = 32.0  # Meta clamps the low-res logits it hands back for refinement
+
+
+@dataclass(frozen=True)
+class DecoderOutput:
+    """Raw prompt-decoder outputs for all four mask tokens (token 0: single mask, 1-3: multimask)."""
+
+    masks: np.ndarray  # (4, h, w) low-res logits
+    iou: np.ndarray  # (4,)
+    object_score: float
+    obj_ptrs: np.ndarray  # (4, hidden)
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """Candidate masks for one prompt; masks are upsampled to the frame only when asked for."""
+
+    low_res_logits: np.ndarray  # (K, h, w), unclamped
+    scores: np.ndarray  # (K,) predicted IoU
+    frame_hw: tuple[int, int]
+    threshold: float = 0.0
+
+    @property
+    def best(self) -> int:
+        return int(np.argmax(self.scores))
+
+    def __len__(self) -> int:
+        return int(self.scores.shape[0])
+
+    def logits(self, index: int | None = None) -> np.ndarray:
+        """Full-resolution logits of one candidate (the best by default)."""
+        index = self.best if index is None else index
+        return upsample_logits(self.low_res_logits[index], self.frame_hw)
+
+    def mask(self, index: int | None = None) -> np.ndarray:
+        """Full-resolution boolean mask of one candidate (the best by default)."""
+        return self.logits(index) > self.threshold
+
+    def mask_input(self, index: int | None = None) -> np.ndarray:
+        """Low-res logits of one candidate, clamped as Meta does, ready to pass back as `mask_input`."""
+        index = self.best if index is None else index
+        return np.clip(self.low_res_logits[index], -LOGIT_CLAMP, LOGIT_CLAMP)
+
+
+def stability_scores(logits: np.ndarray, delta: float) -> np.ndarray:
+    """SAM2's stability: IoU of the mask thresholded at +delta and at -delta, per mask."""
+    flat = logits.reshape(logits.shape[0], -1)
+    inner = (flat > delta).sum(axis=1).astype(np.float32)
+    outer = (flat > -delta).sum(axis=1).astype(np.float32)
+    return np.where(outer > 0, inner / np.maximum(outer, 1), 1.0)
+
+
+def select_masks(out: DecoderOutput, multimask: bool, settings: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """Pick the mask tokens Meta's MaskDecoder returns: tokens 1-3, or token 0 with the stability fallback."""
+    if multimask:
+        return out.masks[1:], out.iou[1:]
+    if settings.get("dynamic_multimask_via_stability", False):
+        stable = stability_scores(out.masks[:1], settings["dynamic_multimask_stability_delta"])[0]
+        if stable < settings["dynamic_multimask_stability_thresh"]:
+            best = 1 + int(np.argmax(out.iou[1:]))
+            return out.masks[best : best + 1], out.iou[best : best + 1]
+    return out.masks[:1], out.iou[:1]
+
+
+class PromptDecoder:
+    """Runs the prompt-decoder graph; shared by the image predictor and video propagation."""
+
+    def __init__(self, bundle: Bundle, options: RuntimeOptions, report: SessionReport) -> None:
+        self.bundle = bundle
+        self.settings = bundle.settings
+        self.session = create_session(bundle.graph_path("prompt_decoder"), options, report)
+        size = self.settings["image_size"] // self.settings["backbone_stride"] * 4
+        self._no_mask = np.zeros((1, 1, size, size), np.float32)
+
+    def __call__(
+        self,
+        embedding: FrameEmbedding,
+        coords: np.ndarray,
+        labels: np.ndarray,
+        mask_input: np.ndarray | None = None,
+        features: np.ndarray | None = None,
+    ) -> DecoderOutput:
+        """`features` replaces the frame's own (memory-conditioned features in video); else no-memory embedding."""
+        if mask_input is not None:
+            mask_input = np.asarray(mask_input, np.float32).reshape(self._no_mask.shape)
+        feeds = {
+            "image_embed": embedding.image_embed if features is None else features,
+            "high_res_feats_0": embedding.high_res_feats_0,
+            "high_res_feats_1": embedding.high_res_feats_1,
+            "point_coords": coords,
+            "point_labels": labels,
+            "mask_input": self._no_mask if mask_input is None else mask_input,
+            "has_mask_input": np.array([0.0 if mask_input is None else 1.0], np.float32),
+            "no_memory": np.array([1.0 if features is None else 0.0], np.float32),
+        }
+        masks, iou, object_score, obj_ptrs = self.session.run(None, feeds)
+        return DecoderOutput(masks[0], iou[0], float(object_score.reshape(-1)[0]), obj_ptrs[0])
+
+
+class ImageEncoder:
+    """Runs the image-encoder graph, through the embedding cache when a key is given."""
+
+    def __init__(
+        self, bundle: Bundle, options: RuntimeOptions, report: SessionReport, cache: EmbeddingCache | None
+    ) -> None:
+        self.bundle = bundle
+        self.settings = bundle.settings
+        self.cache = cache
+        self.session = create_session(bundle.graph_path("image_encoder"), options, report)
+        self._lock = threading.Lock()  # one encode at a time: ORT already uses every core
+
+    def key(self, media_id: str, frame: int) -> EmbeddingKey:
+        return EmbeddingKey(media_id, frame, self.bundle.model_key())
+
+    def __call__(self, rgb: np.ndarray, key: EmbeddingKey | None = None) -> FrameEmbedding:
+        if key is not None and self.cache is not None:
+            cached = self.cache.get(key)
+            if cached is not None:
+                return cached
+        tensor = preprocess_image(
+            rgb, self.settings["image_size"], tuple(self.settings["pixel_mean"]), tuple(self.settings["pixel_std"])
+        )
+        with self._lock:
+            image_embed, feats_0, feats_1 = self.session.run(None, {"image": tensor})
+        embedding = FrameEmbedding(image_embed, feats_0, feats_1, (int(rgb.shape[0]), int(rgb.shape[1])))
+        if key is not None and self.cache is not None:
+            self.cache.put(key, embedding)
+        return embedding
+
+
+class ImagePredictor:
+    """Click-to-mask on single frames: `set_frame` once (cached), then `predict` per prompt."""
+
+    def __init__(
+        self,
+        bundle: Bundle,
+        options: RuntimeOptions | None = None,
+        cache: EmbeddingCache | None = None,
+    ) -> None:
+        options = options or RuntimeOptions()
+        self.bundle = bundle
+        self.settings = bundle.settings
+        self.report = SessionReport(provider="", requested=options.provider)
+        self.encoder = ImageEncoder(bundle, options, self.report, cache)
+        self.decoder = PromptDecoder(bundle, options, self.report)
+        self._embedding: FrameEmbedding | None = None
+
+    def set_frame(self, rgb: np.ndarray, media_id: str | None = None, frame: int = 0) -> FrameEmbedding:
+        """Encode a frame (or fetch it from the cache when `media_id` names it) and make it current."""
+        key = self.encoder.key(media_id, frame) if media_id is not None else None
+        self._embedding = self.encoder(rgb, key)
+        return self._embedding
+
+    def set_embedding(self, embedding: FrameEmbedding) -> None:
+        self._embedding = embedding
+
+    def predict(
+        self,
+        points: np.ndarray | None = None,
+        labels: np.ndarray | None = None,
+        box: np.ndarray | None = None,
+        mask_input: np.ndarray | None = None,
+        multimask: bool = True,
+    ) -> Prediction:
+        """Masks for points (x, y in frame pixels; label 1 include, 0 exclude) and/or a box (x0, y0, x1, y1)."""
+        if self._embedding is None:
+            raise PromptError("no frame is set: call set_frame before predicting")
+        frame_hw = self._embedding.frame_hw
+        pts, lbl, bx = validate_prompts(points, labels, box, frame_hw)
+        if mask_input is not None:
+            mask_input = np.asarray(mask_input, np.float32)
+            side = self.decoder._no_mask.shape[-1]
+            if mask_input.size != side * side or not np.all(np.isfinite(mask_input)):
+                raise PromptError(f"mask_input must be finite low-res logits of {side}x{side}, got {mask_input.shape}")
+        coords, codes = prompts_to_model(pts, lbl, bx, frame_hw, self.settings["image_size"])
+        out = self.decoder(self._embedding, coords, codes, mask_input)
+        masks, scores = select_masks(out, multimask, self.settings)
+        return Prediction(masks, scores, frame_hw, float(self.settings["mask_threshold"]))

@@ -1,0 +1,124 @@
+"""Pre- and post-processing identical to SAM2's, in numpy, so ONNX results match Meta's predictor.
+
+SAM2ImagePredictor resizes with torchvision's antialiased bilinear filter (the same separable triangle filter as
+Pillow), normalises with ImageNet statistics, scales prompt coordinates into the square model input, and upsamples
+low-resolution logits bilinearly (align_corners=False). Each function here reproduces one of those steps.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import cv2
+import numpy as np
+
+from roto.errors import PromptError
+
+
+@lru_cache(maxsize=16)
+def _resample_weights(in_size: int, out_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Tap indices and weights of the antialiased bilinear filter (torch `_upsample_bilinear2d_aa`)."""
+    scale = in_size / out_size
+    support = max(scale, 1.0)  # the triangle filter's support (1) widened when shrinking
+    centers = scale * (np.arange(out_size, dtype=np.float64) + 0.5)
+    starts = np.maximum((centers - support + 0.5).astype(np.int64), 0)
+    stops = np.minimum((centers + support + 0.5).astype(np.int64), in_size)
+    taps = int((stops - starts).max())
+    offsets = np.arange(taps)
+    index = starts[:, None] + offsets[None, :]
+    inv = 1.0 / max(scale, 1.0)
+    weight = np.maximum(0.0, 1.0 - np.abs((index - centers[:, None] + 0.5) * inv))
+    weight[index >= stops[:, None]] = 0.0
+    weight /= weight.sum(axis=1, keepdims=True)
+    return np.minimum(index, in_size - 1), weight.astype(np.float32)
+
+
+def _resample_axis(image: np.ndarray, out_size: int, axis: int) -> np.ndarray:
+    index, weight = _resample_weights(image.shape[axis], out_size)
+    shape = [1] * image.ndim
+    shape[axis] = out_size
+    out = np.zeros(image.shape[:axis] + (out_size,) + image.shape[axis + 1 :], np.float32)
+    for tap in range(index.shape[1]):  # a few taps: sum shifted copies instead of one huge gather
+        out += np.take(image, index[:, tap], axis=axis) * weight[:, tap].reshape(shape)
+    return out
+
+
+def preprocess_image(rgb: np.ndarray, size: int, mean: tuple[float, ...], std: tuple[float, ...]) -> np.ndarray:
+    """RGB uint8 (H, W, 3) -> float32 (1, 3, size, size) as SAM2Transforms produces it."""
+    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+        raise ValueError(f"expected an RGB uint8 image (H, W, 3), got {rgb.dtype} {rgb.shape}")
+    image = rgb.astype(np.float32) / 255.0
+    image = _resample_axis(image, size, axis=0)
+    image = _resample_axis(image, size, axis=1)
+    image = (image - np.asarray(mean, np.float32)) / np.asarray(std, np.float32)
+    return np.ascontiguousarray(image.transpose(2, 0, 1)[None], dtype=np.float32)
+
+
+def validate_prompts(
+    points: np.ndarray | None,
+    labels: np.ndarray | None,
+    box: np.ndarray | None,
+    frame_hw: tuple[int, int],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Check user prompts in frame pixels; returns float32 points (N, 2), int labels (N,), box (4,) or None."""
+    height, width = frame_hw
+    if points is None and box is None:
+        raise PromptError("no prompt: give at least one point or a box")
+    if points is None:
+        pts = np.zeros((0, 2), np.float32)
+        lbl = np.zeros((0,), np.int64)
+    else:
+        pts = np.asarray(points, dtype=np.float64)
+        if pts.ndim != 2 or pts.shape[1] != 2:
+            raise PromptError(f"points must have shape (N, 2) as x, y pairs, got {pts.shape}")
+        if labels is None:
+            raise PromptError("points need labels (1 = include, 0 = exclude)")
+        lbl = np.asarray(labels)
+        if lbl.shape != (pts.shape[0],):
+            raise PromptError(f"{pts.shape[0]} points but labels have shape {lbl.shape}")
+        if not np.all(np.isin(lbl, (0, 1))):
+            raise PromptError(f"point labels must be 0 (exclude) or 1 (include), got {sorted(set(lbl.tolist()))}")
+        if not np.all(np.isfinite(pts)):
+            raise PromptError("point coordinates must be finite numbers (got NaN or infinity)")
+        outside = (pts[:, 0] < 0) | (pts[:, 0] > width) | (pts[:, 1] < 0) | (pts[:, 1] > height)
+        if outside.any():
+            x, y = pts[np.argmax(outside)]
+            raise PromptError(f"point ({x:g}, {y:g}) lies outside the {width}x{height} frame")
+        pts = pts.astype(np.float32)
+        lbl = lbl.astype(np.int64)
+    bx = None
+    if box is not None:
+        bx = np.asarray(box, dtype=np.float64).reshape(-1)
+        if bx.shape != (4,):
+            raise PromptError(f"a box is x0, y0, x1, y1; got {bx.size} numbers")
+        if not np.all(np.isfinite(bx)):
+            raise PromptError("box coordinates must be finite numbers (got NaN or infinity)")
+        x0, y0, x1, y1 = bx
+        if x1 <= x0 or y1 <= y0:
+            raise PromptError(f"box ({x0:g}, {y0:g}, {x1:g}, {y1:g}) is empty: x1 > x0 and y1 > y0 are required")
+        if x0 < 0 or y0 < 0 or x1 > width or y1 > height:
+            raise PromptError(f"box ({x0:g}, {y0:g}, {x1:g}, {y1:g}) extends outside the {width}x{height} frame")
+        bx = bx.astype(np.float32)
+    return pts, lbl, bx
+
+
+def prompts_to_model(
+    points: np.ndarray, labels: np.ndarray, box: np.ndarray | None, frame_hw: tuple[int, int], size: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Frame-pixel prompts -> the decoder's (1, N, 2) coords and (1, N) labels; a box becomes corners 2 and 3."""
+    height, width = frame_hw
+    scale = np.array([size / width, size / height], np.float32)
+    coords = points * scale
+    codes = labels.astype(np.float32)
+    if box is not None:
+        coords = np.concatenate([box.reshape(2, 2) * scale, coords])
+        codes = np.concatenate([np.array([2.0, 3.0], np.float32), codes])
+    return coords[None].astype(np.float32), codes[None].astype(np.float32)
+
+
+def upsample_logits(logits: np.ndarray, frame_hw: tuple[int, int]) -> np.ndarray:
+    """Low-res logits (..., h, w) -> (..., H, W) bilinear, align_corners=False (as F.interpolate)."""
+    height, width = frame_hw
+    flat = logits.reshape(-1, *logits.shape[-2:])
+    out = np.stack([cv2.resize(m, (width, height), interpolation=cv2.INTER_LINEAR) for m in flat])
+    return out.reshape(*logits.shape[:-2], height, width)

@@ -1,0 +1,25 @@
+"""Errors the core raises. Each message must let a user act: name the file and what is wrong with it."""
+
+
+class RotoError(Exception):
+    """Base of every error Roto reports to a user (the UI shows it, the CLI prints it and exits non-zero)."""
+
+
+class MediaError(RotoError):
+    """A video file or image sequence cannot be opened or decoded."""
+
+
+class ModelError(RotoError):
+    """A model bundle is missing, damaged, of the wrong kind, or cannot run."""
+
+
+class PromptError(RotoError):
+    """Points, boxes or mask inputs given to the model are malformed."""
+
+
+class ProjectError(RotoError):
+    """A project file cannot be read, written or trusted."""
+
+
+class ExportError(RotoError):
+    """Mattes cannot be written where or how they were asked for."""

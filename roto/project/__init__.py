@@ -1,0 +1,1 @@
+"""The project document, its undoable commands and its on-disk store (no Qt)."""

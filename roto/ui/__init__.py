@@ -1,0 +1,1 @@
+"""The PySide6 editor. Depends on the core; the core never imports it."""
