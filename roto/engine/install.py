@@ -1,0 +1,148 @@
+"""The user's installed bundles: install from the catalog, import by hand, remove.
+
+Installing never leaves a half-made bundle under its final name: everything is built or unpacked in a temporary
+folder beside the destination, verified, then renamed into place.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import zipfile
+from pathlib import Path
+
+import platformdirs
+
+from roto.engine.bundle import MANIFEST_NAME, VARIANTS, VariantSpec, load_bundle, user_models_dir, verify_bundle
+from roto.engine.download import download
+from roto.errors import ModelError
+
+
+def checkpoints_dir() -> Path:
+    return Path(platformdirs.user_cache_dir("roto", appauthor=False)) / "checkpoints"
+
+
+def _manual_hint(spec: VariantSpec) -> str:
+    url = spec.bundle_url or spec.checkpoint_url
+    if spec.bundle_url:
+        return f"Fetch {url} on a connected machine, then run: roto models import FILE.zip"
+    return (
+        f"Fetch {url} on a connected machine, then run: "
+        f"roto models import {Path(str(url)).name} --variant {spec.key}"
+    )
+
+
+def _spec(name: str) -> VariantSpec:
+    key = name.removeprefix("sam2.1-")
+    spec = VARIANTS.get(key)
+    if spec is None or spec.reduced:
+        choices = ", ".join(k for k, v in VARIANTS.items() if not v.reduced)
+        raise ModelError(f"unknown model {name!r}: choose one of {choices}")
+    return spec
+
+
+def _place(staging: Path, name: str, overwrite: bool) -> Path:
+    """Verify a staged bundle and move it to its final name in the models folder."""
+    problems = verify_bundle(staging)
+    if problems:
+        raise ModelError("the bundle failed verification:\n  " + "\n  ".join(problems))
+    final = user_models_dir() / name
+    if final.exists():
+        if not overwrite:
+            raise ModelError(f"{final}: a bundle with this name is installed (use --overwrite to replace it)")
+        shutil.rmtree(final)
+    staging.rename(final)
+    return final
+
+
+def _staging_dir() -> Path:
+    root = user_models_dir()
+    root.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=".staging-", dir=root))
+
+
+def install(name: str, overwrite: bool = False, progress: bool = True) -> Path:
+    """Install a SAM2.1 variant: a pre-exported bundle if the catalog names one, else checkpoint + conversion."""
+    spec = _spec(name)
+    hint = _manual_hint(spec)
+    if spec.bundle_url:
+        archive = download(
+            spec.bundle_url,
+            checkpoints_dir() / Path(spec.bundle_url).name,
+            spec.bundle_sha256,
+            hint,
+            progress,
+        )
+        return import_bundle(archive, overwrite=overwrite)
+    if not spec.checkpoint_url:
+        raise ModelError(f"the catalog names no download for {spec.model_name}")
+    checkpoint = download(
+        spec.checkpoint_url,
+        checkpoints_dir() / Path(spec.checkpoint_url).name,
+        spec.checkpoint_sha256,
+        hint,
+        progress,
+    )
+    return import_checkpoint(checkpoint, spec.key, overwrite=overwrite)
+
+
+def import_checkpoint(checkpoint: Path, variant: str, overwrite: bool = False, name: str | None = None) -> Path:
+    """Convert one of Meta's checkpoints (needs the export extra) and install the result."""
+    from roto.engine.export_onnx import ExportRequest, export_bundle
+
+    spec = _spec(variant)
+    staging = _staging_dir()
+    try:
+        export_bundle(ExportRequest(variant=spec.key, out_dir=staging, checkpoint=checkpoint, overwrite=True))
+        return _place(staging, name or spec.model_name, overwrite)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def import_bundle(source: Path, overwrite: bool = False, name: str | None = None) -> Path:
+    """Install a bundle folder or a .zip of one, after verifying it."""
+    if not source.exists():
+        raise ModelError(f"{source}: not found")
+    staging = _staging_dir()
+    try:
+        if source.is_dir():
+            shutil.copytree(source, staging, dirs_exist_ok=True)
+        elif zipfile.is_zipfile(source):
+            _unzip_bundle(source, staging)
+        else:
+            raise ModelError(
+                f"{source}: neither a bundle folder nor a .zip of one "
+                "(for Meta's .pt checkpoints use: roto models import FILE --variant NAME)"
+            )
+        bundle = load_bundle(staging)
+        return _place(staging, name or bundle.name, overwrite)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _unzip_bundle(archive: Path, dest: Path) -> None:
+    """Unpack a bundle archive whose files may sit in one top folder; refuse members that escape `dest`."""
+    with zipfile.ZipFile(archive) as zf:
+        names = [n for n in zf.namelist() if not n.endswith("/")]
+        manifests = [n for n in names if Path(n).name == MANIFEST_NAME]
+        if len(manifests) != 1:
+            raise ModelError(f"{archive}: expected one {MANIFEST_NAME} in the archive, found {len(manifests)}")
+        prefix = manifests[0][: -len(MANIFEST_NAME)]
+        for member in names:
+            if not member.startswith(prefix):
+                continue
+            relative = Path(member[len(prefix) :])
+            if relative.is_absolute() or ".." in relative.parts or len(relative.parts) != 1:
+                raise ModelError(f"{archive}: unsafe or unexpected member {member!r}")
+            with zf.open(member) as src, (dest / relative.name).open("wb") as out:
+                shutil.copyfileobj(src, out)
+
+
+def remove(name: str) -> Path:
+    """Delete an installed bundle from the user's models folder (never anything outside it)."""
+    root = user_models_dir().resolve()
+    target = (root / name).resolve()
+    if target.parent != root or not (target / MANIFEST_NAME).is_file():
+        raise ModelError(f"no installed bundle named {name!r} in {root}")
+    shutil.rmtree(target)
+    return target

@@ -1,0 +1,386 @@
+"""Export orchestration: validate the request, check for clashes, stream frames into the chosen writer."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from roto.errors import ExportError
+from roto.export import images
+from roto.export.naming import NamePattern
+from roto.export.rle import CocoWriter
+from roto.export.source import MatteSource
+from roto.export.staging import Staging
+from roto.export.video import FFV1, FFV1_16, H264_LUMA, PRORES_4444, VP9_ALPHA, MatteVideoWriter, VideoCodec
+from roto.matte import MatteOps
+
+ProgressCallback = Callable[[int, int], None]
+"""Called after each frame with (frames done, frames in total)."""
+
+CancelToken = threading.Event | Callable[[], bool]
+"""Checked before each frame; once set (or returning True) the export stops and leaves nothing behind."""
+
+
+class ExportFormat(StrEnum):
+    PNG = "png"
+    EXR = "exr"
+    PRORES = "prores"
+    FFV1 = "ffv1"
+    VP9 = "vp9"
+    H264 = "h264"
+    COCO = "coco"
+
+
+class Layout(StrEnum):
+    PER_OBJECT = "per-object"  # one output per object
+    UNION = "union"  # one output: all selected objects merged (max of their alphas)
+    LABELS = "labels"  # one paletted PNG per frame: pixel value = object number (PNG only)
+
+
+class Content(StrEnum):
+    ALPHA = "alpha"  # the matte alone
+    STRAIGHT = "rgba-straight"  # source colour, matte as (unassociated) alpha
+    PREMULTIPLIED = "rgba-premultiplied"  # source colour multiplied by the matte
+
+
+_SEQUENCE_SUFFIX = {ExportFormat.PNG: ".png", ExportFormat.EXR: ".exr"}
+_FILE_SUFFIX = {
+    ExportFormat.PRORES: ".mov",
+    ExportFormat.FFV1: ".mkv",
+    ExportFormat.VP9: ".webm",
+    ExportFormat.H264: ".mp4",
+    ExportFormat.COCO: ".json",
+}
+_ALPHA_ONLY = {ExportFormat.EXR, ExportFormat.H264, ExportFormat.COCO}
+_COMBINED_NAME = {Layout.UNION: "matte", Layout.LABELS: "labels"}
+
+
+@dataclass(frozen=True)
+class ExportSpec:
+    """What to write and where. ``pattern`` defaults to ``{shot}_{object}.{frame:04d}.png`` (sequences)
+    or ``{shot}_{object}.mov`` (videos) and ``{shot}.json`` (COCO); union/label outputs use the object
+    names ``matte``/``labels``. ``start_frame`` renumbers: file number = start_frame + frame index;
+    None keeps the source's own frame numbers. ``bit_depth`` applies to PNG and FFV1.
+    """
+
+    output_dir: Path
+    format: ExportFormat = ExportFormat.PNG
+    layout: Layout = Layout.PER_OBJECT
+    content: Content = Content.ALPHA
+    pattern: str | None = None
+    bit_depth: int = 8
+    frames: range | None = None
+    objects: Sequence[str] | None = None
+    matte_ops: MatteOps = field(default_factory=MatteOps)
+    start_frame: int | None = None
+    overwrite: bool = False
+
+    def __post_init__(self) -> None:
+        # Accept plain strings (CLI, settings files) but store the enums so comparisons are exact.
+        for name, kind in (("format", ExportFormat), ("layout", Layout), ("content", Content)):
+            value = getattr(self, name)
+            try:
+                object.__setattr__(self, name, kind(value))
+            except ValueError:
+                allowed = ", ".join(member.value for member in kind)
+                raise ExportError(f"Unknown export {name} '{value}'; choose one of {allowed}") from None
+        object.__setattr__(self, "output_dir", Path(self.output_dir))
+        if self.objects is not None:
+            object.__setattr__(self, "objects", tuple(self.objects))
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    files: list[Path]  # final paths written (empty when cancelled)
+    frames_written: int
+    cancelled: bool
+
+
+class _Sink(Protocol):
+    def write(self, index: int, planes: dict[str, np.ndarray], rgb: np.ndarray | None) -> None: ...
+
+    def close(self) -> None: ...
+
+    def discard(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class _Plan:
+    spec: ExportSpec
+    source: MatteSource
+    frames: range
+    objects: list[str]
+    targets: list[str]  # one output stream per target name
+    pattern: NamePattern
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.source.frame_size
+
+    def number(self, index: int) -> int:
+        start = self.spec.start_frame
+        return start + index if start is not None else self.source.frame_number(index)
+
+    def path(self, target: str, index: int | None = None) -> Path:
+        number = None if index is None else self.number(index)
+        return self.pattern.render(self.spec.output_dir, self.source.shot_name, target, number)
+
+    def final_paths(self) -> list[Path]:
+        if self.spec.format in _SEQUENCE_SUFFIX:
+            return [self.path(target, index) for index in self.frames for target in self.targets]
+        if self.spec.format is ExportFormat.COCO:
+            return [self.path(_COMBINED_NAME.get(self.spec.layout, "objects"))]
+        return [self.path(target) for target in self.targets]
+
+
+def _make_plan(source: MatteSource, spec: ExportSpec) -> _Plan:
+    fmt, layout, content = spec.format, spec.layout, spec.content
+    if spec.bit_depth not in (8, 16):
+        raise ExportError(f"Bit depth must be 8 or 16, got {spec.bit_depth}")
+    if fmt in _ALPHA_ONLY and content is not Content.ALPHA:
+        raise ExportError(
+            f"{fmt.value} export writes mattes only; RGBA cut-outs need PNG, ProRes, FFV1 or VP9"
+        )
+    if layout is Layout.LABELS and (fmt is not ExportFormat.PNG or content is not Content.ALPHA):
+        raise ExportError("Label maps are written as PNG mattes only (format png, content alpha)")
+    if content is not Content.ALPHA and not source.has_images:
+        raise ExportError(
+            f"Shot '{source.shot_name}' has no source pictures, so RGBA cut-outs cannot be made"
+        )
+
+    frames = spec.frames if spec.frames is not None else range(source.frame_count)
+    if len(frames) == 0 or min(frames) < 0 or max(frames) >= source.frame_count:
+        raise ExportError(
+            f"Frame range {frames.start}..{frames.stop - 1} is empty or outside the shot "
+            f"(frames 0..{source.frame_count - 1})"
+        )
+    objects = list(spec.objects) if spec.objects is not None else list(source.object_names)
+    unknown = [name for name in objects if name not in source.object_names]
+    if unknown:
+        raise ExportError(f"Shot '{source.shot_name}' has no object named {', '.join(map(repr, unknown))}")
+    if not objects or len(set(objects)) != len(objects):
+        raise ExportError("Select at least one object to export, each at most once")
+    if layout is Layout.LABELS and len(objects) > images.MAX_LABELS:
+        raise ExportError(f"A label map holds at most {images.MAX_LABELS} objects, {len(objects)} selected")
+
+    is_sequence = fmt in _SEQUENCE_SUFFIX
+    suffix = _SEQUENCE_SUFFIX.get(fmt) or _FILE_SUFFIX[fmt]
+    default = (
+        "{shot}.json"
+        if fmt is ExportFormat.COCO
+        else "{shot}_{object}" + (".{frame:04d}" if is_sequence else "") + suffix
+    )
+    pattern = NamePattern(spec.pattern or default)
+    if not pattern.pattern.lower().endswith(suffix):
+        raise ExportError(
+            f"File name pattern '{pattern.pattern}' must end in {suffix} for {fmt.value} export"
+        )
+    if is_sequence != ("frame" in pattern.fields):
+        need = "needs a {frame} field" if is_sequence else "writes one file, so it cannot use {frame}"
+        raise ExportError(f"File name pattern '{pattern.pattern}': {fmt.value} export {need}")
+
+    targets = objects if layout is Layout.PER_OBJECT else [_COMBINED_NAME[layout]]
+    return _Plan(spec, source, frames, objects, targets, pattern)
+
+
+def _check_destinations(paths: list[Path], overwrite: bool) -> None:
+    seen: set[Path] = set()
+    for path in paths:
+        if path in seen:
+            raise ExportError(
+                f"Two outputs would both be written to {path}; add {{object}} or {{frame}} to the pattern"
+            )
+        seen.add(path)
+    if not overwrite:
+        clashes = [path for path in paths if path.exists()]
+        if clashes:
+            more = f" (and {len(clashes) - 1} more)" if len(clashes) > 1 else ""
+            raise ExportError(
+                f"{clashes[0]} already exists{more}; choose overwrite to replace existing files"
+            )
+
+
+def _alphas(plan: _Plan, index: int) -> dict[str, np.ndarray]:
+    """Matte-processed float alpha per selected object for one frame."""
+    masks = plan.source.masks(index, plan.objects)
+    alphas = {}
+    for name in plan.objects:
+        data = masks.get(name)
+        if data is None:
+            data = np.zeros(plan.size, dtype=bool)
+        try:
+            alphas[name] = plan.spec.matte_ops.apply(np.asarray(data), plan.size)
+        except ValueError as exc:
+            raise ExportError(
+                f"Shot '{plan.source.shot_name}', object '{name}', frame {index}: bad mask ({exc})"
+            ) from None
+    return alphas
+
+
+def _planes(plan: _Plan, alphas: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Per output target: float alpha, or the uint8 label map for label layout."""
+    layout = plan.spec.layout
+    if layout is Layout.PER_OBJECT:
+        return alphas
+    if layout is Layout.UNION:
+        return {plan.targets[0]: np.maximum.reduce(list(alphas.values()))}
+    labels = np.zeros(plan.size, dtype=np.uint8)
+    for number, name in enumerate(plan.objects, start=1):
+        labels[alphas[name] >= 0.5] = number  # later objects are drawn over earlier ones
+    return {plan.targets[0]: labels}
+
+
+def _source_rgb(plan: _Plan, index: int) -> np.ndarray | None:
+    if plan.spec.content is Content.ALPHA:
+        return None
+    rgb = plan.source.image(index)
+    if rgb is None or rgb.shape != (*plan.size, 3) or rgb.dtype != np.uint8:
+        got = "nothing" if rgb is None else f"{rgb.dtype} {rgb.shape}"
+        raise ExportError(
+            f"Shot '{plan.source.shot_name}', frame {index}: expected an RGB uint8 picture of "
+            f"{plan.size[1]}x{plan.size[0]}, got {got}"
+        )
+    return rgb
+
+
+class _SequenceSink:
+    """One PNG or EXR file per frame and target."""
+
+    def __init__(self, plan: _Plan, staging: Staging):
+        self._plan, self._staging = plan, staging
+
+    def write(self, index: int, planes: dict[str, np.ndarray], rgb: np.ndarray | None) -> None:
+        spec = self._plan.spec
+        for target, plane in planes.items():
+            final = self._plan.path(target, index)
+            temp = self._staging.temp_path(final)
+            if spec.format is ExportFormat.EXR:
+                images.write_exr(plane, temp, final)
+            elif spec.layout is Layout.LABELS:
+                images.write_bytes(images.encode_label_png(plane, len(self._plan.objects)), temp, final)
+            else:
+                premultiplied = spec.content is Content.PREMULTIPLIED
+                pixels = (
+                    images.quantize(plane, spec.bit_depth)
+                    if rgb is None
+                    else images.cutout(rgb, plane, spec.bit_depth, premultiplied)
+                )
+                images.write_bytes(images.encode_png(pixels, final), temp, final)
+
+    def close(self) -> None:
+        return None
+
+    def discard(self) -> None:
+        return None
+
+
+class _VideoSink:
+    """One matte video per target, all encoded in step."""
+
+    def __init__(self, plan: _Plan, staging: Staging):
+        codec = _video_codec(plan.spec)
+        self._premultiplied = plan.spec.content is Content.PREMULTIPLIED
+        self._writers: dict[str, MatteVideoWriter] = {}
+        for target in plan.targets:
+            final = plan.path(target)
+            self._writers[target] = MatteVideoWriter(
+                staging.temp_path(final), final, codec, plan.size, plan.source.fps
+            )
+
+    def write(self, index: int, planes: dict[str, np.ndarray], rgb: np.ndarray | None) -> None:
+        for target, alpha in planes.items():
+            self._writers[target].write(alpha, rgb, self._premultiplied)
+
+    def close(self) -> None:
+        for writer in self._writers.values():
+            writer.close()
+
+    def discard(self) -> None:
+        for writer in self._writers.values():
+            writer.discard()
+
+
+class _CocoSink:
+    def __init__(self, plan: _Plan, staging: Staging):
+        self._plan = plan
+        final = plan.final_paths()[0]
+        self._writer = CocoWriter(
+            staging.temp_path(final), final, plan.source.shot_name, plan.targets, plan.size
+        )
+
+    def write(self, index: int, planes: dict[str, np.ndarray], rgb: np.ndarray | None) -> None:
+        self._writer.write(index, self._plan.number(index), self._plan.source.frame_time(index), planes)
+
+    def close(self) -> None:
+        self._writer.close()
+
+    def discard(self) -> None:
+        self._writer.discard()
+
+
+def _video_codec(spec: ExportSpec) -> VideoCodec:
+    if spec.format is ExportFormat.FFV1:
+        return FFV1_16 if spec.bit_depth == 16 else FFV1
+    return {ExportFormat.PRORES: PRORES_4444, ExportFormat.VP9: VP9_ALPHA, ExportFormat.H264: H264_LUMA}[
+        spec.format
+    ]
+
+
+def _make_sink(plan: _Plan, staging: Staging) -> _Sink:
+    if plan.spec.format in _SEQUENCE_SUFFIX:
+        return _SequenceSink(plan, staging)
+    if plan.spec.format is ExportFormat.COCO:
+        return _CocoSink(plan, staging)
+    return _VideoSink(plan, staging)
+
+
+def _is_cancelled(cancel: CancelToken | None) -> bool:
+    if cancel is None:
+        return False
+    if isinstance(cancel, threading.Event):
+        return cancel.is_set()
+    return bool(cancel())
+
+
+def export(
+    source: MatteSource,
+    spec: ExportSpec,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+) -> ExportResult:
+    """Write the requested mattes, one frame at a time; all files appear together at the end or not at all.
+
+    Raises ExportError before writing anything if the request is invalid or (without ``overwrite``)
+    any output file already exists.
+    """
+    plan = _make_plan(source, spec)
+    _check_destinations(plan.final_paths(), spec.overwrite)
+    staging = Staging()
+    sink: _Sink | None = None
+    done = 0
+    try:
+        sink = _make_sink(plan, staging)
+        for index in plan.frames:
+            if _is_cancelled(cancel):
+                break
+            sink.write(index, _planes(plan, _alphas(plan, index)), _source_rgb(plan, index))
+            done += 1
+            if progress is not None:
+                progress(done, len(plan.frames))
+        else:
+            sink.close()
+            return ExportResult(files=staging.commit(), frames_written=done, cancelled=False)
+    except BaseException:
+        if sink is not None:
+            sink.discard()
+        staging.abort()
+        raise
+    sink.discard()
+    staging.abort()
+    return ExportResult(files=[], frames_written=done, cancelled=True)

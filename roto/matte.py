@@ -1,0 +1,226 @@
+"""Matte operations on masks and logits, shared by the engine, the UI preview and export.
+
+Every function is pure (inputs are never modified) and works on one frame: a boolean mask ``HxW``, float
+logits ``hxw`` (any resolution; > 0 means "object"), or a float alpha ``HxW`` in [0, 1].
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+BoolMask = npt.NDArray[np.bool_]
+FloatImage = npt.NDArray[np.float32]
+
+# A Gaussian sigma of px/2 makes the visible ramp of a feathered edge about px wide on each side of the edge.
+_SIGMA_PER_PX = 0.5
+
+
+def _check_2d(array: np.ndarray, what: str) -> None:
+    if array.ndim != 2 or array.shape[0] == 0 or array.shape[1] == 0:
+        raise ValueError(f"{what} must be a non-empty 2-D array (height x width), got shape {array.shape}")
+
+
+def _check_mask(mask: np.ndarray) -> BoolMask:
+    _check_2d(mask, "mask")
+    if mask.dtype != np.bool_:
+        raise ValueError(f"mask must be boolean, got dtype {mask.dtype}")
+    return mask
+
+
+def _check_px(px: float, what: str, allow_negative: bool = False) -> None:
+    if not np.isfinite(px) or (px < 0 and not allow_negative):
+        sign = "" if allow_negative else " non-negative"
+        raise ValueError(f"{what} must be a finite{sign} number of pixels, got {px!r}")
+
+
+def _check_size(size: tuple[int, int]) -> None:
+    if len(size) != 2 or min(size) <= 0:
+        raise ValueError(f"size must be (height, width) with both positive, got {size!r}")
+
+
+def threshold(logits: np.ndarray, level: float = 0.0) -> BoolMask:
+    """Pixels whose logit is above ``level`` (0.0 is SAM2's own decision boundary, probability 0.5)."""
+    _check_2d(logits, "logits")
+    return np.asarray(logits > level)
+
+
+def _components(mask: BoolMask) -> tuple[np.ndarray, np.ndarray]:
+    """Labels and areas of the 4-connected components of ``mask`` (label 0 is the rest)."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=4)
+    return labels, stats[:count, cv2.CC_STAT_AREA]
+
+
+def fill_holes(mask: np.ndarray, max_area: int | None = None) -> BoolMask:
+    """Fill background regions enclosed by the mask, up to ``max_area`` pixels each (None fills all).
+
+    Regions touching the image border are never holes: they are the outside.
+    """
+    mask = _check_mask(mask)
+    if max_area is not None and max_area < 0:
+        raise ValueError(f"max_area must be None or a non-negative pixel count, got {max_area!r}")
+    # Background 8-connectivity pairs with the foreground's 4-connectivity, so a diagonal gap is not a hole.
+    _, labels, stats, _ = cv2.connectedComponentsWithStats((~mask).astype(np.uint8), connectivity=8)
+    h, w = mask.shape
+    left, top = stats[:, cv2.CC_STAT_LEFT], stats[:, cv2.CC_STAT_TOP]
+    right = left + stats[:, cv2.CC_STAT_WIDTH]
+    bottom = top + stats[:, cv2.CC_STAT_HEIGHT]
+    enclosed = (left > 0) & (top > 0) & (right < w) & (bottom < h)
+    if max_area is not None:
+        enclosed &= stats[:, cv2.CC_STAT_AREA] <= max_area
+    enclosed[0] = False  # label 0 is the foreground itself
+    return mask | enclosed[labels]
+
+
+def remove_islands(mask: np.ndarray, min_area: int) -> BoolMask:
+    """Drop foreground specks smaller than ``min_area`` pixels (model noise away from the object)."""
+    mask = _check_mask(mask)
+    if min_area < 0:
+        raise ValueError(f"min_area must be a non-negative pixel count, got {min_area!r}")
+    labels, areas = _components(mask)
+    keep = areas >= min_area
+    keep[0] = False
+    return keep[labels]
+
+
+def grow_shrink(mask: np.ndarray, px: int) -> BoolMask:
+    """Grow (px > 0) or shrink (px < 0) the mask by ``|px|`` pixels with a round brush."""
+    mask = _check_mask(mask)
+    if isinstance(px, bool) or not isinstance(px, int | np.integer):
+        raise ValueError(f"grow/shrink must be a whole number of pixels, got {px!r}")
+    if px == 0:
+        return mask.copy()
+    radius = abs(int(px))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    op = cv2.dilate if px > 0 else cv2.erode
+    # Outside the image counts as "unchanged" so shrinking does not eat in from the border.
+    out = op(mask.astype(np.uint8), kernel, borderType=cv2.BORDER_REPLICATE)
+    return out.astype(bool)
+
+
+def _as_alpha(mask_or_alpha: np.ndarray) -> FloatImage:
+    _check_2d(mask_or_alpha, "mask")
+    if mask_or_alpha.dtype == np.bool_:
+        return mask_or_alpha.astype(np.float32)
+    if not np.issubdtype(mask_or_alpha.dtype, np.floating):
+        raise ValueError(f"expected a boolean mask or a float alpha, got dtype {mask_or_alpha.dtype}")
+    return np.clip(mask_or_alpha, 0.0, 1.0).astype(np.float32, copy=False)
+
+
+def feather(mask_or_alpha: np.ndarray, px: float) -> FloatImage:
+    """Soften the edge over about ``px`` pixels each side (Gaussian, sigma px/2); returns alpha in [0, 1]."""
+    _check_px(px, "feather")
+    alpha = _as_alpha(mask_or_alpha)
+    if px == 0:
+        return alpha.copy()
+    sigma = px * _SIGMA_PER_PX
+    ksize = 2 * max(1, math.ceil(3 * sigma)) + 1  # explicit, so tiny sigmas still get a valid kernel
+    blurred = cv2.GaussianBlur(alpha, (ksize, ksize), sigmaX=sigma, borderType=cv2.BORDER_REPLICATE)
+    return np.clip(blurred, 0.0, 1.0)
+
+
+def invert(mask_or_alpha: np.ndarray) -> np.ndarray:
+    """Swap object and background: ``~mask`` for a boolean mask, ``1 - alpha`` for a float alpha."""
+    _check_2d(mask_or_alpha, "mask")
+    if mask_or_alpha.dtype == np.bool_:
+        return ~mask_or_alpha
+    return 1.0 - _as_alpha(mask_or_alpha)
+
+
+def resize_logits(logits: np.ndarray, size: tuple[int, int]) -> FloatImage:
+    """Bilinear upsampling of low-resolution logits to ``size`` (height, width), as SAM2 itself does."""
+    _check_2d(logits, "logits")
+    _check_size(size)
+    as_float = logits.astype(np.float32, copy=False)
+    if as_float.shape == tuple(size):
+        return as_float
+    resized = cv2.resize(as_float, (size[1], size[0]), interpolation=cv2.INTER_LINEAR)
+    return np.asarray(resized, dtype=np.float32)
+
+
+def soft_from_logits(
+    logits: np.ndarray, size: tuple[int, int] | None = None, temperature: float = 1.0
+) -> FloatImage:
+    """Alpha = sigmoid(upsampled logits / temperature).
+
+    Upsampling happens on the logits, not on the probabilities, so the 0.5 contour is exactly the edge of
+    the thresholded mask. A temperature above 1 widens the soft edge, below 1 hardens it.
+    """
+    if not (np.isfinite(temperature) and temperature > 0):
+        raise ValueError(f"temperature must be a positive number, got {temperature!r}")
+    upsampled = resize_logits(logits, size) if size is not None else logits.astype(np.float32)
+    _check_2d(upsampled, "logits")
+    # exp overflows to inf for very negative logits; 1/(1+inf) is the correct limit 0.
+    with np.errstate(over="ignore"):
+        return (1.0 / (1.0 + np.exp(-upsampled / temperature))).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class MatteOps:
+    """An ordered matte pipeline, applied the same way in the preview and at export.
+
+    Order: threshold logits -> fill holes -> remove islands -> grow/shrink -> soft edges -> feather ->
+    invert. Clean-up runs on the hard mask; soft edges (logits input only) then take the sigmoid of the
+    logits wherever clean-up left a pixel unchanged, so filled holes and removed islands stay hard.
+    """
+
+    invert: bool = False
+    grow_px: int = 0
+    feather_px: float = 0.0
+    fill_holes: bool = False
+    max_hole_area: int | None = None
+    min_island_area: int = 0
+    soft_edges: bool = False
+    threshold: float = 0.0
+
+    def __post_init__(self) -> None:
+        if isinstance(self.grow_px, bool) or not isinstance(self.grow_px, int | np.integer):
+            raise ValueError(f"grow/shrink must be a whole number of pixels, got {self.grow_px!r}")
+        _check_px(self.feather_px, "feather")
+        if self.max_hole_area is not None and self.max_hole_area < 0:
+            raise ValueError(f"max hole area must be None or non-negative, got {self.max_hole_area!r}")
+        if self.min_island_area < 0:
+            raise ValueError(f"minimum island area must be non-negative, got {self.min_island_area!r}")
+        if not np.isfinite(self.threshold):
+            raise ValueError(f"threshold must be a finite logit, got {self.threshold!r}")
+
+    def apply(self, mask_or_logits: np.ndarray, size: tuple[int, int] | None = None) -> FloatImage:
+        """Run the pipeline on a boolean mask or float logits; returns float32 alpha in [0, 1].
+
+        ``size`` (height, width) is the output size: logits are upsampled to it; a mask must already match.
+        """
+        _check_2d(mask_or_logits, "mask")
+        if size is not None:
+            _check_size(size)
+        is_logits = np.issubdtype(mask_or_logits.dtype, np.floating)
+        if is_logits:
+            logits = resize_logits(mask_or_logits, size or mask_or_logits.shape)
+            raw = threshold(logits, self.threshold)
+        elif mask_or_logits.dtype == np.bool_:
+            if size is not None and mask_or_logits.shape != tuple(size):
+                raise ValueError(f"mask shape {mask_or_logits.shape} does not match the frame size {size}")
+            raw = mask_or_logits
+        else:
+            raise ValueError(f"expected a boolean mask or float logits, got dtype {mask_or_logits.dtype}")
+
+        mask = raw
+        if self.fill_holes:
+            mask = fill_holes(mask, self.max_hole_area)
+        if self.min_island_area:
+            mask = remove_islands(mask, self.min_island_area)
+        if self.grow_px:
+            mask = grow_shrink(mask, self.grow_px)
+
+        alpha = mask.astype(np.float32)
+        if self.soft_edges and is_logits:
+            soft = soft_from_logits(logits - self.threshold)
+            alpha = np.where(mask == raw, soft, alpha)
+        if self.feather_px:
+            alpha = feather(alpha, self.feather_px)
+        if self.invert:
+            alpha = 1.0 - alpha
+        return alpha.astype(np.float32, copy=False)

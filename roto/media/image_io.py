@@ -1,0 +1,84 @@
+"""Single still images (PNG, JPEG, TIFF, EXR, ...) converted to the RGB uint8 every other part of Roto expects."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import OpenEXR
+
+from roto.errors import MediaError
+
+EXR_SUFFIXES = frozenset({".exr"})
+IMAGE_SUFFIXES = (
+    frozenset(
+        {
+            ".png",
+            ".jpg",
+            ".jpeg",
+            ".tif",
+            ".tiff",
+            ".bmp",
+            ".webp",
+            ".dpx",
+            ".tga",
+            ".jp2",
+            ".ppm",
+            ".pgm",
+            ".hdr",
+        }
+    )
+    | EXR_SUFFIXES
+)
+"""Extensions read as stills; .dpx/.tga/.hdr depend on what this OpenCV build decodes."""
+
+
+def read_image_rgb(path: Path) -> np.ndarray:
+    """Decode one still to (H, W, 3) uint8 RGB: grey is repeated, alpha dropped, 16-bit scaled, float sRGB-encoded."""
+    try:
+        if path.suffix.lower() in EXR_SUFFIXES:
+            return _read_exr(path)
+        data = np.fromfile(
+            path, dtype=np.uint8
+        )  # imdecode: works with any path OpenCV's own I/O would mangle
+    except OSError as exc:
+        raise MediaError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
+    # ANYDEPTH|ANYCOLOR keeps 16-bit and grey as they are and still honours EXIF orientation (UNCHANGED would not).
+    image = cv2.imdecode(data, cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR) if data.size else None
+    if image is None:
+        raise MediaError(f"{path}: not an image OpenCV can decode (empty, truncated or another format)")
+    if image.ndim == 2:
+        image = image[:, :, np.newaxis]
+    image = image[:, :, :3]
+    if image.shape[2] == 3:
+        image = image[:, :, ::-1]  # OpenCV's BGR
+    return _to_uint8(np.repeat(image, 3, axis=2) if image.shape[2] == 1 else image)
+
+
+def _read_exr(path: Path) -> np.ndarray:
+    try:
+        channels = OpenEXR.File(str(path)).channels()
+    except (RuntimeError, OSError) as exc:
+        raise MediaError(f"{path}: not a readable OpenEXR image ({exc})") from exc
+    if "RGB" in channels or "RGBA" in channels:
+        pixels = (channels.get("RGB") or channels["RGBA"]).pixels[:, :, :3]
+    elif {"R", "G", "B"} <= channels.keys():
+        pixels = np.stack([channels[name].pixels for name in "RGB"], axis=2)
+    elif "Y" in channels:
+        pixels = np.repeat(channels["Y"].pixels[:, :, np.newaxis], 3, axis=2)
+    else:
+        raise MediaError(f"{path}: the EXR has no RGB or Y channels (found {', '.join(sorted(channels))})")
+    return _to_uint8(np.asarray(pixels))
+
+
+def _to_uint8(image: np.ndarray) -> np.ndarray:
+    """Integer images scale to 8 bits; float images are taken as scene-linear and encoded with the sRGB curve."""
+    if image.dtype == np.uint8:
+        return np.ascontiguousarray(image)
+    if np.issubdtype(image.dtype, np.integer):
+        full_scale = float(np.iinfo(image.dtype).max)
+        return np.round(image.astype(np.float32) * (255.0 / full_scale)).astype(np.uint8)
+    linear = np.clip(np.nan_to_num(image.astype(np.float32), nan=0.0), 0.0, 1.0)
+    encoded = np.where(linear <= 0.0031308, linear * 12.92, 1.055 * np.power(linear, 1 / 2.4) - 0.055)
+    return np.round(encoded * 255.0).astype(np.uint8)

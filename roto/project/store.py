@@ -1,0 +1,444 @@
+"""Reading and writing ``NAME.roto/`` project folders: manifest, mask files, atomic saves, migrations.
+
+A save writes every new mask file (content-addressed, each written aside and renamed into place) before it
+replaces the manifest, so whenever the process dies the folder holds the old manifest or the new one, and
+either finds all its masks. Everything read from disk is validated: a damaged or hostile file raises
+ProjectError naming the file, and loading never writes.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, NoReturn
+
+import roto
+from roto.errors import ProjectError
+from roto.project.maskcodec import MAX_SIDE
+from roto.project.maskstore import DEFAULT_CACHE_BYTES, DIGEST_PATTERN, MASK_SUFFIX, MaskStore, mask_file_name
+from roto.project.model import Box, FramePrompts, MaskEntry, MaskOrigin, Point, Project, RotoObject, Shot
+
+PROJECT_SUFFIX = ".roto"
+MANIFEST_NAME = "project.json"
+RECOVERY_NAME = "recovery.json"
+MASKS_DIR = "masks"
+FORMAT_NAME = "roto-project"
+CURRENT_VERSION = 1
+TEMP_SUFFIX = ".tmp"
+
+MAX_MANIFEST_BYTES = 256 * 1024 * 1024
+MAX_SHOTS = 1000
+MAX_OBJECTS = 1000
+MAX_FRAME_COUNT = 10_000_000
+MAX_FRAME_NUMBER = 1_000_000_000
+MAX_PROMPTS_PER_FRAME = 10_000
+MAX_COORDINATE = 1e7
+MAX_TEXT = 4096
+
+Migration = Callable[[dict[str, Any]], dict[str, Any]]
+MIGRATIONS: dict[int, Migration] = {}
+"""``MIGRATIONS[n]`` turns a version-n manifest into a version n+1 one. A format change bumps CURRENT_VERSION,
+registers its migration here and freezes a sample of the old version under tests/project/data/."""
+
+
+# ----------------------------------------------------------------------------------------------------- saving
+
+
+def save_project(project: Project, folder: Path) -> None:
+    """Save (or save as) into ``folder`` (``NAME.roto``); drops the recovery file and unused masks."""
+    folder = _project_folder(folder)
+    referenced = _write(project, folder, MANIFEST_NAME)
+    _remove(folder / RECOVERY_NAME)
+    _collect_garbage(project.masks, folder, referenced)
+
+
+def write_recovery(project: Project, folder: Path) -> Path:
+    """Write the unsaved document as ``recovery.json`` beside the manifest, leaving the saved one as is."""
+    folder = _project_folder(folder)
+    _write(project, folder, RECOVERY_NAME)
+    return folder / RECOVERY_NAME
+
+
+def discard_recovery(folder: Path) -> None:
+    """Forget a recovery file the user declined; its masks go at the next save."""
+    _remove(Path(folder) / RECOVERY_NAME)
+
+
+def _project_folder(folder: Path) -> Path:
+    folder = Path(folder)
+    if folder.suffix != PROJECT_SUFFIX:
+        raise ProjectError(f"{folder}: a project folder's name must end in {PROJECT_SUFFIX}")
+    return folder
+
+
+def _write(project: Project, folder: Path, manifest_name: str) -> set[str]:
+    """Write missing mask files, then the manifest, each durably; returns the digests it references."""
+    masks_dir = folder / MASKS_DIR
+    try:
+        masks_dir.mkdir(parents=True, exist_ok=True)
+        present = _stored_digests(masks_dir)
+        referenced = {
+            entry.digest for shot in project.shots for obj in shot.objects for entry in obj.masks.values()
+        }
+        for digest in sorted(referenced - present):
+            _atomic_write(masks_dir / mask_file_name(digest), project.masks.blob(digest))
+        _fsync_dir(masks_dir)
+        document = json.dumps(_encode_project(project, folder), indent=1, ensure_ascii=False)
+        _atomic_write(folder / manifest_name, document.encode("utf-8"))
+        _fsync_dir(folder)
+        project.masks.attach(masks_dir, present | referenced)
+    except OSError as exc:
+        raise ProjectError(f"{folder}: cannot save the project ({exc.strerror or exc})") from exc
+    return referenced
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    temp = path.with_name(f".{path.name}.{uuid.uuid4().hex}{TEMP_SUFFIX}")
+    try:
+        with open(temp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        _remove(temp)
+        raise
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make renames durable (POSIX only: Windows cannot fsync a directory, and needs not)."""
+    if os.name != "posix":
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _remove(path: Path) -> None:
+    try:
+        path.unlink(missing_ok=True)
+    except OSError as exc:
+        raise ProjectError(f"{path}: cannot remove ({exc.strerror or exc})") from exc
+
+
+def _stored_digests(masks_dir: Path) -> set[str]:
+    try:
+        names = os.listdir(masks_dir)
+    except FileNotFoundError:
+        return set()
+    except OSError as exc:
+        raise ProjectError(f"{masks_dir}: cannot list mask files ({exc.strerror or exc})") from exc
+    return {
+        name[: -len(MASK_SUFFIX)]
+        for name in names
+        if name.endswith(MASK_SUFFIX) and DIGEST_PATTERN.fullmatch(name[: -len(MASK_SUFFIX)])
+    }
+
+
+def _collect_garbage(masks: MaskStore, folder: Path, referenced: set[str]) -> None:
+    """Delete temp files of interrupted saves and mask files nothing on disk references any more.
+
+    A mask this session still knows (undo history may bring it back) is copied into memory first.
+    """
+    masks_dir = folder / MASKS_DIR
+    known = masks.known()
+    for directory in (folder, masks_dir):
+        try:
+            names = os.listdir(directory)
+        except OSError as exc:
+            raise ProjectError(f"{directory}: cannot list files ({exc.strerror or exc})") from exc
+        for name in names:
+            if name.startswith(".") and name.endswith(TEMP_SUFFIX):
+                _remove(directory / name)
+    for digest in _stored_digests(masks_dir) - referenced:
+        if digest in known:
+            masks.retain(digest)
+        _remove(masks_dir / mask_file_name(digest))
+
+
+def _encode_project(project: Project, folder: Path) -> dict[str, Any]:
+    return {
+        "format": FORMAT_NAME,
+        "version": CURRENT_VERSION,
+        "writer": f"Roto {roto.__version__}",
+        "saved_at": datetime.now(UTC).isoformat(),
+        "name": project.name,
+        "shots": [_encode_shot(shot, folder) for shot in project.shots],
+    }
+
+
+def _encode_shot(shot: Shot, folder: Path) -> dict[str, Any]:
+    return {
+        "id": shot.id,
+        "media": _portable_media_path(shot.media, folder),
+        "first_frame": shot.first_frame,
+        "frame_count": shot.frame_count,
+        "fps": f"{shot.fps.numerator}/{shot.fps.denominator}",
+        "width": shot.width,
+        "height": shot.height,
+        "objects": [_encode_object(obj) for obj in shot.objects],
+    }
+
+
+def _encode_object(obj: RotoObject) -> dict[str, Any]:
+    return {
+        "id": obj.id,
+        "name": obj.name,
+        "color": list(obj.color),
+        "visible": obj.visible,
+        "locked": obj.locked,
+        "prompts": {
+            str(frame): {
+                "points": [[p.x, p.y, p.label] for p in prompts.points],
+                "boxes": [[b.x0, b.y0, b.x1, b.y1] for b in prompts.boxes],
+            }
+            for frame, prompts in sorted(obj.prompts.items())
+        },
+        "masks": {
+            str(frame): {"mask": entry.digest, "origin": entry.origin.value}
+            for frame, entry in sorted(obj.masks.items())
+        },
+    }
+
+
+def _portable_media_path(media: Path, folder: Path) -> str:
+    """Relative to the project folder when possible (they move together), else absolute (another drive)."""
+    try:
+        return Path(os.path.relpath(media, os.path.abspath(folder))).as_posix()
+    except ValueError:
+        return str(media)
+
+
+# ---------------------------------------------------------------------------------------------------- loading
+
+
+def load_project(folder: Path, *, recovery: bool = False, cache_bytes: int = DEFAULT_CACHE_BYTES) -> Project:
+    """Open ``NAME.roto`` (its recovery file with ``recovery=True``); masks are read only when asked for."""
+    folder = Path(folder)
+    path = folder / (RECOVERY_NAME if recovery else MANIFEST_NAME)
+    data = read_manifest(path)
+    masks_dir = folder / MASKS_DIR
+    project = _Decoder(str(path), folder).project(data)
+    present = _stored_digests(masks_dir)
+    for shot in project.shots:
+        for obj in shot.objects:
+            for entry in obj.masks.values():
+                if entry.digest not in present:
+                    missing = masks_dir / mask_file_name(entry.digest)
+                    raise ProjectError(f"{path}: mask file {missing} is missing (object {obj.name!r})")
+    project.masks = MaskStore(cache_bytes)
+    project.masks.attach(masks_dir, present)
+    return project
+
+
+def read_manifest(path: Path) -> dict[str, Any]:
+    """Parse a manifest and migrate it to the current version (still unvalidated beyond its header)."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_MANIFEST_BYTES:
+            raise ProjectError(f"{path}: {size} bytes is too large for a project manifest")
+        text = path.read_bytes().decode("utf-8")
+        data = json.loads(text)
+    except FileNotFoundError as exc:
+        raise ProjectError(f"{path}: no such project file") from exc
+    except OSError as exc:
+        raise ProjectError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    except UnicodeDecodeError as exc:
+        raise ProjectError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+    except (ValueError, RecursionError) as exc:
+        raise ProjectError(f"{path}: not valid JSON ({exc}); the file may be truncated or damaged") from exc
+    if not isinstance(data, dict) or data.get("format") != FORMAT_NAME:
+        raise ProjectError(f"{path}: not a Roto project manifest")
+    version = data.get("version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ProjectError(f"{path}: invalid format version {version!r}")
+    if version > CURRENT_VERSION:
+        raise ProjectError(
+            f"{path}: written by Roto format {version}, this Roto reads up to {CURRENT_VERSION}: upgrade Roto"
+        )
+    while version < CURRENT_VERSION:
+        data = MIGRATIONS[version](data)
+        version += 1
+        data["version"] = version
+    return data
+
+
+def manifest_saved_at(path: Path) -> datetime | None:
+    """When a manifest was written; None when it is absent or unreadable (so it cannot be the newer one)."""
+    try:
+        stamp = read_manifest(path).get("saved_at")
+        return datetime.fromisoformat(stamp) if isinstance(stamp, str) else None
+    except (ProjectError, ValueError):
+        return None
+
+
+_FPS_PATTERN = re.compile(r"[0-9]{1,9}(/[0-9]{1,9})?")
+
+
+class _Decoder:
+    """Validating reader: each error names the file and the place in it: ``shots[0].objects[2].color``."""
+
+    def __init__(self, source: str, folder: Path) -> None:
+        self.source = source
+        self.folder = folder
+
+    def fail(self, where: str, problem: str) -> NoReturn:
+        raise ProjectError(f"{self.source}: {where}: {problem}")
+
+    def mapping(self, value: Any, where: str, required: tuple[str, ...]) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            self.fail(where, "expected an object")
+        missing = [key for key in required if key not in value]
+        if missing:
+            self.fail(where, f"missing {', '.join(missing)}")
+        return value
+
+    def array(self, value: Any, where: str, limit: int) -> list[Any]:
+        if not isinstance(value, list):
+            self.fail(where, "expected a list")
+        if len(value) > limit:
+            self.fail(where, f"{len(value)} entries, more than the {limit} allowed")
+        return value
+
+    def integer(self, value: Any, where: str, low: int, high: int) -> int:
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+            self.fail(where, f"expected an integer from {low} to {high}, got {_short(value)}")
+        return value
+
+    def number(self, value: Any, where: str) -> float:
+        if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
+            self.fail(where, f"expected a number, got {_short(value)}")
+        if abs(value) > MAX_COORDINATE:
+            self.fail(where, f"{value} is far outside any frame")
+        return float(value)
+
+    def text(self, value: Any, where: str) -> str:
+        if not isinstance(value, str) or len(value) > MAX_TEXT:
+            self.fail(where, f"expected a text of at most {MAX_TEXT} characters")
+        return value
+
+    def flag(self, value: Any, where: str) -> bool:
+        if not isinstance(value, bool):
+            self.fail(where, f"expected true or false, got {_short(value)}")
+        return value
+
+    def frame_key(self, key: str, where: str, shot: Shot) -> int:
+        if not re.fullmatch(r"-?[0-9]{1,10}", key):
+            self.fail(where, f"{_short(key)} is not a frame number")
+        frame = int(key)
+        if not shot.first_frame <= frame < shot.first_frame + shot.frame_count:
+            self.fail(where, f"frame {frame} is outside the shot")
+        return frame
+
+    def project(self, data: dict[str, Any]) -> Project:
+        self.mapping(data, "manifest", ("name", "shots"))
+        shots = [
+            self.shot(value, f"shots[{i}]")
+            for i, value in enumerate(self.array(data["shots"], "shots", MAX_SHOTS))
+        ]
+        if len({shot.id for shot in shots}) != len(shots):
+            self.fail("shots", "two shots share an id")
+        return Project(self.text(data["name"], "name"), shots)
+
+    def shot(self, value: Any, where: str) -> Shot:
+        keys = ("id", "media", "first_frame", "frame_count", "fps", "width", "height", "objects")
+        data = self.mapping(value, where, keys)
+        fps = data["fps"]
+        if not isinstance(fps, str) or not _FPS_PATTERN.fullmatch(fps) or Fraction(fps) <= 0:
+            self.fail(
+                f"{where}.fps", f"expected a positive rate like '24' or '30000/1001', got {_short(fps)}"
+            )
+        media = self.text(data["media"], f"{where}.media")
+        if not media or "\x00" in media:
+            self.fail(f"{where}.media", "expected a media path")
+        shot = Shot(
+            id=self.text(data["id"], f"{where}.id"),
+            media=Path(os.path.abspath(self.folder / media)),
+            first_frame=self.integer(
+                data["first_frame"], f"{where}.first_frame", -MAX_FRAME_NUMBER, MAX_FRAME_NUMBER
+            ),
+            frame_count=self.integer(data["frame_count"], f"{where}.frame_count", 1, MAX_FRAME_COUNT),
+            fps=Fraction(fps),
+            width=self.integer(data["width"], f"{where}.width", 1, MAX_SIDE),
+            height=self.integer(data["height"], f"{where}.height", 1, MAX_SIDE),
+        )
+        objects = self.array(data["objects"], f"{where}.objects", MAX_OBJECTS)
+        shot.objects = [self.object(value, f"{where}.objects[{i}]", shot) for i, value in enumerate(objects)]
+        if len({obj.id for obj in shot.objects}) != len(shot.objects):
+            self.fail(f"{where}.objects", "two objects share an id")
+        return shot
+
+    def object(self, value: Any, where: str, shot: Shot) -> RotoObject:
+        data = self.mapping(value, where, ("id", "name", "color", "visible", "locked", "prompts", "masks"))
+        color = self.array(data["color"], f"{where}.color", 3)
+        if len(color) != 3:
+            self.fail(f"{where}.color", "expected [red, green, blue]")
+        red, green, blue = (self.integer(c, f"{where}.color", 0, 255) for c in color)
+        prompts = self.mapping(data["prompts"], f"{where}.prompts", ())
+        masks = self.mapping(data["masks"], f"{where}.masks", ())
+        return RotoObject(
+            id=self.integer(data["id"], f"{where}.id", 1, 2**31 - 1),
+            name=self.text(data["name"], f"{where}.name"),
+            color=(red, green, blue),
+            visible=self.flag(data["visible"], f"{where}.visible"),
+            locked=self.flag(data["locked"], f"{where}.locked"),
+            prompts={
+                self.frame_key(key, f"{where}.prompts", shot): self.prompts(value, f"{where}.prompts[{key}]")
+                for key, value in prompts.items()
+            },
+            masks={
+                self.frame_key(key, f"{where}.masks", shot): self.mask(value, f"{where}.masks[{key}]")
+                for key, value in masks.items()
+            },
+        )
+
+    def prompts(self, value: Any, where: str) -> FramePrompts:
+        data = self.mapping(value, where, ("points", "boxes"))
+        points = []
+        for i, item in enumerate(self.array(data["points"], f"{where}.points", MAX_PROMPTS_PER_FRAME)):
+            x, y, label = self.fixed(item, f"{where}.points[{i}]", 3)
+            points.append(
+                Point(
+                    self.number(x, f"{where}.points[{i}]"),
+                    self.number(y, f"{where}.points[{i}]"),
+                    self.integer(label, f"{where}.points[{i}].label", 0, 1),
+                )
+            )
+        boxes = []
+        for i, item in enumerate(self.array(data["boxes"], f"{where}.boxes", MAX_PROMPTS_PER_FRAME)):
+            corners = [
+                self.number(c, f"{where}.boxes[{i}]") for c in self.fixed(item, f"{where}.boxes[{i}]", 4)
+            ]
+            boxes.append(Box(*corners))
+        if not points and not boxes:
+            self.fail(where, "a frame listed with prompts has none")
+        return FramePrompts(points, boxes)
+
+    def fixed(self, value: Any, where: str, length: int) -> list[Any]:
+        items = self.array(value, where, length)
+        if len(items) != length:
+            self.fail(where, f"expected {length} values")
+        return items
+
+    def mask(self, value: Any, where: str) -> MaskEntry:
+        data = self.mapping(value, where, ("mask", "origin"))
+        digest, origin = data["mask"], data["origin"]
+        if not isinstance(digest, str) or not DIGEST_PATTERN.fullmatch(digest):
+            self.fail(f"{where}.mask", f"expected a mask digest (32 hex digits), got {_short(digest)}")
+        if origin not in {o.value for o in MaskOrigin}:
+            self.fail(f"{where}.origin", f"expected one of {', '.join(o.value for o in MaskOrigin)}")
+        return MaskEntry(digest, MaskOrigin(origin))
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
