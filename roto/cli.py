@@ -57,7 +57,9 @@ def cmd_models_list(args: argparse.Namespace) -> int:
     lines = [f"Installed in {user_models_dir()}:"]
     for info in installed:
         flag = "  (RANDOM WEIGHTS: tests and benchmarks only)" if info.get("random_weights") else ""
-        lines.append(f"  {info['name']:<24} {info.get('variant', '?'):<10} {info.get('precision', '?')}{flag}")
+        lines.append(
+            f"  {info['name']:<24} {info.get('variant', '?'):<10} {info.get('precision', '?')}{flag}"
+        )
     if not installed:
         lines.append("  (none)  install one with: roto models install tiny")
     lines.append("Available to install:")
@@ -115,7 +117,9 @@ def cmd_models_export(args: argparse.Namespace) -> int:
     from roto.engine.export_onnx import ExportRequest, export_bundle
 
     if args.checkpoint is None and not args.random_weights:
-        raise RotoError("give --checkpoint FILE (Meta's .pt), or --random-weights for a test/benchmark bundle")
+        raise RotoError(
+            "give --checkpoint FILE (Meta's .pt), or --random-weights for a test/benchmark bundle"
+        )
     out = export_bundle(
         ExportRequest(
             variant=args.variant,
@@ -280,7 +284,9 @@ def cmd_gui(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="roto", description="Rotoscoping with SAM2: click, propagate, export.")
+    parser = argparse.ArgumentParser(
+        prog="roto", description="Rotoscoping with SAM2: click, propagate, export."
+    )
     parser.add_argument("--version", action="version", version=f"roto {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what the engine does")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -309,10 +315,20 @@ def build_parser() -> argparse.ArgumentParser:
     models = sub.add_parser("models", help="install, verify and manage SAM2 model bundles")
     msub = models.add_subparsers(dest="models_command", metavar="ACTION", required=True)
     add("list", "installed bundles and the models available to install", cmd_models_list, msub)
-    install = add("install", "download and install a SAM2.1 model (tiny, small, base-plus, large)", cmd_models_install, msub)
+    install = add(
+        "install",
+        "download and install a SAM2.1 model (tiny, small, base-plus, large)",
+        cmd_models_install,
+        msub,
+    )
     install.add_argument("name")
     install.add_argument("--overwrite", action="store_true")
-    imp = add("import", "install a bundle folder/.zip, or convert one of Meta's .pt checkpoints", cmd_models_import, msub)
+    imp = add(
+        "import",
+        "install a bundle folder/.zip, or convert one of Meta's .pt checkpoints",
+        cmd_models_import,
+        msub,
+    )
     imp.add_argument("path")
     imp.add_argument("--variant", help="for a .pt checkpoint: tiny, small, base-plus or large")
     imp.add_argument("--name", help="install under this name")
@@ -321,12 +337,16 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("name", nargs="?", help="bundle name or folder (default: all installed)")
     remove = add("remove", "delete an installed bundle", cmd_models_remove, msub)
     remove.add_argument("name")
-    export = add("export", "convert a SAM2.1 checkpoint to a bundle (needs torch + sam2)", cmd_models_export, msub)
+    export = add(
+        "export", "convert a SAM2.1 checkpoint to a bundle (needs torch + sam2)", cmd_models_export, msub
+    )
     export.add_argument("--checkpoint", help="Meta's .pt checkpoint")
     export.add_argument("--variant", required=True, help="tiny, small, base-plus, large (or test)")
     export.add_argument("--out", required=True, help="bundle folder to create")
     export.add_argument("--name", help="bundle name recorded in the manifest")
-    export.add_argument("--random-weights", action="store_true", help="random weights: for tests and benchmarks")
+    export.add_argument(
+        "--random-weights", action="store_true", help="random weights: for tests and benchmarks"
+    )
     export.add_argument("--seed", type=int, default=0, help="seed of the random weights")
     export.add_argument("--overwrite", action="store_true")
     return parser
@@ -335,7 +355,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s"
+    )
     if args.command is None:
         args = parser.parse_args(["gui"])
     try:

@@ -189,7 +189,9 @@ def _structure_problems(folder: Path, data: dict[str, Any]) -> list[str]:
         return [f"{where}: not a Roto model bundle manifest (format is {data.get('format')!r})"]
     version = data.get("format_version")
     if not isinstance(version, int) or version > BUNDLE_FORMAT_VERSION:
-        return [f"{where}: bundle format {version!r} is newer than this Roto reads ({BUNDLE_FORMAT_VERSION}); upgrade Roto"]
+        return [
+            f"{where}: bundle format {version!r} is newer than this Roto reads ({BUNDLE_FORMAT_VERSION}); upgrade Roto"
+        ]
     for key, kind in (("name", str), ("variant", str), ("settings", dict), ("graphs", dict), ("files", dict)):
         if not isinstance(data.get(key), kind):
             problems.append(f"{where}: field {key!r} is missing or not a {kind.__name__}")
@@ -253,7 +255,9 @@ def _graph_problems(path: Path, graph: str, listed: dict[str, Any]) -> list[str]
     want_in, want_out = GRAPH_NAMES[graph]
     problems = []
     if inputs != want_in:
-        problems.append(f"{path}: {graph} inputs are {list(inputs)}, expected {list(want_in)} (wrong graph in this slot?)")
+        problems.append(
+            f"{path}: {graph} inputs are {list(inputs)}, expected {list(want_in)} (wrong graph in this slot?)"
+        )
     if outputs != want_out:
         problems.append(f"{path}: {graph} outputs are {list(outputs)}, expected {list(want_out)}")
     for side, values in (("inputs", model.graph.input), ("outputs", model.graph.output)):
@@ -263,7 +267,9 @@ def _graph_problems(path: Path, graph: str, listed: dict[str, Any]) -> list[str]
                 continue
             shape = [d.dim_param or d.dim_value for d in value.type.tensor_type.shape.dim]
             if shape != declared[value.name]:
-                problems.append(f"{path}: {value.name} has shape {shape}, manifest says {declared[value.name]}")
+                problems.append(
+                    f"{path}: {value.name} has shape {shape}, manifest says {declared[value.name]}"
+                )
     return problems
 
 
@@ -337,4 +343,6 @@ def find_bundle(name_or_path: str) -> Path:
         if folder.name == name_or_path:
             return folder
     installed = ", ".join(p.name for p in installed_bundles()) or "none"
-    raise ModelError(f"no model bundle named {name_or_path!r} (installed: {installed}); see `roto models list`")
+    raise ModelError(
+        f"no model bundle named {name_or_path!r} (installed: {installed}); see `roto models list`"
+    )

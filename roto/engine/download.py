@@ -7,7 +7,6 @@ Offline, it fails within seconds with a message that says what to fetch by hand 
 
 from __future__ import annotations
 
-import socket
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -43,8 +42,10 @@ def download(
         if exc.code == 416 and offset:  # the part file is already complete
             part.replace(dest)
             return _verified(dest, sha256, url)
-        raise ModelError(f"cannot download {url}: HTTP {exc.code} {exc.reason}. {manual_hint}".strip()) from exc
-    except (urllib.error.URLError, socket.timeout, OSError) as exc:
+        raise ModelError(
+            f"cannot download {url}: HTTP {exc.code} {exc.reason}. {manual_hint}".strip()
+        ) from exc
+    except (TimeoutError, urllib.error.URLError, OSError) as exc:
         raise ModelError(f"cannot reach {url} (offline?): {exc}. {manual_hint}".strip()) from exc
     with response as stream:  # type: ignore[attr-defined]
         status = getattr(stream, "status", 200)
@@ -54,13 +55,21 @@ def download(
         total = offset + int(length) if length else None
         mode = "ab" if offset else "wb"
         try:
-            with part.open(mode) as out, tqdm(
-                total=total, initial=offset, unit="B", unit_scale=True, desc=dest.name, disable=not progress
-            ) as bar:
+            with (
+                part.open(mode) as out,
+                tqdm(
+                    total=total,
+                    initial=offset,
+                    unit="B",
+                    unit_scale=True,
+                    desc=dest.name,
+                    disable=not progress,
+                ) as bar,
+            ):
                 for block in iter(lambda: stream.read(CHUNK), b""):
                     out.write(block)
                     bar.update(len(block))
-        except (OSError, socket.timeout) as exc:
+        except (TimeoutError, OSError) as exc:
             raise ModelError(
                 f"download of {url} was interrupted ({exc}); run the same command again to resume. {manual_hint}".strip()
             ) from exc
@@ -74,5 +83,7 @@ def _verified(path: Path, sha256: str | None, url: str) -> Path:
         if actual != sha256:
             bad = path.with_name(path.name + ".corrupt")
             path.replace(bad)
-            raise ModelError(f"{url}: downloaded file's SHA-256 {actual} does not match {sha256}; moved it to {bad}")
+            raise ModelError(
+                f"{url}: downloaded file's SHA-256 {actual} does not match {sha256}; moved it to {bad}"
+            )
     return path

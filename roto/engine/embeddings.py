@@ -13,6 +13,7 @@ import logging
 import os
 import tempfile
 import threading
+import zipfile
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -144,12 +145,14 @@ class EmbeddingCache:
         try:
             with np.load(path, allow_pickle=False) as data:
                 embedding = FrameEmbedding(
-                    *(np.array(data[name]) for name in _ARRAYS),
+                    image_embed=np.array(data["image_embed"]),
+                    high_res_feats_0=np.array(data["high_res_feats_0"]),
+                    high_res_feats_1=np.array(data["high_res_feats_1"]),
                     frame_hw=(int(data["frame_hw"][0]), int(data["frame_hw"][1])),
                 )
             os.utime(path)  # recency for the disk LRU
             return embedding
-        except (OSError, ValueError, KeyError) as exc:
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:  # truncated or foreign
             log.warning("discarding unreadable cached embedding %s: %s", path, exc)
             path.unlink(missing_ok=True)
             return None

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import types
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -180,7 +181,7 @@ class _Graphs:
     """Builds the four torch modules that become the bundle's ONNX graphs, over one SAM2Base."""
 
     def __init__(self, model: Any) -> None:
-        torch, nn, functional = _torch_modules()
+        _torch, _nn, _functional = _torch_modules()
         self.model = model
         self.image_size = int(model.image_size)
         self.hidden_dim = int(model.hidden_dim)
@@ -199,7 +200,9 @@ class _Graphs:
                 module._rope_q = (cis.real.float(), cis.imag.float())
                 module._rope_k = module._rope_q
                 module.forward = types.MethodType(_real_rope_forward, module)
-        self._rope_modules = [m for m in self.model.memory_attention.modules() if isinstance(m, RoPEAttention)]
+        self._rope_modules = [
+            m for m in self.model.memory_attention.modules() if isinstance(m, RoPEAttention)
+        ]
         del torch
 
     def image_encoder(self) -> Any:
@@ -210,7 +213,9 @@ class _Graphs:
             def forward(self, image: Any) -> tuple[Any, Any, Any]:
                 backbone_out = model.forward_image(image)
                 _, feats, _, sizes = model._prepare_backbone_features(backbone_out)
-                maps = [f.permute(1, 2, 0).reshape(1, -1, h, w) for f, (h, w) in zip(feats, sizes, strict=True)]
+                maps = [
+                    f.permute(1, 2, 0).reshape(1, -1, h, w) for f, (h, w) in zip(feats, sizes, strict=True)
+                ]
                 return maps[2], maps[0], maps[1]
 
         return ImageEncoder()
@@ -234,7 +239,9 @@ class _Graphs:
                 no_memory: Any,
             ) -> tuple[Any, Any, Any, Any]:
                 # Frames decoded without memory carry SAM2's learned "no memory" embedding (directly_add_no_mem_embed).
-                features = image_embed + no_memory.reshape(1, 1, 1, 1) * model.no_mem_embed.reshape(1, -1, 1, 1)
+                features = image_embed + no_memory.reshape(1, 1, 1, 1) * model.no_mem_embed.reshape(
+                    1, -1, 1, 1
+                )
                 # SAM2's prompt encoder with boxes=None pads one "not a point" (0, 0, label -1).
                 batch = point_coords.shape[0]
                 coords = torch.cat([point_coords, torch.zeros_like(point_coords[:, :1, :])], dim=1) + 0.5
@@ -269,7 +276,9 @@ class _Graphs:
         size = self.image_size
 
         class MemoryEncoder(nn.Module):
-            def forward(self, image_embed: Any, mask_logits: Any, object_score_logits: Any, binarize: Any) -> Any:
+            def forward(
+                self, image_embed: Any, mask_logits: Any, object_score_logits: Any, binarize: Any
+            ) -> Any:
                 high_res = functional.interpolate(
                     mask_logits, size=(size, size), mode="bilinear", align_corners=False
                 )
@@ -359,7 +368,12 @@ class _Graphs:
                 torch.tensor([1.0]),
             )
         if name == "memory_encoder":
-            return (rand(1, self.hidden_dim, h, h), rand(1, 1, low, low), torch.tensor([[1.0]]), torch.tensor([0.0]))
+            return (
+                rand(1, self.hidden_dim, h, h),
+                rand(1, 1, low, low),
+                torch.tensor([[1.0]]),
+                torch.tensor([0.0]),
+            )
         if name == "memory_attention":
             return (
                 rand(1, self.hidden_dim, h, h),
@@ -387,7 +401,9 @@ def _export_graph(graphs: _Graphs, name: str, path: Path) -> None:
     torch = _require_torch()
     module = getattr(graphs, name)()
     inputs, outputs = GRAPH_NAMES[name]
-    with torch.no_grad():
+    with torch.no_grad(), warnings.catch_warnings():
+        # Tracing fixes shapes that are fixed by design (square input); only the declared dynamic axes vary.
+        warnings.simplefilter("ignore", torch.jit.TracerWarning)
         torch.onnx.export(
             module,
             graphs.example_inputs(name),
@@ -440,7 +456,13 @@ def _io_signature(path: Path) -> dict[str, list[dict[str, Any]]]:
         for value in values:
             tensor = value.type.tensor_type
             shape = [d.dim_param if d.dim_param else d.dim_value for d in tensor.shape.dim]
-            out.append({"name": value.name, "dtype": onnx.TensorProto.DataType.Name(tensor.elem_type).lower(), "shape": shape})
+            out.append(
+                {
+                    "name": value.name,
+                    "dtype": onnx.TensorProto.DataType.Name(tensor.elem_type).lower(),
+                    "shape": shape,
+                }
+            )
         return out
 
     initializer_names = {init.name for init in graph.initializer}

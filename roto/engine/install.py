@@ -13,7 +13,14 @@ from pathlib import Path
 
 import platformdirs
 
-from roto.engine.bundle import MANIFEST_NAME, VARIANTS, VariantSpec, load_bundle, user_models_dir, verify_bundle
+from roto.engine.bundle import (
+    MANIFEST_NAME,
+    VARIANTS,
+    VariantSpec,
+    load_bundle,
+    user_models_dir,
+    verify_bundle,
+)
 from roto.engine.download import download
 from roto.errors import ModelError
 
@@ -43,6 +50,8 @@ def _spec(name: str) -> VariantSpec:
 
 def _place(staging: Path, name: str, overwrite: bool) -> Path:
     """Verify a staged bundle and move it to its final name in the models folder."""
+    if Path(name).name != name or name in ("", ".", ".."):
+        raise ModelError(f"bundle name {name!r} must be a plain folder name (no path separators or '..')")
     problems = verify_bundle(staging)
     if problems:
         raise ModelError("the bundle failed verification:\n  " + "\n  ".join(problems))
@@ -86,7 +95,9 @@ def install(name: str, overwrite: bool = False, progress: bool = True) -> Path:
     return import_checkpoint(checkpoint, spec.key, overwrite=overwrite)
 
 
-def import_checkpoint(checkpoint: Path, variant: str, overwrite: bool = False, name: str | None = None) -> Path:
+def import_checkpoint(
+    checkpoint: Path, variant: str, overwrite: bool = False, name: str | None = None
+) -> Path:
     """Convert one of Meta's checkpoints (needs the export extra) and install the result."""
     from roto.engine.export_onnx import ExportRequest, export_bundle
 
@@ -126,7 +137,9 @@ def _unzip_bundle(archive: Path, dest: Path) -> None:
         names = [n for n in zf.namelist() if not n.endswith("/")]
         manifests = [n for n in names if Path(n).name == MANIFEST_NAME]
         if len(manifests) != 1:
-            raise ModelError(f"{archive}: expected one {MANIFEST_NAME} in the archive, found {len(manifests)}")
+            raise ModelError(
+                f"{archive}: expected one {MANIFEST_NAME} in the archive, found {len(manifests)}"
+            )
         prefix = manifests[0][: -len(MANIFEST_NAME)]
         for member in names:
             if not member.startswith(prefix):

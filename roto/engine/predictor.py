@@ -70,7 +70,9 @@ def stability_scores(logits: np.ndarray, delta: float) -> np.ndarray:
     return np.where(outer > 0, inner / np.maximum(outer, 1), 1.0)
 
 
-def select_masks(out: DecoderOutput, multimask: bool, settings: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+def select_masks(
+    out: DecoderOutput, multimask: bool, settings: dict[str, Any]
+) -> tuple[np.ndarray, np.ndarray]:
     """Pick the mask tokens Meta's MaskDecoder returns: tokens 1-3, or token 0 with the stability fallback."""
     if multimask:
         return out.masks[1:], out.iou[1:]
@@ -138,7 +140,10 @@ class ImageEncoder:
             if cached is not None:
                 return cached
         tensor = preprocess_image(
-            rgb, self.settings["image_size"], tuple(self.settings["pixel_mean"]), tuple(self.settings["pixel_std"])
+            rgb,
+            self.settings["image_size"],
+            tuple(self.settings["pixel_mean"]),
+            tuple(self.settings["pixel_std"]),
         )
         with self._lock:
             image_embed, feats_0, feats_1 = self.session.run(None, {"image": tensor})
@@ -191,7 +196,9 @@ class ImagePredictor:
             mask_input = np.asarray(mask_input, np.float32)
             side = self.decoder._no_mask.shape[-1]
             if mask_input.size != side * side or not np.all(np.isfinite(mask_input)):
-                raise PromptError(f"mask_input must be finite low-res logits of {side}x{side}, got {mask_input.shape}")
+                raise PromptError(
+                    f"mask_input must be finite low-res logits of {side}x{side}, got {mask_input.shape}"
+                )
         coords, codes = prompts_to_model(pts, lbl, bx, frame_hw, self.settings["image_size"])
         out = self.decoder(self._embedding, coords, codes, mask_input)
         masks, scores = select_masks(out, multimask, self.settings)

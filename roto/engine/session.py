@@ -143,7 +143,10 @@ def cuda_self_test() -> tuple[bool, str]:
     try:
         session = ort.InferenceSession(model.SerializeToString(), providers=[_CUDA])
         if session.get_providers()[0] != _CUDA:
-            return False, "CUDA provider present but did not initialise (check the driver and CUDA/cuDNN libraries)"
+            return (
+                False,
+                "CUDA provider present but did not initialise (check the driver and CUDA/cuDNN libraries)",
+            )
         out = session.run(None, {"x": np.ones(4, np.float32)})[0]
         return bool(np.allclose(out, 2.0)), "CUDA initialised and ran a test graph"
     except Exception as exc:

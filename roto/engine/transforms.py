@@ -37,17 +37,19 @@ def _resample_axis(image: np.ndarray, out_size: int, axis: int) -> np.ndarray:
     index, weight = _resample_weights(image.shape[axis], out_size)
     shape = [1] * image.ndim
     shape[axis] = out_size
-    out = np.zeros(image.shape[:axis] + (out_size,) + image.shape[axis + 1 :], np.float32)
+    out = np.zeros((*image.shape[:axis], out_size, *image.shape[axis + 1 :]), np.float32)
     for tap in range(index.shape[1]):  # a few taps: sum shifted copies instead of one huge gather
         out += np.take(image, index[:, tap], axis=axis) * weight[:, tap].reshape(shape)
     return out
 
 
-def preprocess_image(rgb: np.ndarray, size: int, mean: tuple[float, ...], std: tuple[float, ...]) -> np.ndarray:
+def preprocess_image(
+    rgb: np.ndarray, size: int, mean: tuple[float, ...], std: tuple[float, ...]
+) -> np.ndarray:
     """RGB uint8 (H, W, 3) -> float32 (1, 3, size, size) as SAM2Transforms produces it."""
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
         raise ValueError(f"expected an RGB uint8 image (H, W, 3), got {rgb.dtype} {rgb.shape}")
-    image = rgb.astype(np.float32) / 255.0
+    image: np.ndarray = rgb.astype(np.float32) / 255.0
     image = _resample_axis(image, size, axis=0)
     image = _resample_axis(image, size, axis=1)
     image = (image - np.asarray(mean, np.float32)) / np.asarray(std, np.float32)
@@ -77,7 +79,9 @@ def validate_prompts(
         if lbl.shape != (pts.shape[0],):
             raise PromptError(f"{pts.shape[0]} points but labels have shape {lbl.shape}")
         if not np.all(np.isin(lbl, (0, 1))):
-            raise PromptError(f"point labels must be 0 (exclude) or 1 (include), got {sorted(set(lbl.tolist()))}")
+            raise PromptError(
+                f"point labels must be 0 (exclude) or 1 (include), got {sorted(set(lbl.tolist()))}"
+            )
         if not np.all(np.isfinite(pts)):
             raise PromptError("point coordinates must be finite numbers (got NaN or infinity)")
         outside = (pts[:, 0] < 0) | (pts[:, 0] > width) | (pts[:, 1] < 0) | (pts[:, 1] > height)
@@ -95,9 +99,13 @@ def validate_prompts(
             raise PromptError("box coordinates must be finite numbers (got NaN or infinity)")
         x0, y0, x1, y1 = bx
         if x1 <= x0 or y1 <= y0:
-            raise PromptError(f"box ({x0:g}, {y0:g}, {x1:g}, {y1:g}) is empty: x1 > x0 and y1 > y0 are required")
+            raise PromptError(
+                f"box ({x0:g}, {y0:g}, {x1:g}, {y1:g}) is empty: x1 > x0 and y1 > y0 are required"
+            )
         if x0 < 0 or y0 < 0 or x1 > width or y1 > height:
-            raise PromptError(f"box ({x0:g}, {y0:g}, {x1:g}, {y1:g}) extends outside the {width}x{height} frame")
+            raise PromptError(
+                f"box ({x0:g}, {y0:g}, {x1:g}, {y1:g}) extends outside the {width}x{height} frame"
+            )
         bx = bx.astype(np.float32)
     return pts, lbl, bx
 
