@@ -1,4 +1,4 @@
-"""A byte-bounded LRU of decoded frames, so scrubbing back and forth stays fast without memory growing with clip length."""
+"""A byte-bounded LRU of decoded frames, so scrubbing stays fast and memory does not grow with clip length."""
 
 from __future__ import annotations
 

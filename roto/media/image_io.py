@@ -1,4 +1,4 @@
-"""Single still images (PNG, JPEG, TIFF, EXR, ...) converted to the RGB uint8 every other part of Roto expects."""
+"""Still images (PNG, JPEG, TIFF, EXR, ...) converted to the RGB uint8 the rest of Roto expects."""
 
 from __future__ import annotations
 
@@ -35,16 +35,14 @@ IMAGE_SUFFIXES = (
 
 
 def read_image_rgb(path: Path) -> np.ndarray:
-    """Decode one still to (H, W, 3) uint8 RGB: grey is repeated, alpha dropped, 16-bit scaled, float sRGB-encoded."""
+    """One still as (H, W, 3) uint8 RGB: grey repeated, alpha dropped, 16-bit scaled, float sRGB-encoded."""
     try:
         if path.suffix.lower() in EXR_SUFFIXES:
             return _read_exr(path)
-        data = np.fromfile(
-            path, dtype=np.uint8
-        )  # imdecode: works with any path OpenCV's own I/O would mangle
+        data = np.fromfile(path, dtype=np.uint8)  # imdecode copes with any path
     except OSError as exc:
         raise MediaError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
-    # ANYDEPTH|ANYCOLOR keeps 16-bit and grey as they are and still honours EXIF orientation (UNCHANGED would not).
+    # ANYDEPTH|ANYCOLOR keeps 16-bit and grey and still honours EXIF orientation (UNCHANGED would not).
     image = cv2.imdecode(data, cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR) if data.size else None
     if image is None:
         raise MediaError(f"{path}: not an image OpenCV can decode (empty, truncated or another format)")
@@ -73,7 +71,7 @@ def _read_exr(path: Path) -> np.ndarray:
 
 
 def _to_uint8(image: np.ndarray) -> np.ndarray:
-    """Integer images scale to 8 bits; float images are taken as scene-linear and encoded with the sRGB curve."""
+    """Integer images scale to 8 bits; float ones are taken as scene-linear and get the sRGB curve."""
     if image.dtype == np.uint8:
         return np.ascontiguousarray(image)
     if np.issubdtype(image.dtype, np.integer):

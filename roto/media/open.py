@@ -1,4 +1,4 @@
-"""Choosing the reader for whatever the user dropped in: a video file, one image of a sequence, or a folder."""
+"""Choosing the reader for what the user dropped in: a video file, one image of a sequence, a folder."""
 
 from __future__ import annotations
 
@@ -23,8 +23,8 @@ def open_media(
     """Open `path` for frame-accurate reading; raises MediaError naming the file and what is wrong with it.
 
     A folder, or a file with an image extension, opens as an image sequence (a still without a number is a
-    one-frame sequence); anything else goes to FFmpeg. Pass `cache` to share one byte budget between several open
-    sources, or `cache_bytes` to size a private one; `sequence_fps` is the rate images are played at.
+    one-frame sequence); anything else goes to FFmpeg. Pass `cache` to share one byte budget between
+    several open sources, or `cache_bytes` to size a private one; `sequence_fps` is the rate of images.
     """
     media_path = Path(path).expanduser()
     if not media_path.exists():

@@ -19,9 +19,10 @@ DEFAULT_SEQUENCE_FPS = 24.0
 class ImageSequenceSource(MediaSource):
     """Frame i is the i-th file present in number order: gaps in the numbering are skipped, not filled.
 
-    Skipping keeps every frame a real picture (no held duplicates for the model to segment twice); the gaps are
-    listed in `missing_numbers` and each frame keeps its file number in `frame_numbers` and its time in
-    `frame_times` (from the numbers, so a gap shows as a jump in time). All files must share the first one's size.
+    Skipping keeps every frame a real picture (no held duplicates for the model to segment twice); gaps
+    are listed in `missing_numbers` and each frame keeps its file number in `frame_numbers` and its time in
+    `frame_times` (from the numbers, so a gap shows as a jump in time).
+    All files must share the first one's size.
     """
 
     def __init__(

@@ -1,4 +1,4 @@
-"""Finding the files of a numbered image sequence (`shot.0001.png` ...) from one of its files or its folder."""
+"""Finding the files of a numbered image sequence (`shot.0001.png` ...) from one file or its folder."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ class _Key:
 
 
 def find_sequence(path: Path) -> SequenceFiles:
-    """The sequence `path` belongs to (a still without a number is a one-frame sequence), or the one in a folder."""
+    """The sequence `path` belongs to (an unnumbered still is a one-frame sequence), or a folder's."""
     if path.is_dir():
         return _largest_in_folder(path)
     key = _key_of(path.name)

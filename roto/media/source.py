@@ -17,18 +17,18 @@ from roto.media.cache import FrameCache
 
 
 def media_id_for(path: Path, *parts: object) -> str:
-    """A key that changes when the file is replaced or edited, so cached embeddings never outlive their pixels."""
+    """Changes when the file is replaced or edited, so cached embeddings never outlive their pixels."""
     stat = path.stat()
     text = "|".join(str(p) for p in (path.resolve(), stat.st_size, stat.st_mtime_ns, *parts))
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 class MediaSource(ABC):
-    """A shot as frames addressed by index 0..frame_count-1 in presentation order, decoded to RGB uint8 (H, W, 3).
+    """A shot as frames 0..frame_count-1 in presentation order, decoded to RGB uint8 (H, W, 3).
 
-    Reads go through a byte-bounded `FrameCache`. Every public read holds a per-source lock, so one source may be
-    used from a worker thread while the UI thread also asks for thumbnails: calls are serialised, never interleaved
-    (a decoder cannot be shared concurrently). For parallel decoding open one source per thread.
+    Reads go through a byte-bounded `FrameCache`. Every public read holds a per-source lock, so a worker
+    thread and the UI thread may both use one source: calls are serialised, never interleaved (a decoder
+    cannot be shared concurrently). For parallel decoding open one source per thread.
     """
 
     def __init__(self, path: Path, cache: FrameCache | None, cache_bytes: int) -> None:
@@ -38,7 +38,7 @@ class MediaSource(ABC):
         self._lock = threading.RLock()
         self._closed = False
 
-    # -- description ------------------------------------------------------------------------------------------
+    # -- description -------------------------------------------------------------------------------
 
     @property
     def path(self) -> Path:
@@ -72,7 +72,7 @@ class MediaSource(ABC):
     @property
     @abstractmethod
     def frame_numbers(self) -> tuple[int, ...]:
-        """The number each frame carries outside Roto (file numbers of a sequence, 0.. for a video): export uses it."""
+        """The number each frame carries outside Roto (a sequence's file numbers, 0.. for a video)."""
 
     @property
     @abstractmethod
@@ -88,7 +88,7 @@ class MediaSource(ABC):
     def cache(self) -> FrameCache:
         return self._cache
 
-    # -- reading ----------------------------------------------------------------------------------------------
+    # -- reading -----------------------------------------------------------------------------------
 
     def read(self, index: int) -> np.ndarray:
         """Frame `index` as a read-only RGB uint8 array of shape (height, width, 3)."""
@@ -124,10 +124,10 @@ class MediaSource(ABC):
     def _decode(self, index: int) -> np.ndarray:
         """Decode frame `index` (already validated) without consulting the cache."""
 
-    # -- lifetime ---------------------------------------------------------------------------------------------
+    # -- lifetime ----------------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Release the decoder (and the cache, unless it was passed in to be shared); later reads raise MediaError."""
+        """Release the decoder and (unless shared) the cache; later reads raise MediaError."""
         with self._lock:
             if self._closed:
                 return

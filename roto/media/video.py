@@ -1,4 +1,4 @@
-"""Video files decoded through PyAV (FFmpeg), with frame-accurate random access and a decoder kept in place."""
+"""Video files decoded through PyAV (FFmpeg): frame-accurate random access, decoder kept in place."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from roto.media.source import MediaSource, media_id_for
 from roto.media.video_index import VideoIndex, build_index
 
 _INTERMEDIATE_CACHE_SHARE = 4
-"""Frames decoded on the way to a seek target are kept up to 1/4 of the cache, so stepping backwards is cheap."""
+"""Frames decoded on the way to a seek target fill up to 1/4 of the cache: stepping backwards is cheap."""
 
 _MAX_REPORTED_DAMAGE = 10
 
@@ -28,8 +28,8 @@ _MAX_REPORTED_DAMAGE = 10
 class VideoSource(MediaSource):
     """One video stream of a file. Frame N is the N-th frame in presentation order (see `VideoIndex`).
 
-    Reading in order decodes forward from where the decoder stands; a jump seeks to the keyframe at or before the
-    target and decodes forward to it. Rotation metadata is applied, and every pixel format FFmpeg knows
+    Reading in order decodes forward from where the decoder stands; a jump seeks to the keyframe at or before
+    the target and decodes forward to it. Rotation metadata is applied, and every pixel format FFmpeg knows
     (10-bit, grey, alpha, odd sizes) is converted to RGB uint8; alpha is dropped.
     """
 
@@ -58,7 +58,7 @@ class VideoSource(MediaSource):
             self._container.close()
             raise MediaError(f"{path}: cannot decode the video: {exc}") from exc
 
-    # -- description ------------------------------------------------------------------------------------------
+    # -- description -------------------------------------------------------------------------------
 
     @property
     def media_id(self) -> str:
@@ -112,7 +112,7 @@ class VideoSource(MediaSource):
         spacing = np.diff(self._index.pts)
         return bool(len(spacing)) and int(spacing.max()) != int(spacing.min())
 
-    # -- decoding ---------------------------------------------------------------------------------------------
+    # -- decoding ----------------------------------------------------------------------------------
 
     def _decode(self, index: int) -> np.ndarray:
         try:
@@ -146,9 +146,9 @@ class VideoSource(MediaSource):
     def _seek(self, index: int) -> int:
         """Position the decoder on a keyframe at or before frame `index`; return the frame index it starts at.
 
-        Demuxers may land later than asked (seek tables keyed on dts, missing indexes), so the landing keyframe is
-        checked and the seek retried one keyframe earlier until it is early enough; the last resort restarts at
-        the top of the file.
+        Demuxers may land later than asked (seek tables keyed on dts, missing indexes): the landing keyframe
+        is checked and the seek retried one keyframe earlier until it is early enough, and as a last resort
+        from the top of the file.
         """
         position = self._index.keyframe_at_or_before(index)
         while True:
@@ -171,7 +171,7 @@ class VideoSource(MediaSource):
             position -= 1
 
     def _first_keyframe_packet(self) -> int | None:
-        """Skip to the first keyframe packet, put it back in front of the stream, and return its frame index."""
+        """Skip to the first keyframe packet, push it back in front, and return its frame index."""
         for packet in self._packets:
             if packet.size == 0 or not packet.is_keyframe or packet.is_discard:
                 continue
@@ -182,7 +182,7 @@ class VideoSource(MediaSource):
         return None
 
     def _decoded_frames(self) -> Iterator[tuple[int, VideoFrame]]:
-        """Frames in presentation order with their index; packets the decoder rejects are noted and skipped."""
+        """Frames in presentation order with their index; packets the decoder rejects are noted, skipped."""
         previous = -1
         for packet in self._packets:
             try:
@@ -202,9 +202,9 @@ class VideoSource(MediaSource):
             self._decoded_size = (frame.width, frame.height)
             self._rotation = round(frame.rotation / 90) % 4 * 90
         width, height = self._decoded_size
-        rgb = frame.to_ndarray(format="rgb24", width=width, height=height)
+        rgb: np.ndarray = frame.to_ndarray(format="rgb24", width=width, height=height)
         if self._rotation:
-            rgb = np.ascontiguousarray(np.rot90(rgb, k=self._rotation // 90))
+            return np.ascontiguousarray(np.rot90(rgb, k=self._rotation // 90))
         return rgb
 
     def _intermediate_budget(self) -> int:
@@ -235,8 +235,8 @@ def _open_container(path: Path) -> InputContainer:
 def _video_stream(container: InputContainer, path: Path) -> VideoStream:
     streams = [s for s in container.streams.video if s.codec_context is not None]
     if not streams:
-        kinds = sorted({s.type for s in container.streams}) or ["no"]
-        raise MediaError(f"{path}: holds {', '.join(kinds)} streams but no video to rotoscope")
+        kinds = ", ".join(sorted({str(s.type) for s in container.streams})) or "no"
+        raise MediaError(f"{path}: holds {kinds} streams but no video to rotoscope")
     stream = streams[0]
     for other in container.streams:
         if other is not stream:

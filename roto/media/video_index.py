@@ -1,7 +1,7 @@
 """Presentation timestamps and keyframes of a video stream, read by demuxing packets without decoding them.
 
-The index is what makes random access frame-accurate: frame N is the N-th smallest presentation timestamp, which
-holds with B-frames (decode order differs from display order), open GOPs and variable frame rate alike.
+The index is what makes random access frame-accurate: frame N is the N-th smallest presentation timestamp,
+which holds with B-frames (decode order differs from display order), open GOPs and variable frame rate alike.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ class VideoIndex:
     keyframes: tuple[int, ...]
     """Sorted frame indices of the packets flagged as keyframes."""
     keyframe_seek_ts: tuple[int, ...]
-    """For each keyframe, a timestamp at or before it to seek to (its dts where known, which never exceeds pts)."""
+    """For each keyframe, a timestamp at or before it to seek to (its dts where known: never above pts)."""
     time_base: Fraction
 
     @property
@@ -38,13 +38,13 @@ class VideoIndex:
         return len(self.pts)
 
     def index_of_pts(self, pts: int) -> int | None:
-        position = bisect.bisect_left(self.pts, pts)  # type: ignore[call-overload]
+        position = bisect.bisect_left(self.pts, pts)
         if position < len(self.pts) and self.pts[position] == pts:
             return position
         return None
 
     def keyframe_at_or_before(self, index: int) -> int:
-        """Position in `keyframes` of the last keyframe displayed no later than frame `index` (0 if none is)."""
+        """Position in `keyframes` of the last keyframe shown no later than frame `index` (0 if none)."""
         return max(0, bisect.bisect_right(self.keyframes, index) - 1)
 
     def seconds(self, ticks: np.ndarray) -> np.ndarray:
@@ -78,7 +78,8 @@ def build_index(container: InputContainer, stream: VideoStream, path: Path) -> V
                 keyframe_ts[pts] = min(pts, packet.dts) if packet.dts is not None else pts
     except av.FFmpegError as exc:
         raise MediaError(
-            f"{path}: the file is truncated or damaged (reading stopped after {len(timestamps)} frames: {exc})"
+            f"{path}: the file is truncated or damaged "
+            f"(reading stopped after {len(timestamps)} frames: {exc})"
         ) from exc
     if not timestamps:
         raise MediaError(f"{path}: the video stream holds no frames")
