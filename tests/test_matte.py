@@ -1,0 +1,171 @@
+"""Matte operations: exact behaviour on small hand-made masks, plus properties over random masks."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from roto import matte
+from roto.matte import MatteOps
+
+masks = arrays(np.bool_, st.tuples(st.integers(3, 24), st.integers(3, 24)))
+
+
+def ring(hole: int, size: int = 20) -> np.ndarray:
+    """A filled square with a square hole of side ``hole`` in the middle."""
+    mask = np.zeros((size, size), bool)
+    mask[2:-2, 2:-2] = True
+    start = (size - hole) // 2
+    mask[start : start + hole, start : start + hole] = False
+    return mask
+
+
+def test_threshold_at_level() -> None:
+    logits = np.array([[-1.0, 0.0, 0.5]], dtype=np.float32)
+    np.testing.assert_array_equal(matte.threshold(logits), [[False, False, True]])
+    np.testing.assert_array_equal(matte.threshold(logits, -2.0), [[True, True, True]])
+
+
+def test_fill_holes_respects_max_area() -> None:
+    small, big = ring(3), ring(8)
+    assert matte.fill_holes(small, max_area=9)[2:-2, 2:-2].all()
+    np.testing.assert_array_equal(matte.fill_holes(big, max_area=63), big)
+    assert matte.fill_holes(big)[2:-2, 2:-2].all()
+
+
+def test_fill_holes_never_fills_the_outside() -> None:
+    cup = ring(6)
+    cup[7:13, 13:18] = False  # open the hole to the right edge
+    cup[:, 18:] = False
+    np.testing.assert_array_equal(matte.fill_holes(cup), cup)
+
+
+def test_remove_islands_drops_small_specks() -> None:
+    mask = np.zeros((20, 20), bool)
+    mask[2:10, 2:10] = True  # 64 px
+    mask[15:17, 15:17] = True  # 4 px
+    cleaned = matte.remove_islands(mask, min_area=5)
+    assert cleaned[2:10, 2:10].all() and not cleaned[15:17, 15:17].any()
+    np.testing.assert_array_equal(matte.remove_islands(mask, 0), mask)
+
+
+def test_grow_and_shrink_move_the_edge_by_px() -> None:
+    mask = np.zeros((30, 30), bool)
+    mask[10:20, 10:20] = True
+    grown = matte.grow_shrink(mask, 3)
+    assert grown[7:23, 15].all() and not grown[6, 15] and not grown[23, 15]
+    shrunk = matte.grow_shrink(mask, -3)
+    assert shrunk[13:17, 13:17].all() and shrunk.sum() == 16
+    np.testing.assert_array_equal(matte.grow_shrink(mask, 0), mask)
+
+
+def test_shrink_does_not_eat_in_from_the_image_border() -> None:
+    full = np.ones((10, 10), bool)
+    assert matte.grow_shrink(full, -2).all()
+
+
+def test_feather_ramps_the_edge() -> None:
+    mask = np.zeros((40, 40), bool)
+    mask[:, 20:] = True
+    alpha = matte.feather(mask, 4)
+    assert alpha.dtype == np.float32 and alpha.min() >= 0 and alpha.max() <= 1
+    row = alpha[20]
+    assert row[0] == 0 and row[-1] == 1
+    assert 0.3 < row[19] < 0.5 < row[20] < 0.7
+    assert np.all(np.diff(row) >= 0)
+    np.testing.assert_array_equal(matte.feather(mask, 0), mask.astype(np.float32))
+
+
+def test_invert_bool_and_float() -> None:
+    mask = np.array([[True, False]])
+    np.testing.assert_array_equal(matte.invert(mask), [[False, True]])
+    np.testing.assert_allclose(matte.invert(np.array([[0.25, 1.0]], np.float32)), [[0.75, 0.0]])
+
+
+def test_soft_from_logits_upsamples_then_sigmoids() -> None:
+    logits = np.array([[-4.0, 4.0], [-4.0, 4.0]], dtype=np.float32)
+    alpha = matte.soft_from_logits(logits, size=(4, 8))
+    assert alpha.shape == (4, 8) and alpha.dtype == np.float32
+    assert alpha[0, 0] == pytest.approx(1 / (1 + np.exp(4)))
+    assert np.all(np.diff(alpha[0]) >= 0)
+    np.testing.assert_allclose(matte.soft_from_logits(np.zeros((2, 2), np.float32)), 0.5)
+    sharper = matte.soft_from_logits(logits, temperature=0.5)
+    assert sharper[0, 1] > matte.soft_from_logits(logits)[0, 1]
+    assert matte.soft_from_logits(np.full((1, 1), -1e5, np.float32))[0, 0] == 0.0
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: matte.grow_shrink(np.ones((3, 3), bool), 1.5), "whole number"),
+        (lambda: matte.feather(np.ones((3, 3), bool), -1), "non-negative"),
+        (lambda: matte.feather(np.ones((3, 3), bool), float("nan")), "finite"),
+        (lambda: matte.fill_holes(np.ones((3, 3), np.uint8)), "boolean"),
+        (lambda: matte.remove_islands(np.ones(3, bool), 1), "2-D"),
+        (lambda: matte.soft_from_logits(np.ones((2, 2)), temperature=0), "temperature"),
+        (lambda: matte.soft_from_logits(np.ones((2, 2)), size=(0, 4)), "size"),
+        (lambda: MatteOps(grow_px=2.0), "whole number"),  # type: ignore[arg-type]
+        (lambda: MatteOps(feather_px=-2), "feather"),
+        (lambda: MatteOps(min_island_area=-1), "island"),
+        (lambda: MatteOps().apply(np.ones((3, 3), bool), size=(4, 4)), "does not match"),
+        (lambda: MatteOps().apply(np.ones((3, 3), np.uint8)), "dtype"),
+    ],
+)
+def test_bad_arguments_raise_value_error(call, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def test_pipeline_on_logits_keeps_soft_edges_but_hard_cleanup() -> None:
+    yy, xx = np.mgrid[0:32, 0:32]
+    logits = (10.0 - np.hypot(yy - 16, xx - 16)).astype(np.float32)  # disc of radius 10
+    logits[15:18, 15:18] = -5.0  # a 9 px hole in the middle
+    ops = MatteOps(fill_holes=True, max_hole_area=20, soft_edges=True)
+    alpha = ops.apply(logits)
+    assert np.all(alpha[15:18, 15:18] == 1.0)  # the filled hole is hard
+    edge = alpha[16, 26]  # radius exactly 10: logit 0
+    assert edge == pytest.approx(0.5)
+    hard = MatteOps(fill_holes=True, max_hole_area=20).apply(logits)
+    assert set(np.unique(hard)) <= {0.0, 1.0}
+
+
+def test_pipeline_upsamples_low_resolution_logits() -> None:
+    logits = np.full((8, 8), -3.0, np.float32)
+    logits[2:6, 2:6] = 3.0
+    alpha = MatteOps().apply(logits, size=(32, 32))
+    assert alpha.shape == (32, 32)
+    assert alpha[16, 16] == 1.0 and alpha[0, 0] == 0.0
+
+
+def test_pipeline_order_grow_then_feather_then_invert() -> None:
+    mask = np.zeros((40, 40), bool)
+    mask[10:30, 10:30] = True
+    ops = MatteOps(grow_px=2, feather_px=3, invert=True)
+    want = 1.0 - matte.feather(matte.grow_shrink(mask, 2), 3)
+    np.testing.assert_allclose(ops.apply(mask), want, atol=1e-6)
+
+
+@settings(max_examples=60, deadline=None)
+@given(masks, st.integers(0, 3))
+def test_grow_contains_and_shrink_is_contained(mask: np.ndarray, px: int) -> None:
+    assert not (mask & ~matte.grow_shrink(mask, px)).any()
+    assert not (matte.grow_shrink(mask, -px) & ~mask).any()
+
+
+@settings(max_examples=60, deadline=None)
+@given(masks, st.integers(0, 30))
+def test_fill_holes_only_adds_and_remove_islands_only_removes(mask: np.ndarray, area: int) -> None:
+    filled = matte.fill_holes(mask, area)
+    assert not (mask & ~filled).any()
+    assert np.array_equal(matte.fill_holes(filled, area), filled)
+    kept = matte.remove_islands(mask, area)
+    assert not (kept & ~mask).any()
+
+
+@settings(max_examples=40, deadline=None)
+@given(masks, st.floats(0, 6))
+def test_apply_always_gives_float_alpha_in_unit_range(mask: np.ndarray, px: float) -> None:
+    alpha = MatteOps(feather_px=px, grow_px=1, invert=True).apply(mask)
+    assert alpha.dtype == np.float32 and alpha.shape == mask.shape
+    assert alpha.min() >= 0.0 and alpha.max() <= 1.0
