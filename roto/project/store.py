@@ -93,7 +93,7 @@ def _write(project: Project, folder: Path, manifest_name: str) -> set[str]:
         document = json.dumps(_encode_project(project, folder), indent=1, ensure_ascii=False)
         _atomic_write(folder / manifest_name, document.encode("utf-8"))
         _fsync_dir(folder)
-        project.masks.attach(masks_dir, present | referenced)
+        project.masks.attach(masks_dir, (project.masks.known() & present) | referenced)
     except OSError as exc:
         raise ProjectError(f"{folder}: cannot save the project ({exc.strerror or exc})") from exc
     return referenced
@@ -228,15 +228,13 @@ def load_project(folder: Path, *, recovery: bool = False, cache_bytes: int = DEF
     data = read_manifest(path)
     masks_dir = folder / MASKS_DIR
     project = _Decoder(str(path), folder).project(data)
-    present = _stored_digests(masks_dir)
-    for shot in project.shots:
-        for obj in shot.objects:
-            for entry in obj.masks.values():
-                if entry.digest not in present:
-                    missing = masks_dir / mask_file_name(entry.digest)
-                    raise ProjectError(f"{path}: mask file {missing} is missing (object {obj.name!r})")
+    referenced = {e.digest for shot in project.shots for obj in shot.objects for e in obj.masks.values()}
+    missing = sorted(referenced - _stored_digests(masks_dir))
+    if missing:
+        first = masks_dir / mask_file_name(missing[0])
+        raise ProjectError(f"{path}: mask file {first} is missing ({len(missing)} missing in all)")
     project.masks = MaskStore(cache_bytes)
-    project.masks.attach(masks_dir, present)
+    project.masks.attach(masks_dir, referenced)
     return project
 
 
@@ -434,7 +432,7 @@ class _Decoder:
         digest, origin = data["mask"], data["origin"]
         if not isinstance(digest, str) or not DIGEST_PATTERN.fullmatch(digest):
             self.fail(f"{where}.mask", f"expected a mask digest (32 hex digits), got {_short(digest)}")
-        if origin not in {o.value for o in MaskOrigin}:
+        if not isinstance(origin, str) or origin not in {o.value for o in MaskOrigin}:
             self.fail(f"{where}.origin", f"expected one of {', '.join(o.value for o in MaskOrigin)}")
         return MaskEntry(digest, MaskOrigin(origin))
 

@@ -1,0 +1,82 @@
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from roto.errors import ProjectError
+from roto.project.maskcodec import blob_digest, decode_mask, encode_mask
+
+
+@given(arrays(np.bool_, st.tuples(st.integers(1, 40), st.integers(1, 40))))
+def test_any_mask_survives_encoding_exactly(mask: np.ndarray) -> None:
+    decoded = decode_mask(encode_mask(mask), mask.shape, "test")
+    assert decoded.dtype == np.bool_ and decoded.flags.c_contiguous
+    np.testing.assert_array_equal(decoded, mask)
+
+
+def test_blob_is_coco_rle_json() -> None:
+    mask = np.zeros((3, 4), bool)
+    mask[1, 1:3] = True
+    assert json.loads(encode_mask(mask)) == {"size": [3, 4], "counts": "41202"}
+
+
+def test_identical_masks_share_a_digest_and_different_ones_do_not() -> None:
+    a = np.zeros((8, 8), bool)
+    b = a.copy()
+    b[0, 0] = True
+    assert blob_digest(encode_mask(a)) == blob_digest(encode_mask(a.copy()))
+    assert blob_digest(encode_mask(a)) != blob_digest(encode_mask(b))
+
+
+def test_wrong_shape_is_refused_with_the_source_named() -> None:
+    blob = encode_mask(np.ones((4, 5), bool))
+    with pytest.raises(ProjectError, match=r"masks/x\.rle: mask is 4x5 but the shot's frames are 5x4"):
+        decode_mask(blob, (5, 4), "masks/x.rle")
+
+
+@pytest.mark.parametrize(
+    ("counts", "problem"),
+    [
+        ("12", "do not cover"),  # too few pixels: pycocotools would return uninitialised memory
+        ("<<", "do not cover"),  # twice too many pixels: pycocotools would write out of bounds
+        ("1g", "truncated"),  # continuation bit on the last digit: pycocotools would read past the end
+        ("1 2", "alphabet"),
+        ("", "empty"),
+        ("oooooooooooo0", "longer than any frame"),
+    ],
+)
+def test_hostile_counts_never_reach_the_c_decoder(counts: str, problem: str) -> None:
+    blob = json.dumps({"size": [3, 4], "counts": counts}).encode()
+    with pytest.raises(ProjectError, match=problem):
+        decode_mask(blob, (3, 4), "evil.rle")
+
+
+@pytest.mark.parametrize(
+    "blob",
+    [
+        b"",
+        b"{",
+        b"[]",
+        b'{"size": [3, 4]}',
+        b'{"size": [3], "counts": "<"}',
+        b'{"size": [3, 4], "counts": 5}',
+    ],
+)
+def test_malformed_records_are_refused(blob: bytes) -> None:
+    with pytest.raises(ProjectError, match=r"evil\.rle"):
+        decode_mask(blob, (3, 4), "evil.rle")
+
+
+@settings(max_examples=300)
+@given(st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=127), max_size=30))
+def test_random_counts_decode_to_a_valid_mask_or_are_refused(counts: str) -> None:
+    blob = json.dumps({"size": [3, 4], "counts": counts}).encode()
+    try:
+        mask = decode_mask(blob, (3, 4), "fuzz.rle")
+    except ProjectError:
+        return
+    assert mask.shape == (3, 4)
+    assert decode_mask(encode_mask(mask), (3, 4), "again").tolist() == mask.tolist()
