@@ -11,6 +11,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from tqdm import tqdm
 
@@ -27,7 +28,7 @@ def download(
     sha256: str | None = None,
     manual_hint: str = "",
     progress: bool = True,
-    opener: Callable[..., object] = urllib.request.urlopen,
+    opener: Callable[..., Any] | None = None,
 ) -> Path:
     """Fetch `url` to `dest`, resuming `dest.part` if present; verify `sha256` when known; return `dest`."""
     if dest.is_file() and (sha256 is None or sha256_file(dest) == sha256):
@@ -35,6 +36,7 @@ def download(
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
     offset = part.stat().st_size if part.is_file() else 0
+    opener = opener or urllib.request.urlopen
     request = urllib.request.Request(url, headers={"Range": f"bytes={offset}-"} if offset else {})
     try:
         response = opener(request, timeout=CONNECT_TIMEOUT_S)
@@ -47,7 +49,7 @@ def download(
         ) from exc
     except (TimeoutError, urllib.error.URLError, OSError) as exc:
         raise ModelError(f"cannot reach {url} (offline?): {exc}. {manual_hint}".strip()) from exc
-    with response as stream:  # type: ignore[attr-defined]
+    with response as stream:
         status = getattr(stream, "status", 200)
         if offset and status != 206:  # server ignored Range: start over
             offset = 0

@@ -12,7 +12,7 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
-from roto.errors import PromptError
+from roto.errors import MediaError, PromptError
 
 
 @lru_cache(maxsize=16)
@@ -48,12 +48,19 @@ def preprocess_image(
 ) -> np.ndarray:
     """RGB uint8 (H, W, 3) -> float32 (1, 3, size, size) as SAM2Transforms produces it."""
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
-        raise ValueError(f"expected an RGB uint8 image (H, W, 3), got {rgb.dtype} {rgb.shape}")
+        raise MediaError(f"a frame must be an RGB uint8 image (H, W, 3), got {rgb.dtype} {rgb.shape}")
     image: np.ndarray = rgb.astype(np.float32) / 255.0
     image = _resample_axis(image, size, axis=0)
     image = _resample_axis(image, size, axis=1)
     image = (image - np.asarray(mean, np.float32)) / np.asarray(std, np.float32)
     return np.ascontiguousarray(image.transpose(2, 0, 1)[None], dtype=np.float32)
+
+
+def _numbers(values: object, what: str) -> np.ndarray:
+    try:
+        return np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise PromptError(f"{what} must be numbers: {exc}") from exc
 
 
 def validate_prompts(
@@ -64,13 +71,13 @@ def validate_prompts(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Check user prompts in frame pixels; returns float32 points (N, 2), int labels (N,), box (4,) or None."""
     height, width = frame_hw
-    if points is None and box is None:
+    if (points is None or np.size(points) == 0) and box is None:
         raise PromptError("no prompt: give at least one point or a box")
     if points is None:
         pts = np.zeros((0, 2), np.float32)
         lbl = np.zeros((0,), np.int64)
     else:
-        pts = np.asarray(points, dtype=np.float64)
+        pts = _numbers(points, "point coordinates")
         if pts.ndim != 2 or pts.shape[1] != 2:
             raise PromptError(f"points must have shape (N, 2) as x, y pairs, got {pts.shape}")
         if labels is None:
@@ -92,7 +99,7 @@ def validate_prompts(
         lbl = lbl.astype(np.int64)
     bx = None
     if box is not None:
-        bx = np.asarray(box, dtype=np.float64).reshape(-1)
+        bx = _numbers(box, "box coordinates").reshape(-1)
         if bx.shape != (4,):
             raise PromptError(f"a box is x0, y0, x1, y1; got {bx.size} numbers")
         if not np.all(np.isfinite(bx)):

@@ -1,0 +1,191 @@
+"""Execution-provider choice, the CUDA-to-CPU fallback and the CUDA self-test, on a CPU-only ONNX Runtime."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnx
+import onnxruntime
+import pytest
+from onnx import TensorProto, helper
+
+from roto.engine import session as session_module
+from roto.engine.session import RuntimeOptions, SessionReport, create_session, cuda_self_test
+from roto.errors import ModelError
+
+CUDA = "CUDAExecutionProvider"
+CPU = "CPUExecutionProvider"
+REAL_INFERENCE_SESSION = onnxruntime.InferenceSession
+
+
+@pytest.fixture(autouse=True)
+def no_provider_override(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ROTO_PROVIDER", raising=False)
+
+
+@pytest.fixture
+def graph(tmp_path: Path) -> Path:
+    """y = x + x on four floats: the smallest graph that proves a session really runs."""
+    node = helper.make_node("Add", ["x", "x"], ["y"])
+    model = helper.make_model(
+        helper.make_graph(
+            [node],
+            "double",
+            [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4])],
+            [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4])],
+        ),
+        opset_imports=[helper.make_opsetid("", 17)],
+    )
+    model.ir_version = 9
+    path = tmp_path / "double.onnx"
+    onnx.save(model, str(path))
+    return path
+
+
+@pytest.fixture
+def cuda_offered(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """Pretend onnxruntime-gpu is installed; CUDA sessions fail to start. Returns the providers of each attempt."""
+    attempts: list[list[str]] = []
+
+    def inference_session(path: Any, sess_options: Any = None, providers: Any = None, **kwargs: Any) -> Any:
+        attempts.append(list(providers))
+        if providers[0] == CUDA:
+            raise RuntimeError(
+                "CUDA failure 35: CUDA driver version is insufficient for CUDA runtime version"
+            )
+        return REAL_INFERENCE_SESSION(path, sess_options=sess_options, providers=providers, **kwargs)
+
+    monkeypatch.setattr(session_module, "available_providers", lambda: [CUDA, CPU])
+    monkeypatch.setattr(onnxruntime, "InferenceSession", inference_session)
+    return attempts
+
+
+def _runs(session: Any) -> None:
+    out = session.run(None, {"x": np.arange(4, dtype=np.float32)})[0]
+    np.testing.assert_array_equal(out, [0.0, 2.0, 4.0, 6.0])
+
+
+@pytest.mark.parametrize(("given", "resolved"), [("auto", "auto"), ("CPU", "cpu"), ("cuda", "cuda")])
+def test_provider_choices(given: str, resolved: str) -> None:
+    assert RuntimeOptions(provider=given).resolved_provider() == resolved
+
+
+def test_unknown_provider_is_refused() -> None:
+    with pytest.raises(ModelError, match="unknown provider 'tpu': choose one of auto, cuda, cpu"):
+        RuntimeOptions(provider="tpu").resolved_provider()
+
+
+def test_environment_overrides_provider(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ROTO_PROVIDER", "CPU")
+    assert RuntimeOptions(provider="cuda").resolved_provider() == "cpu"
+    monkeypatch.setenv("ROTO_PROVIDER", "metal")
+    with pytest.raises(ModelError, match="unknown provider 'metal'"):
+        RuntimeOptions().resolved_provider()
+
+
+def test_cpu_session_and_report(graph: Path) -> None:
+    report = SessionReport(provider="", requested="")
+    session = create_session(graph, RuntimeOptions(provider="auto", threads=1), report)
+    _runs(session)
+    assert report.provider == CPU
+    assert report.requested == "auto"
+    assert report.threads == 1
+    assert report.fallback_reason is None
+    assert report.graphs == ["double.onnx"]
+    assert session.get_session_options().intra_op_num_threads == 1
+
+
+def test_cuda_requested_without_cuda_provider(graph: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(session_module, "available_providers", lambda: [CPU])
+    with pytest.raises(ModelError, match="install onnxruntime-gpu"):
+        create_session(graph, RuntimeOptions(provider="cuda"))
+
+
+def test_cuda_requested_by_environment(graph: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(session_module, "available_providers", lambda: [CPU])
+    monkeypatch.setenv("ROTO_PROVIDER", "cuda")
+    with pytest.raises(ModelError, match="onnxruntime-gpu"):
+        create_session(graph, RuntimeOptions(provider="cpu"))
+
+
+@pytest.mark.parametrize("provider", ["auto", "cuda"])
+def test_cuda_failure_falls_back_to_cpu(
+    graph: Path, cuda_offered: list[list[str]], caplog: pytest.LogCaptureFixture, provider: str
+) -> None:
+    report = SessionReport(provider="", requested="")
+    with caplog.at_level(logging.WARNING, logger="roto.engine.session"):
+        session = create_session(graph, RuntimeOptions(provider=provider), report)
+    _runs(session)
+    assert cuda_offered == [[CUDA, CPU], [CPU]]
+    assert report.provider == CPU
+    assert report.requested == provider
+    assert report.fallback_reason is not None
+    assert report.fallback_reason.startswith("CUDA failed to start")
+    assert "driver version is insufficient" in report.fallback_reason
+    assert "running on CPU" in caplog.text
+
+
+def test_first_fallback_reason_is_kept(graph: Path, cuda_offered: list[list[str]]) -> None:
+    report = SessionReport(provider="", requested="", fallback_reason="encoder: earlier reason")
+    create_session(graph, RuntimeOptions(), report)
+    assert report.fallback_reason == "encoder: earlier reason"
+
+
+def test_cpu_choice_never_tries_cuda(graph: Path, cuda_offered: list[list[str]]) -> None:
+    report = SessionReport(provider="", requested="")
+    _runs(create_session(graph, RuntimeOptions(provider="cpu"), report))
+    assert cuda_offered == [[CPU]]
+    assert report.fallback_reason is None
+
+
+@pytest.mark.filterwarnings("ignore:Specified provider 'CUDAExecutionProvider' is not in available provider")
+def test_cuda_silently_dropped_is_reported(graph: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """ONNX Runtime drops a provider it cannot load instead of failing: that is a fallback too."""
+    if CUDA in onnxruntime.get_available_providers():
+        pytest.skip("this ONNX Runtime really has CUDA")
+    monkeypatch.setattr(session_module, "available_providers", lambda: [CUDA, CPU])
+    report = SessionReport(provider="", requested="")
+    _runs(create_session(graph, RuntimeOptions(), report))
+    assert report.provider == CPU
+    assert report.fallback_reason is not None
+    assert "did not initialise" in report.fallback_reason
+
+
+def test_unloadable_graph_is_a_model_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(b"\x00not a graph")
+    with pytest.raises(ModelError, match=f"{bad}: ONNX Runtime cannot load this graph"):
+        create_session(bad, RuntimeOptions(provider="cpu"))
+
+
+def test_unloadable_graph_after_cuda_fallback_is_a_model_error(tmp_path: Path, cuda_offered: Any) -> None:
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(b"\x00not a graph")
+    with pytest.raises(ModelError, match="ONNX Runtime cannot load this graph"):
+        create_session(bad, RuntimeOptions())
+
+
+def test_missing_onnxruntime_is_a_model_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # makes `import onnxruntime` raise ImportError
+    with pytest.raises(ModelError, match=r"pip install 'roto\[cpu\]'"):
+        session_module.available_providers()
+
+
+def test_cuda_self_test_on_this_machine() -> None:
+    if CUDA in onnxruntime.get_available_providers():
+        pytest.skip("this ONNX Runtime has a CUDA provider")
+    works, reason = cuda_self_test()
+    assert works is False
+    assert "no CUDA provider" in reason
+    assert "onnxruntime-gpu" in reason
+
+
+def test_cuda_self_test_with_failing_cuda(cuda_offered: list[list[str]]) -> None:
+    works, reason = cuda_self_test()
+    assert works is False
+    assert reason.startswith("CUDA failed")
+    assert "driver version is insufficient" in reason
