@@ -105,7 +105,15 @@ class ExportRequest:
     overwrite: bool = False
 
 
-def build_sam2_model(variant: str, checkpoint: Path | None, seed: int = 0) -> Any:
+# Untrained, the object-presence head scores every frame slightly below zero, so a random model "loses" every
+# object and all tracked masks come out empty. Random-weight models start this head's output bias here instead,
+# so tests and benchmarks exercise real tracking; tests pass a negative value to exercise "object absent".
+RANDOM_OBJECT_SCORE_BIAS = 2.0
+
+
+def build_sam2_model(
+    variant: str, checkpoint: Path | None, seed: int = 0, object_score_bias: float = RANDOM_OBJECT_SCORE_BIAS
+) -> Any:
     """Build Meta's SAM2 network for `variant` with Meta's code; random weights (seeded) when no checkpoint."""
     torch = _require_torch()
     from sam2.build_sam import build_sam2
@@ -132,6 +140,8 @@ def build_sam2_model(variant: str, checkpoint: Path | None, seed: int = 0) -> An
         raise ModelError(f"{checkpoint}: cannot read as a SAM2 checkpoint: {exc}") from exc
     model.eval()
     model.requires_grad_(False)
+    if checkpoint is None:
+        model.sam_mask_decoder.pred_obj_score_head.layers[-1].bias.fill_(object_score_bias)
     return model
 
 
@@ -470,8 +480,11 @@ def _io_signature(path: Path) -> dict[str, list[dict[str, Any]]]:
     return {"inputs": describe(inputs), "outputs": describe(graph.output)}
 
 
-def export_bundle(request: ExportRequest) -> Path:
-    """Convert a checkpoint (or random weights) into a verified bundle folder; returns the folder."""
+def export_bundle(request: ExportRequest, model: Any = None) -> Path:
+    """Convert a checkpoint (or random weights, or a given model) into a verified bundle folder; returns it.
+
+    A given `model` is converted as is (tests use it to vary random weights); it is modified by the export.
+    """
     torch = _require_torch()
     import sam2
 
@@ -487,7 +500,8 @@ def export_bundle(request: ExportRequest) -> Path:
         raise ModelError(f"{out}: folder exists and is not empty (pass --overwrite to replace it)")
     out.mkdir(parents=True, exist_ok=True)
 
-    model = build_sam2_model(request.variant, request.checkpoint, seed=request.seed)
+    if model is None:
+        model = build_sam2_model(request.variant, request.checkpoint, seed=request.seed)
     graphs = _Graphs(model)
     files: dict[str, dict[str, Any]] = {}
     graph_entries: dict[str, dict[str, Any]] = {}

@@ -12,15 +12,28 @@ from roto.engine.bundle import Bundle, load_bundle
 SEED = 0
 
 
+def _pair(folder: Path, object_score_bias: float | None = None) -> tuple[Any, Bundle]:
+    import copy
+
+    from roto.engine.export_onnx import ExportRequest, build_sam2_model, export_bundle
+
+    kwargs = {} if object_score_bias is None else {"object_score_bias": object_score_bias}
+    model = build_sam2_model("test", None, seed=SEED, **kwargs)
+    # The export rewrites the model's RoPE for ONNX: keep the reference on Meta's own complex-valued code.
+    export_bundle(ExportRequest(variant="test", out_dir=folder, seed=SEED), model=copy.deepcopy(model))
+    return model, load_bundle(folder)
+
+
 @pytest.fixture(scope="session")
 def reference_pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Bundle]:
     """(Meta's SAM2 model with seeded random weights, the bundle Roto's converter made from the same weights)."""
-    from roto.engine.export_onnx import ExportRequest, build_sam2_model, export_bundle
+    return _pair(tmp_path_factory.mktemp("bundle") / "sam2.1-test")
 
-    folder = tmp_path_factory.mktemp("bundle") / "sam2.1-test"
-    export_bundle(ExportRequest(variant="test", out_dir=folder, seed=SEED))
-    model = build_sam2_model("test", None, seed=SEED)  # unpatched: Meta's own complex-valued RoPE
-    return model, load_bundle(folder)
+
+@pytest.fixture(scope="session")
+def absent_pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Bundle]:
+    """Like reference_pair, but the model judges every object absent (object score below zero)."""
+    return _pair(tmp_path_factory.mktemp("absent") / "sam2.1-test", object_score_bias=-2.0)
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,223 @@
+"""Roto's VideoPropagator against Meta's SAM2VideoPredictor: same weights, same frames, same prompts.
+
+30 frames of the sample clip, two objects (a point, a box), forward propagation, then a correction click half
+way and propagation again from there, then backward propagation from a prompt on the last frame.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from roto.engine.propagator import VideoPropagator
+from roto.engine.transforms import preprocess_image, upsample_logits
+
+FRAMES = 30
+LOGIT_TOL = 1e-4  # after 30 tracked frames with bfloat16 memories and a correction
+MIN_IOU = 0.99
+
+
+class ClipReader:
+    """The first FRAMES frames of a clip, held in memory (small): the reader protocol the propagator needs."""
+
+    def __init__(self, frames: list[np.ndarray], media_id: str) -> None:
+        self.frames = frames
+        self.media_id = media_id
+
+    @property
+    def frame_count(self) -> int:
+        return len(self.frames)
+
+    def read(self, index: int) -> np.ndarray:
+        return self.frames[index]
+
+
+@pytest.fixture(scope="module")
+def clip(shared_media: Path) -> ClipReader:
+    from roto.media import open_media
+
+    with open_media(shared_media / "bedroom.mp4") as source:
+        frames = [np.array(source.read(i)) for i in range(FRAMES)]
+        return ClipReader(frames, source.media_id)
+
+
+@pytest.fixture()
+def reference(
+    reference_pair: tuple[Any, Any], clip: ClipReader, tmp_path: Path
+) -> tuple[Any, dict[str, Any]]:
+    import cv2
+    import torch
+    from sam2.build_sam import build_sam2_video_predictor
+
+    from roto.engine.export_onnx import TEST_OVERRIDES, VARIANTS
+
+    model, bundle = reference_pair
+    predictor = build_sam2_video_predictor(
+        VARIANTS["test"].config, None, device="cpu", hydra_overrides_extra=list(TEST_OVERRIDES)
+    )
+    predictor.load_state_dict(model.state_dict())
+    predictor.fill_hole_area = 0  # Meta's hole filling needs its CUDA extension; off on both sides
+    predictor.add_all_frames_to_correct_as_cond = True  # Roto's rule: a corrected frame is conditioning
+    for index, frame in enumerate(clip.frames):
+        cv2.imwrite(str(tmp_path / f"{index:05d}.jpg"), frame[:, :, ::-1])
+    state = predictor.init_state(video_path=str(tmp_path), offload_video_to_cpu=True)
+    settings = bundle.settings
+    # Same input tensors on both sides: Meta's video loader resizes JPEG files with PIL, its image path with
+    # torchvision; Roto follows the image path. The tracking, not the resize, is under test here.
+    images = [
+        preprocess_image(f, settings["image_size"], settings["pixel_mean"], settings["pixel_std"])
+        for f in clip.frames
+    ]
+    state["images"] = torch.from_numpy(np.concatenate(images))
+    state["cached_features"] = {}  # init_state warmed frame 0 up from its own loader
+    return predictor, state
+
+
+def _compare(ref_logits: Any, ours: Any, frame_hw: tuple[int, int], where: str) -> int:
+    """Assert logits and thresholded masks agree; returns the mask area so callers can insist on real masks."""
+    ref = ref_logits.numpy()[0]
+    mine = upsample_logits(ours, frame_hw)
+    assert np.abs(mine - ref).max() < LOGIT_TOL, where
+    a, b = mine > 0, ref > 0
+    union = np.logical_or(a, b).sum()
+    iou = 1.0 if union == 0 else np.logical_and(a, b).sum() / union
+    assert iou >= MIN_IOU, where
+    return int(a.sum())
+
+
+def _reference_score(state: dict[str, Any], obj_slot: int, frame: int) -> float:
+    outputs = state["output_dict_per_obj"][obj_slot]
+    out = outputs["cond_frame_outputs"].get(frame) or outputs["non_cond_frame_outputs"][frame]
+    return float(out["object_score_logits"])
+
+
+def test_tracking_and_correction_match_meta(
+    reference: tuple[Any, dict[str, Any]], reference_pair: Any, clip: ClipReader
+) -> None:
+    import torch
+
+    predictor, state = reference
+    _, bundle = reference_pair
+    ours = VideoPropagator(bundle, clip, fill_hole_area=0, memory_frames=7, logit_frames=4)
+    point = np.array([[480.0, 300.0]], np.float32)
+    box = np.array([100.0, 150.0, 400.0, 450.0], np.float32)
+    with torch.inference_mode():
+        _, _, ref_first = predictor.add_new_points_or_box(
+            state, 0, 1, points=point, labels=np.array([1], np.int32)
+        )
+        _, _, ref_box = predictor.add_new_points_or_box(state, 0, 2, box=box)
+    first = ours.add_prompts(0, 1, point, np.array([1]))
+    boxed = ours.add_prompts(0, 2, box=box)
+    _compare(ref_first[0], first.logits[1], first.frame_hw, "frame 0, object 1")
+    _compare(ref_box[1], boxed.logits[2], boxed.frame_hw, "frame 0, object 2")
+
+    with torch.inference_mode():
+        reference_run = {f: masks for f, _, masks in predictor.propagate_in_video(state)}
+    produced = list(ours.propagate())
+    assert [r.frame for r in produced] == list(range(FRAMES))
+    areas = []
+    for result in produced:
+        for slot, obj_id in enumerate((1, 2)):
+            where = f"frame {result.frame}"
+            areas.append(
+                _compare(reference_run[result.frame][slot], result.logits[obj_id], result.frame_hw, where)
+            )
+            assert (
+                abs(result.object_scores[obj_id] - _reference_score(state, slot, result.frame)) < LOGIT_TOL
+            ), where
+    assert min(areas) > 0, "every tracked mask should be non-empty with the present-object test model"
+
+    # Correction half way: a second click for object 1 on frame 15, then propagate again from there.
+    fix_points = np.array([[480.0, 300.0], [700.0, 200.0]], np.float32)
+    fix_labels = np.array([1, 0])
+    with torch.inference_mode():
+        _, _, ref_fix = predictor.add_new_points_or_box(
+            state, 15, 1, points=fix_points, labels=fix_labels.astype(np.int32)
+        )
+        reference_run = {f: masks for f, _, masks in predictor.propagate_in_video(state, start_frame_idx=15)}
+    fixed = ours.add_prompts(15, 1, fix_points, fix_labels)
+    _compare(ref_fix[0], fixed.logits[1], fixed.frame_hw, "correction on frame 15")
+    for result in ours.propagate(start=15):
+        for slot, obj_id in enumerate((1, 2)):
+            _compare(
+                reference_run[result.frame][slot],
+                result.logits[obj_id],
+                result.frame_hw,
+                f"rerun frame {result.frame}",
+            )
+    assert ours.prompted_frames(1) == [0, 15]
+    # Memories beyond the RAM budget were spilled to disk and read back, not dropped.
+    assert ours._memories.in_memory <= 7 < len(ours._memories)
+    ours.close()
+
+
+def test_backward_propagation_matches_meta(
+    reference: tuple[Any, dict[str, Any]], reference_pair: Any, clip: ClipReader
+) -> None:
+    import torch
+
+    predictor, state = reference
+    _, bundle = reference_pair
+    ours = VideoPropagator(bundle, clip, fill_hole_area=0)
+    point = np.array([[300.0, 350.0]], np.float32)
+    last = FRAMES - 1
+    with torch.inference_mode():
+        predictor.add_new_points_or_box(state, last, 7, points=point, labels=np.array([1], np.int32))
+        reference_run = {
+            f: m for f, _, m in predictor.propagate_in_video(state, start_frame_idx=last, reverse=True)
+        }
+    ours.add_prompts(last, 7, point, np.array([1]))
+    produced = list(ours.propagate(start=last, reverse=True))
+    assert [r.frame for r in produced] == list(range(last, -1, -1))
+    for result in produced:
+        _compare(reference_run[result.frame][0], result.logits[7], result.frame_hw, f"frame {result.frame}")
+    ours.close()
+
+
+def test_absent_object_gives_empty_masks_like_meta(
+    absent_pair: tuple[Any, Any], clip: ClipReader, tmp_path: Path
+) -> None:
+    """A model that scores the object absent: SAM2 outputs empty masks and keeps tracking with its no-object memory."""
+    import cv2
+    import torch
+    from sam2.build_sam import build_sam2_video_predictor
+
+    from roto.engine.export_onnx import TEST_OVERRIDES, VARIANTS
+
+    model, bundle = absent_pair
+    predictor = build_sam2_video_predictor(
+        VARIANTS["test"].config, None, device="cpu", hydra_overrides_extra=list(TEST_OVERRIDES)
+    )
+    predictor.load_state_dict(model.state_dict())
+    predictor.fill_hole_area = 0
+    frames = clip.frames[:8]
+    for index, frame in enumerate(frames):
+        cv2.imwrite(str(tmp_path / f"{index:05d}.jpg"), frame[:, :, ::-1])
+    state = predictor.init_state(video_path=str(tmp_path), offload_video_to_cpu=True)
+    settings = bundle.settings
+    images = [
+        preprocess_image(f, settings["image_size"], settings["pixel_mean"], settings["pixel_std"])
+        for f in frames
+    ]
+    state["images"] = torch.from_numpy(np.concatenate(images))
+    state["cached_features"] = {}
+    point = np.array([[480.0, 300.0]], np.float32)
+    with torch.inference_mode():
+        predictor.add_new_points_or_box(state, 0, 1, points=point, labels=np.array([1], np.int32))
+        reference_run = {f: m for f, _, m in predictor.propagate_in_video(state)}
+    ours = VideoPropagator(bundle, ClipReader(frames, clip.media_id), fill_hole_area=0)
+    ours.add_prompts(0, 1, point, np.array([1]))
+    for result in ours.propagate():
+        assert result.object_scores[1] < 0
+        assert not result.mask(1).any()
+        assert (
+            _compare(
+                reference_run[result.frame][0], result.logits[1], result.frame_hw, f"frame {result.frame}"
+            )
+            == 0
+        )
+        assert abs(result.object_scores[1] - _reference_score(state, 0, result.frame)) < LOGIT_TOL
+    ours.close()
