@@ -18,6 +18,7 @@ from roto.errors import RotoError
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
+COMMANDS = ("gui", "segment", "doctor", "models")  # the subcommands build_parser defines
 
 
 def _emit(args: argparse.Namespace, data: Any, text: str) -> None:
@@ -354,6 +355,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and not argv[0].startswith("-") and argv[0] not in COMMANDS:
+        argv.insert(0, "gui")  # `roto clip.mp4` opens the clip in the editor
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s"

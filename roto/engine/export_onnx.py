@@ -410,6 +410,9 @@ DYNAMIC_AXES: dict[str, dict[str, dict[int, str]]] = {
 def _export_graph(graphs: _Graphs, name: str, path: Path) -> None:
     torch = _require_torch()
     module = getattr(graphs, name)()
+    module.sam2 = (
+        graphs.model
+    )  # registered, so weights export as named initializers (quantisable), not constants
     inputs, outputs = GRAPH_NAMES[name]
     with torch.no_grad(), warnings.catch_warnings():
         # Tracing fixes shapes that are fixed by design (square input); only the declared dynamic axes vary.

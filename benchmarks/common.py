@@ -1,0 +1,46 @@
+"""Helpers shared by the engine benchmarks: the full-size random-weight bundle and the matching PyTorch model."""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+LOCAL_BUNDLES = ROOT / "local" / "bundles"
+SHARED_MEDIA = ROOT.parent / "shared" / "media"
+SEED = 0
+
+
+def random_bundle(variant: str) -> Path:
+    """The random-weight bundle of `variant` (made once under local/, which git ignores)."""
+    from roto.engine.export_onnx import ExportRequest, export_bundle
+
+    folder = LOCAL_BUNDLES / f"sam2.1-{variant}-random-seed{SEED}"
+    if not (folder / "manifest.json").is_file():
+        print(f"exporting {folder} (once)...", file=sys.stderr)
+        export_bundle(ExportRequest(variant=variant, out_dir=folder, seed=SEED, overwrite=True))
+    return folder
+
+
+def reference_model(variant: str) -> Any:
+    """Meta's PyTorch SAM2 with the same random weights as `random_bundle(variant)`."""
+    from roto.engine.export_onnx import build_sam2_model
+
+    return build_sam2_model(variant, None, seed=SEED)
+
+
+def peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def emit(result: dict[str, Any]) -> None:
+    print(json.dumps(result, indent=2))

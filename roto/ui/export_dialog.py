@@ -1,0 +1,106 @@
+"""The export dialog: where and how to write the shot's mattes, run off the GUI thread with a progress bar."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QEventLoop, Qt
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLineEdit,
+    QMessageBox,
+    QProgressDialog,
+    QPushButton,
+    QWidget,
+)
+
+from roto.export import Content, ExportFormat, ExportResult, ExportSpec, Layout, MatteSource
+from roto.ui.worker import ExportThread
+
+
+class ExportDialog(QDialog):
+    """Asks for the export settings; `spec()` turns them into an ExportSpec (validated by roto.export)."""
+
+    def __init__(self, default_dir: Path, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Export mattes")
+        self.folder = QLineEdit(str(default_dir))
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        folder_row = QHBoxLayout()
+        folder_row.addWidget(self.folder, 1)
+        folder_row.addWidget(browse)
+        self.format = _combo(ExportFormat)
+        self.layout_choice = _combo(Layout)
+        self.content = _combo(Content)
+        self.overwrite = QCheckBox("Replace existing files")
+        form = QFormLayout(self)
+        form.addRow("Folder", folder_row)
+        form.addRow("Format", self.format)
+        form.addRow("Layout", self.layout_choice)
+        form.addRow("Content", self.content)
+        form.addRow("", self.overwrite)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Export")
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    def spec(self) -> ExportSpec:
+        return ExportSpec(
+            output_dir=Path(self.folder.text()).expanduser(),
+            format=self.format.currentData(),
+            layout=self.layout_choice.currentData(),
+            content=self.content.currentData(),
+            overwrite=self.overwrite.isChecked(),
+        )
+
+    def _browse(self) -> None:
+        chosen = QFileDialog.getExistingDirectory(self, "Export to folder", self.folder.text())
+        if chosen:
+            self.folder.setText(chosen)
+
+
+def _combo(kind: type[ExportFormat] | type[Layout] | type[Content]) -> QComboBox:
+    combo = QComboBox()
+    for member in kind:
+        combo.addItem(member.value, member)
+    return combo
+
+
+def run_export(parent: QWidget, source: MatteSource, spec: ExportSpec) -> ExportResult | None:
+    """Export with a modal progress dialog (Cancel stops cleanly); errors are shown, None is returned."""
+    progress = QProgressDialog("Exporting mattes…", "Cancel", 0, source.frame_count, parent)
+    progress.setWindowModality(Qt.WindowModality.WindowModal)
+    progress.setMinimumDuration(0)
+    thread = ExportThread(source, spec)
+    outcome: list[ExportResult] = []
+    errors: list[str] = []
+
+    def show_progress(done: int, total: int) -> None:
+        progress.setMaximum(total)
+        progress.setValue(done)
+
+    thread.progressed.connect(show_progress)
+    thread.finished_ok.connect(outcome.append)
+    thread.failed.connect(errors.append)
+    progress.canceled.connect(thread.cancel)
+    loop = QEventLoop()
+    thread.finished.connect(loop.quit)  # queued: delivered inside exec() even if the export is already done
+    thread.start()
+    progress.show()
+    loop.exec()
+    thread.wait()
+    progress.reset()
+    if errors:
+        QMessageBox.critical(parent, "Export failed", errors[0])
+        return None
+    return outcome[0] if outcome else None

@@ -1,0 +1,145 @@
+"""Prompt edits waiting for their mask, so that a click and the mask it produced are one undo step.
+
+A click does not touch the document at once: its command waits here, drawn as a pending marker, while the worker
+predicts from the prompts the frame will have. When the newest answer for that object and frame arrives, the
+waiting commands and a SetMask go onto the UndoStack together as one Batch. Answers to superseded requests are
+dropped (latest click wins). No Qt here, so the logic is tested without a window.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from roto.project import (
+    AddPrompt,
+    Batch,
+    Box,
+    Command,
+    DeletePrompt,
+    FramePrompts,
+    MaskOrigin,
+    Point,
+    SetMask,
+    UndoStack,
+)
+from roto.ui.worker import PredictRequest, PredictResult, PredictTarget
+
+
+@dataclass
+class _Pending:
+    commands: list[Command] = field(default_factory=list)
+    request_id: int = 0
+
+
+class PromptSession:
+    """Turns prompt edits into predict requests and their answers into single undo steps."""
+
+    def __init__(self, stack: UndoStack, send: Callable[[PredictRequest], None]) -> None:
+        self.stack = stack
+        self._send = send
+        self._pending: dict[PredictTarget, _Pending] = {}
+        self._next_id = 0
+
+    # -- edits from the canvas -------------------------------------------------------------------
+
+    def add_point(self, target: PredictTarget, point: Point) -> None:
+        self._edit(target, [AddPrompt(target.shot_id, target.object_id, target.frame, point)])
+
+    def add_box(self, target: PredictTarget, box: Box) -> None:
+        """The model takes one box per object and frame, so a new box replaces the old one in the same step."""
+        old = self.prompts(target).boxes
+        replaced: list[Command] = [
+            DeletePrompt(target.shot_id, target.object_id, target.frame, "boxes", index)
+            for index in reversed(range(len(old)))
+        ]
+        self._edit(target, [*replaced, AddPrompt(target.shot_id, target.object_id, target.frame, box)])
+
+    def delete_prompt(self, target: PredictTarget, kind: str, index: int) -> None:
+        if kind not in ("points", "boxes"):
+            raise ValueError(f"kind must be 'points' or 'boxes', got {kind!r}")
+        self._edit(target, [DeletePrompt(target.shot_id, target.object_id, target.frame, kind, index)])  # type: ignore[arg-type]
+
+    # -- what the canvas draws ---------------------------------------------------------------------
+
+    def prompts(self, target: PredictTarget) -> FramePrompts:
+        """The prompts the frame will have once waiting edits land (committed ones plus pending ones)."""
+        obj = self.stack.project.shot(target.shot_id).object(target.object_id)
+        prompts = copy.deepcopy(obj.prompts.get(target.frame, FramePrompts()))
+        pending = self._pending.get(target)
+        for command in pending.commands if pending else []:
+            _apply(prompts, command)
+        return prompts
+
+    def is_waiting(self, target: PredictTarget) -> bool:
+        return target in self._pending
+
+    @property
+    def waiting(self) -> bool:
+        return bool(self._pending)
+
+    def discard_pending(self) -> None:
+        """Forget waiting edits (before undo/redo, or when the document closes); late answers are ignored."""
+        self._pending.clear()
+
+    # -- answers from the worker -------------------------------------------------------------------
+
+    def on_result(self, result: PredictResult) -> bool:
+        """Commit the waiting edits with their mask; False for a stale answer. Raises RotoError if refused."""
+        pending = self._take(result.request)
+        if pending is None:
+            return False
+        target = result.request.target
+        mask = SetMask(target.shot_id, target.object_id, target.frame, result.mask, MaskOrigin.PROMPTED)
+        self._commit([*pending.commands, mask])
+        return True
+
+    def on_failed(self, request: PredictRequest) -> bool:
+        """Drop the edits whose mask could not be computed; False if the request was already stale."""
+        return self._take(request) is not None
+
+    # -- internals -----------------------------------------------------------------------------------
+
+    def _edit(self, target: PredictTarget, commands: list[Command]) -> None:
+        pending = self._pending.setdefault(target, _Pending())
+        pending.commands.extend(commands)
+        self._next_id += 1
+        pending.request_id = self._next_id
+        prompts = self.prompts(target)
+        if prompts.is_empty():
+            # Nothing left to predict from: the frame loses its mask in the same step.
+            del self._pending[target]
+            obj = self.stack.project.shot(target.shot_id).object(target.object_id)
+            clear: list[Command] = [
+                SetMask(target.shot_id, target.object_id, target.frame, None, MaskOrigin.PROMPTED)
+            ]
+            self._commit(pending.commands + (clear if target.frame in obj.masks else []))
+            return
+        box = prompts.boxes[-1] if prompts.boxes else None
+        self._send(PredictRequest(target, pending.request_id, tuple(prompts.points), box))
+
+    def _take(self, request: PredictRequest) -> _Pending | None:
+        pending = self._pending.get(request.target)
+        if pending is None or pending.request_id != request.request_id:
+            return None
+        del self._pending[request.target]
+        return pending
+
+    def _commit(self, commands: list[Command]) -> None:
+        """One undo step named after the last prompt edit ("Add point", "Add box", "Delete point")."""
+        label = next(c.label for c in reversed(commands) if isinstance(c, AddPrompt | DeletePrompt))
+        self.stack.push(Batch(commands, label=label))
+
+
+def _apply(prompts: FramePrompts, command: Command) -> None:
+    """Mirror of what the waiting AddPrompt/DeletePrompt commands will do, on a copy, for drawing."""
+    if isinstance(command, AddPrompt):
+        if isinstance(command.prompt, Point):
+            prompts.points.append(command.prompt)
+        else:
+            prompts.boxes.append(command.prompt)
+    elif isinstance(command, DeletePrompt):
+        items = prompts.points if command.kind == "points" else prompts.boxes
+        if 0 <= command.index < len(items):
+            items.pop(command.index)

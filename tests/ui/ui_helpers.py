@@ -1,0 +1,35 @@
+"""Steps the editor tests share."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+
+from roto.ui.app import MainWindow
+
+SHARED_CLIP = Path(__file__).resolve().parents[2].parent / "shared" / "media" / "bedroom.mp4"
+
+
+def open_and_show(qtbot, win: MainWindow, path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Open a clip and wait until its first frame is on the canvas."""
+    assert win.open_path(path)
+    qtbot.waitUntil(lambda: win.shown_frame == 0, timeout=10_000)
+
+
+def click_image(
+    qtbot,
+    win: MainWindow,
+    x: float,
+    y: float,
+    button=Qt.MouseButton.LeftButton,
+    modifier=Qt.KeyboardModifier.NoModifier,
+) -> None:  # type: ignore[no-untyped-def]
+    """Click the canvas where frame pixel (x, y) is drawn, as a user would."""
+    qtbot.mouseClick(win.canvas.viewport(), button, modifier, win.canvas.image_to_view(x, y))
+
+
+def current_mask(win: MainWindow):  # type: ignore[no-untyped-def]
+    target = win.target
+    assert win.doc is not None and target is not None
+    return win.doc.project.get_mask(target.shot_id, target.object_id, target.frame)
