@@ -142,6 +142,32 @@ def resize_logits(logits: np.ndarray, size: tuple[int, int]) -> FloatImage:
     return np.asarray(resized, dtype=np.float32)
 
 
+def clean_logits(
+    logits: np.ndarray, frame_hw: tuple[int, int], hole_area: int, island_area: int, level: float = 0.0
+) -> FloatImage:
+    """Fill holes and drop islands on low-resolution logits before upsampling, as SAM2's postprocess_masks does.
+
+    Holes up to `hole_area` are filled and islands smaller than `island_area` dropped (as `fill_holes` and
+    `remove_islands`); areas are in frame pixels, scaled to the logits' grid. Filled pixels are pushed 10 above `level`, removed
+    ones 10 below, so the bilinear upsampling that follows keeps the decision.
+    """
+    _check_2d(logits, "logits")
+    _check_size(frame_hw)
+    if hole_area < 0 or island_area < 0:
+        raise ValueError(f"areas must be >= 0 pixels, got holes {hole_area!r}, islands {island_area!r}")
+    scale = logits.shape[0] * logits.shape[1] / (frame_hw[0] * frame_hw[1])
+    mask = logits > level
+    cleaned = mask
+    if hole_area:
+        cleaned = fill_holes(cleaned, round(hole_area * scale))
+    if island_area:
+        cleaned = remove_islands(cleaned, round(island_area * scale))
+    out = logits.astype(np.float32, copy=True)
+    out[cleaned & ~mask] = level + 10.0
+    out[mask & ~cleaned] = level - 10.0
+    return out
+
+
 def soft_from_logits(
     logits: np.ndarray, size: tuple[int, int] | None = None, temperature: float = 1.0
 ) -> FloatImage:

@@ -25,9 +25,9 @@ from roto.engine.embeddings import EmbeddingCache, FrameEmbedding
 from roto.engine.predictor import LOGIT_CLAMP, ImageEncoder, PromptDecoder, select_masks
 from roto.engine.session import RuntimeOptions, SessionReport, create_session
 from roto.engine.spill import SpillStore
-from roto.engine.transforms import prompts_to_model, upsample_logits, validate_prompts
+from roto.engine.transforms import prompts_to_model, validate_prompts
 from roto.errors import PromptError
-from roto.matte import fill_holes
+from roto.matte import fill_holes, resize_logits
 
 NO_OBJ_SCORE = -1024.0  # SAM2's logit for "object absent"
 
@@ -80,7 +80,7 @@ class FrameResult:
     frame_hw: tuple[int, int]
 
     def mask(self, obj_id: int) -> np.ndarray:
-        return upsample_logits(self.logits[obj_id], self.frame_hw) > 0.0
+        return resize_logits(self.logits[obj_id], self.frame_hw) > 0.0
 
 
 class VideoPropagator:

@@ -1,15 +1,14 @@
-"""Pre- and post-processing identical to SAM2's, in numpy, so ONNX results match Meta's predictor.
+"""Pre-processing and prompt handling identical to SAM2's, in numpy, so ONNX results match Meta's predictor.
 
 SAM2ImagePredictor resizes with torchvision's antialiased bilinear filter (the same separable triangle filter as
-Pillow), normalises with ImageNet statistics, scales prompt coordinates into the square model input, and upsamples
-low-resolution logits bilinearly (align_corners=False). Each function here reproduces one of those steps.
+Pillow), normalises with ImageNet statistics and scales prompt coordinates into the square model input. Each function here
+reproduces one of those steps; upsampling the logits back is roto.matte.resize_logits.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
 
-import cv2
 import numpy as np
 
 from roto.errors import MediaError, PromptError
@@ -129,11 +128,3 @@ def prompts_to_model(
         coords = np.concatenate([box.reshape(2, 2) * scale, coords])
         codes = np.concatenate([np.array([2.0, 3.0], np.float32), codes])
     return coords[None].astype(np.float32), codes[None].astype(np.float32)
-
-
-def upsample_logits(logits: np.ndarray, frame_hw: tuple[int, int]) -> np.ndarray:
-    """Low-res logits (..., h, w) -> (..., H, W) bilinear, align_corners=False (as F.interpolate)."""
-    height, width = frame_hw
-    flat = logits.reshape(-1, *logits.shape[-2:])
-    out = np.stack([cv2.resize(m, (width, height), interpolation=cv2.INTER_LINEAR) for m in flat])
-    return out.reshape(*logits.shape[:-2], height, width)

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from roto.engine.propagator import VideoPropagator
-from roto.engine.transforms import preprocess_image, upsample_logits
+from roto.engine.transforms import preprocess_image
+from roto.matte import resize_logits
 
 FRAMES = 30
 LOGIT_TOL = 1e-4  # after 30 tracked frames with bfloat16 memories and a correction
@@ -79,7 +80,7 @@ def reference(
 def _compare(ref_logits: Any, ours: Any, frame_hw: tuple[int, int], where: str) -> int:
     """Assert logits and thresholded masks agree; returns the mask area so callers can insist on real masks."""
     ref = ref_logits.numpy()[0]
-    mine = upsample_logits(ours, frame_hw)
+    mine = resize_logits(ours, frame_hw)
     assert np.abs(mine - ref).max() < LOGIT_TOL, where
     a, b = mine > 0, ref > 0
     union = np.logical_or(a, b).sum()

@@ -1,0 +1,156 @@
+"""Video propagation: frames/s against Meta's SAM2VideoPredictor (same weights), and peak RSS against shot length.
+
+    .venv/bin/python benchmarks/propagation.py speed [--variant tiny] [--frames 50] [--threads 2] [--no-reference]
+    .venv/bin/python benchmarks/propagation.py rss [--variant test] [--lengths 200,2000]
+
+`speed` tracks one object over FRAMES frames of 1080p (the sample clip scaled up) with the full-size random-weight
+bundle. `rss` runs one fresh process per shot length and reports each one's peak RSS and the ratio between the
+longest and the shortest (flat memory: ratio near 1). Frames are decoded as propagation reaches them; the clip
+is looped for shots longer than it. Prints JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import SHARED_MEDIA, emit, peak_rss_mib, random_bundle, reference_model
+
+from roto.engine.bundle import load_bundle
+from roto.engine.embeddings import EmbeddingCache
+from roto.engine.propagator import VideoPropagator
+from roto.engine.session import RuntimeOptions
+from roto.media import open_media
+
+SIZE = (1920, 1080)
+POINT = np.array([[960.0, 600.0]], np.float32)
+
+
+class LoopedClip:
+    """The sample clip at 1080p, looped to any length, decoded on demand (nothing kept)."""
+
+    def __init__(self, frames: int) -> None:
+        self.source = open_media(SHARED_MEDIA / "bedroom.mp4", cache_bytes=64 << 20)
+        self.frames = frames
+        self.media_id = f"{self.source.media_id}-1080p-loop"
+
+    @property
+    def frame_count(self) -> int:
+        return self.frames
+
+    def read(self, index: int) -> np.ndarray:
+        frame = self.source.read(index % self.source.frame_count)
+        return cv2.resize(frame, SIZE, interpolation=cv2.INTER_LINEAR)
+
+
+def run_ours(bundle_path: Path, frames: int, threads: int) -> dict[str, float]:
+    bundle = load_bundle(bundle_path)
+    propagator = VideoPropagator(
+        bundle, LoopedClip(frames), RuntimeOptions(provider="cpu", threads=threads), EmbeddingCache(256 << 20)
+    )
+    propagator.add_prompts(0, 1, POINT, np.array([1]))
+    start = time.perf_counter()
+    done = sum(1 for _ in propagator.propagate())
+    elapsed = time.perf_counter() - start
+    propagator.close()
+    return {"frames": done, "seconds": elapsed, "fps": done / elapsed, "peak_rss_mib": peak_rss_mib()}
+
+
+def run_reference(variant: str, frames: int, folder: Path) -> dict[str, float]:
+    import torch
+    from sam2.build_sam import build_sam2_video_predictor
+
+    from roto.engine.bundle import VARIANTS
+
+    clip = LoopedClip(frames)
+    for index in range(frames):
+        cv2.imwrite(str(folder / f"{index:05d}.jpg"), clip.read(index)[:, :, ::-1])
+    predictor = build_sam2_video_predictor(VARIANTS[variant].config, None, device="cpu")
+    predictor.load_state_dict(reference_model(variant).state_dict())
+    predictor.add_all_frames_to_correct_as_cond = True
+    with torch.inference_mode():
+        state = predictor.init_state(video_path=str(folder), offload_video_to_cpu=True)
+        predictor.add_new_points_or_box(state, 0, 1, points=POINT, labels=np.array([1], np.int32))
+        start = time.perf_counter()
+        done = sum(1 for _ in predictor.propagate_in_video(state))
+        elapsed = time.perf_counter() - start
+    return {"frames": done, "seconds": elapsed, "fps": done / elapsed, "peak_rss_mib": peak_rss_mib()}
+
+
+def speed(args: argparse.Namespace) -> None:
+    import tempfile
+
+    import torch
+
+    torch.set_num_threads(args.threads)
+    bundle_path = random_bundle(args.variant)
+    result: dict[str, object] = {
+        "benchmark": "propagation_speed",
+        "bundle": bundle_path.name,
+        "input": f"{SIZE[0]}x{SIZE[1]}",
+        "threads": args.threads,
+        "roto_onnx": run_ours(bundle_path, args.frames, args.threads),
+    }
+    if not args.no_reference:
+        with tempfile.TemporaryDirectory() as folder:
+            result["meta_pytorch"] = run_reference(args.variant, args.frames, Path(folder))
+        ours, ref = result["roto_onnx"], result["meta_pytorch"]
+        assert isinstance(ours, dict) and isinstance(ref, dict)
+        result["speedup"] = ours["fps"] / ref["fps"]
+    emit(result)
+
+
+def rss(args: argparse.Namespace) -> None:
+    bundle_path = random_bundle(args.variant)
+    runs = {}
+    for length in (int(v) for v in args.lengths.split(",")):
+        out = subprocess.run(
+            [sys.executable, __file__, "one", str(bundle_path), str(length), str(args.threads)],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        runs[length] = dict(zip(("fps", "peak_rss_mib"), map(float, out.stdout.split()), strict=True))
+    lengths = sorted(runs)
+    emit(
+        {
+            "benchmark": "propagation_rss",
+            "bundle": bundle_path.name,
+            "runs": runs,
+            "rss_ratio_longest_to_shortest": runs[lengths[-1]]["peak_rss_mib"]
+            / runs[lengths[0]]["peak_rss_mib"],
+        }
+    )
+
+
+def main() -> None:
+    if len(sys.argv) == 5 and sys.argv[1] == "one":  # child process of `rss`
+        result = run_ours(Path(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]))
+        print(result["fps"], result["peak_rss_mib"])
+        return
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sub = parser.add_subparsers(dest="mode", required=True)
+    sp = sub.add_parser("speed")
+    sp.add_argument("--variant", default="tiny")
+    sp.add_argument("--frames", type=int, default=50)
+    sp.add_argument("--threads", type=int, default=2)
+    sp.add_argument("--no-reference", action="store_true")
+    rp = sub.add_parser("rss")
+    rp.add_argument("--variant", default="test")
+    rp.add_argument("--lengths", default="200,2000")
+    rp.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    speed(args) if args.mode == "speed" else rss(args)
+
+
+if __name__ == "__main__":
+    main()
