@@ -32,13 +32,12 @@ def _resample_weights(in_size: int, out_size: int) -> tuple[np.ndarray, np.ndarr
     return np.minimum(index, in_size - 1), weight.astype(np.float32)
 
 
-def _resample_axis(image: np.ndarray, out_size: int, axis: int) -> np.ndarray:
-    index, weight = _resample_weights(image.shape[axis], out_size)
-    shape = [1] * image.ndim
-    shape[axis] = out_size
-    out = np.zeros((*image.shape[:axis], out_size, *image.shape[axis + 1 :]), np.float32)
-    for tap in range(index.shape[1]):  # a few taps: sum shifted copies instead of one huge gather
-        out += np.take(image, index[:, tap], axis=axis) * weight[:, tap].reshape(shape)
+def _resample_rows(image: np.ndarray, out_size: int) -> np.ndarray:
+    """Resample axis 0 only: each tap is then a gather of whole contiguous rows, the fast case for numpy."""
+    index, weight = _resample_weights(image.shape[0], out_size)
+    out = np.take(image, index[:, 0], axis=0) * weight[:, :1]
+    for tap in range(1, index.shape[1]):  # a few taps: sum shifted copies instead of one huge gather
+        out += np.take(image, index[:, tap], axis=0) * weight[:, tap : tap + 1]
     return out
 
 
@@ -48,11 +47,15 @@ def preprocess_image(
     """RGB uint8 (H, W, 3) -> float32 (1, 3, size, size) as SAM2Transforms produces it."""
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
         raise MediaError(f"a frame must be an RGB uint8 image (H, W, 3), got {rgb.dtype} {rgb.shape}")
-    image: np.ndarray = rgb.astype(np.float32) / 255.0
-    image = _resample_axis(image, size, axis=0)
-    image = _resample_axis(image, size, axis=1)
-    image = (image - np.asarray(mean, np.float32)) / np.asarray(std, np.float32)
-    return np.ascontiguousarray(image.transpose(2, 0, 1)[None], dtype=np.float32)
+    height, width = rgb.shape[:2]
+    flat = rgb.reshape(height, width * 3).astype(np.float32)
+    rows = _resample_rows(flat, size).reshape(size, width, 3)  # (size, W, 3)
+    columns = np.ascontiguousarray(rows.transpose(1, 0, 2)).reshape(width, size * 3)
+    image = _resample_rows(columns, size).reshape(size, size, 3)  # (x, y, c)
+    scale = (1.0 / (255.0 * np.asarray(std, np.float32))).astype(np.float32)
+    shift = (np.asarray(mean, np.float32) / np.asarray(std, np.float32)).astype(np.float32)
+    image = image * scale - shift
+    return np.ascontiguousarray(image.transpose(2, 1, 0)[None], dtype=np.float32)
 
 
 def _numbers(values: object, what: str) -> np.ndarray:
