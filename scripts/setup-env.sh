@@ -18,7 +18,7 @@ fi
 case "$accel" in cpu|gpu) ;; *) echo "ROTO_ACCEL must be cpu, gpu or auto" >&2; exit 1 ;; esac
 
 extras=$accel
-[ "$mode" = test ] && extras="$accel,test,export"
+[ "$mode" = test ] && extras="$accel,test,export,package"
 [ -x .venv/bin/python ] || "$python" -m venv .venv
 pip=(.venv/bin/python -m pip --disable-pip-version-check -q)
 

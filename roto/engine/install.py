@@ -99,8 +99,14 @@ def import_checkpoint(
     checkpoint: Path, variant: str, overwrite: bool = False, name: str | None = None
 ) -> Path:
     """Convert one of Meta's checkpoints (needs the export extra) and install the result."""
-    from roto.engine.export_onnx import ExportRequest, export_bundle
-
+    try:
+        from roto.engine.export_onnx import ExportRequest, export_bundle
+    except ImportError as exc:  # the frozen app leaves the converter out
+        raise ModelError(
+            f"this build of Roto cannot convert {checkpoint.name}: convert it where Roto runs from Python "
+            f"(roto models export --checkpoint {checkpoint.name} --variant {variant} --out DIR), "
+            "then `roto models import DIR` here"
+        ) from exc
     spec = _spec(variant)
     staging = _staging_dir()
     try:

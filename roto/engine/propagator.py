@@ -363,7 +363,7 @@ class VideoPropagator:
                 "image_embed": embedding.image_embed,
                 "memory_feats": np.stack([m for m, _ in spatial]).astype(np.float32),
                 "memory_tpos": np.array([t for _, t in spatial], np.int64),
-                "obj_ptrs": np.stack([p for _, p in pointers]).astype(np.float32).reshape(-1, hidden),
+                "obj_ptrs": np.array([p for _, p in pointers], np.float32).reshape(-1, hidden),
                 "obj_ptr_tpos": np.array([p / t_diff_max for p, _ in pointers], np.float32),
             },
         )

@@ -28,7 +28,9 @@ def test_holes_and_islands_are_cleaned_with_areas_in_frame_pixels() -> None:
     untouched[18:22, 18:22] = untouched[50:52, 50:52] = False
     np.testing.assert_array_equal(cleaned[untouched], logits[untouched])
     small = clean_logits(logits, frame_hw, hole_area=16 * 15, island_area=16 * 4)
-    assert (small[18:22, 18:22] < 0).all() and (small[50:52, 50:52] > 0).all()  # hole larger, speck not smaller: kept
+    assert (small[18:22, 18:22] < 0).all() and (
+        small[50:52, 50:52] > 0
+    ).all()  # hole larger, speck not smaller: kept
 
 
 def test_prediction_mask_applies_the_clean_up_before_upsampling() -> None:

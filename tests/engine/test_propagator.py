@@ -142,3 +142,14 @@ def test_spill_store_round_trips_through_disk() -> None:
     store.pop((1, 0))
     assert store.get((1, 0)) is None and (1, 0) not in store
     store.close()
+
+
+def test_object_prompted_later_than_the_start_has_no_pointers_yet(test_bundle_path: Path) -> None:
+    """Object 2's only prompt is on frame 6: tracking it from frame 0 attends to that future memory alone."""
+    prop = VideoPropagator(load_bundle(test_bundle_path), MovingSquare())
+    prop.add_prompts(0, 1, np.array([[80.0, 120.0]]), np.array([1]))
+    prop.add_prompts(6, 2, np.array([[140.0, 120.0]]), np.array([1]))
+    results = list(prop.propagate(end=8))
+    assert [r.frame for r in results] == list(range(9))
+    assert all(set(r.logits) == {1, 2} for r in results)
+    prop.close()

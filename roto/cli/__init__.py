@@ -1,0 +1,69 @@
+"""The `roto` command: the GUI when run alone, headless subcommands otherwise. Uses the core only (no Qt here).
+
+Every failure a user can cause ends in one line on stderr and a non-zero exit (1 for a failed command, 2 for
+a command line that does not parse); `--json` prints results for scripts. One module per command group.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from roto import __version__
+from roto.cli import doctor, export, models, segment, track
+from roto.cli.common import EXIT_ERROR, EXIT_USAGE, add_command
+from roto.errors import RotoError
+
+COMMANDS = ("gui", "segment", "track", "export", "doctor", "models")  # the subcommands build_parser defines
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a bad command line is one line on stderr (usage stays in --help), like every other error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
+def cmd_gui(args: argparse.Namespace) -> int:
+    from roto.ui.app import run_app  # the only path from the CLI to Qt, taken for the GUI alone
+
+    return run_app(args.media)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(prog="roto", description="Rotoscoping with SAM2: click, propagate, export.")
+    parser.add_argument("--version", action="version", version=f"roto {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what the engine does")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    gui = add_command(sub, "gui", "open the editor (what `roto` alone does)", cmd_gui)
+    gui.add_argument("media", nargs="?", help="a video, image sequence or project to open")
+    segment.register(sub)
+    track.register(sub)
+    export.register(sub)
+    doctor.register(sub)
+    models.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and not argv[0].startswith("-") and argv[0] not in COMMANDS:
+        argv.insert(0, "gui")  # `roto clip.mp4` opens the clip in the editor
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s"
+    )
+    if args.command is None:
+        args = parser.parse_args(["gui"])
+    try:
+        return int(args.func(args))
+    except RotoError as exc:
+        print(f"roto: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("roto: interrupted", file=sys.stderr)
+        return 130

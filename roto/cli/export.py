@@ -1,0 +1,141 @@
+"""`roto export`: write the mattes of a saved project; also the export options and run that `roto track` shares."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from roto.cli.common import add_command, describe_range, emit, parse_range, progress_bar
+from roto.errors import RotoError
+
+if TYPE_CHECKING:
+    from roto.export import ExportResult, ExportSpec, MatteSource
+
+# Command-line format name -> (roto.export format, bit depth). PNG and FFV1 carry their depth in the name.
+FORMATS: dict[str, tuple[str, int]] = {
+    "png8": ("png", 8),
+    "png16": ("png", 16),
+    "exr": ("exr", 8),
+    "prores": ("prores", 8),
+    "ffv1": ("ffv1", 8),
+    "ffv1-16": ("ffv1", 16),
+    "vp9": ("vp9", 8),
+    "h264-matte": ("h264", 8),
+    "coco": ("coco", 8),
+}
+LAYOUTS = ("per-object", "union", "labels")
+CONTENTS = ("alpha", "rgba-straight", "rgba-premultiplied")
+
+
+def add_export_options(parser: argparse.ArgumentParser) -> None:
+    """The options of every command that writes mattes."""
+    parser.add_argument(
+        "--out", required=True, metavar="DIR", help="folder to write into (created if missing)"
+    )
+    parser.add_argument("--format", required=True, choices=tuple(FORMATS), help="what to write")
+    parser.add_argument(
+        "--range", type=parse_range, metavar="A-B", help="first and last frame, both included (default: all)"
+    )
+    parser.add_argument(
+        "--layout",
+        default="per-object",
+        choices=LAYOUTS,
+        help="one output per object, merged, or a label map",
+    )
+    parser.add_argument(
+        "--content", default="alpha", choices=CONTENTS, help="matte alone, or source colour with the matte"
+    )
+    parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
+
+
+def export_spec(args: argparse.Namespace, frames: range, objects: list[str] | None) -> ExportSpec:
+    """The request for roto.export; `frames` are indices into the source (0 = its first frame)."""
+    from roto.export import Content, ExportFormat, ExportSpec, Layout
+
+    fmt, depth = FORMATS[args.format]
+    return ExportSpec(
+        output_dir=Path(args.out),
+        format=ExportFormat(fmt),
+        layout=Layout(args.layout),
+        content=Content(args.content),
+        bit_depth=depth,
+        frames=frames,
+        objects=objects,
+        overwrite=args.overwrite,
+    )
+
+
+def check_export(source: MatteSource, spec: ExportSpec) -> None:
+    """Refuse a bad request (names, formats, existing files) before any long work, writing nothing.
+
+    roto.export validates everything before its first frame and checks cancellation before each frame, so an
+    export cancelled at once is exactly a dry run of the real one.
+    """
+    from roto.export import export
+
+    export(source, spec, cancel=lambda: True)
+
+
+def run_export(args: argparse.Namespace, source: MatteSource, spec: ExportSpec) -> ExportResult:
+    from roto.export import export
+
+    total = len(spec.frames) if spec.frames is not None else source.frame_count
+    with progress_bar(args, total, "export") as bar:
+        return export(source, spec, progress=lambda done, _total: bar.update(done - bar.n))
+
+
+def export_summary(result: ExportResult, spec: ExportSpec) -> dict[str, Any]:
+    return {
+        "output_dir": str(spec.output_dir),
+        "format": spec.format.value,
+        "frames_written": result.frames_written,
+        "files": [str(path) for path in result.files],
+    }
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from roto.export.project_source import ProjectMatteSource
+    from roto.media import open_media
+    from roto.project import load_project
+
+    folder = Path(args.project)
+    project = load_project(folder)
+    if not project.shots:
+        raise RotoError(f"{folder}: the project has no shot to export")
+    shot = project.shot(args.shot) if args.shot else project.shots[0]
+    missing = [m for m in project.missing_media() if m.shot_id == shot.id]
+    if missing:
+        raise RotoError(
+            f"{folder}: the media of shot {shot.id!r} is missing ({missing[0].path}); "
+            "open the project in the editor to relink it"
+        )
+    frames = range(shot.frame_count)
+    if args.range is not None:
+        first, last = args.range.start - shot.first_frame, args.range.stop - 1 - shot.first_frame
+        if first < 0 or last >= shot.frame_count:
+            raise RotoError(
+                f"--range {describe_range(args.range)} is outside shot {shot.id!r} "
+                f"(frames {shot.first_frame}-{shot.first_frame + shot.frame_count - 1})"
+            )
+        frames = range(first, last + 1)
+    objects = [name.strip() for name in args.objects.split(",")] if args.objects else None
+    with open_media(shot.media) as media:
+        source = ProjectMatteSource(project, shot, media)
+        spec = export_spec(args, frames, objects)
+        result = run_export(args, source, spec)
+    summary = {"project": str(folder), "shot": shot.id, **export_summary(result, spec)}
+    emit(
+        args,
+        summary,
+        f"wrote {len(result.files)} file(s) to {spec.output_dir} ({result.frames_written} frames)",
+    )
+    return 0
+
+
+def register(sub: Any) -> None:
+    parser = add_command(sub, "export", "write the mattes of a saved Roto project", cmd_export)
+    parser.add_argument("project", help="a NAME.roto project folder")
+    add_export_options(parser)
+    parser.add_argument("--objects", metavar="A,B", help="comma-separated object names (default: all)")
+    parser.add_argument("--shot", help="shot id, for a project with several shots (default: the first)")

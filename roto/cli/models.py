@@ -1,0 +1,145 @@
+"""`roto models ...`: list, install, import, verify, remove and convert SAM2 model bundles."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from roto.cli.common import EXIT_ERROR, add_command, bundle_summary, emit
+from roto.errors import RotoError
+
+
+def cmd_models_list(args: argparse.Namespace) -> int:
+    from roto.engine.bundle import VARIANTS, installed_bundles, user_models_dir
+
+    installed = [bundle_summary(p, check=False) for p in installed_bundles()]
+    available = [
+        {"name": spec.model_name, "variant": key, "source": "bundle" if spec.bundle_url else "checkpoint"}
+        for key, spec in VARIANTS.items()
+        if not spec.reduced
+    ]
+    lines = [f"Installed in {user_models_dir()}:"]
+    for info in installed:
+        flag = "  (RANDOM WEIGHTS: tests and benchmarks only)" if info.get("random_weights") else ""
+        lines.append(
+            f"  {info['name']:<24} {info.get('variant', '?'):<10} {info.get('precision', '?')}{flag}"
+        )
+    if not installed:
+        lines.append("  (none)  install one with: roto models install tiny")
+    lines.append("Available to install:")
+    lines.extend(f"  {a['variant']:<10} {a['name']} (from Meta's {a['source']})" for a in available)
+    emit(args, {"installed": installed, "available": available}, "\n".join(lines))
+    return 0
+
+
+def cmd_models_install(args: argparse.Namespace) -> int:
+    from roto.engine.install import install
+
+    path = install(args.name, overwrite=args.overwrite, progress=not args.json)
+    emit(args, {"installed": str(path)}, f"installed {path.name} in {path.parent}")
+    return 0
+
+
+def cmd_models_import(args: argparse.Namespace) -> int:
+    from roto.engine.install import import_bundle, import_checkpoint
+
+    source = Path(args.path)
+    if source.suffix in (".pt", ".pth"):
+        if not args.variant:
+            raise RotoError(f"{source}: a checkpoint needs --variant (tiny, small, base-plus or large)")
+        path = import_checkpoint(source, args.variant, overwrite=args.overwrite, name=args.name)
+    else:
+        path = import_bundle(source, overwrite=args.overwrite, name=args.name)
+    emit(args, {"installed": str(path)}, f"installed {path.name} in {path.parent}")
+    return 0
+
+
+def cmd_models_verify(args: argparse.Namespace) -> int:
+    from roto.engine.bundle import find_bundle, installed_bundles
+
+    folders = [find_bundle(args.name)] if args.name else installed_bundles()
+    if not folders:
+        raise RotoError("no model bundles are installed; see `roto models list`")
+    results = [bundle_summary(folder, check=True) for folder in folders]
+    lines = []
+    for info in results:
+        lines.append(f"{info['name']}: {'OK' if info['ok'] else 'FAILED'}")
+        lines.extend(f"  - {problem}" for problem in info["problems"])
+    emit(args, results, "\n".join(lines))
+    return 0 if all(info["ok"] for info in results) else EXIT_ERROR
+
+
+def cmd_models_remove(args: argparse.Namespace) -> int:
+    from roto.engine.install import remove
+
+    path = remove(args.name)
+    emit(args, {"removed": str(path)}, f"removed {path}")
+    return 0
+
+
+def cmd_models_export(args: argparse.Namespace) -> int:
+    from roto.engine.export_onnx import ExportRequest, export_bundle
+
+    if args.checkpoint is None and not args.random_weights:
+        raise RotoError(
+            "give --checkpoint FILE (Meta's .pt), or --random-weights for a test/benchmark bundle"
+        )
+    out = export_bundle(
+        ExportRequest(
+            variant=args.variant,
+            out_dir=Path(args.out),
+            checkpoint=Path(args.checkpoint) if args.checkpoint else None,
+            name=args.name,
+            seed=args.seed,
+            overwrite=args.overwrite,
+        )
+    )
+    emit(args, {"bundle": str(out)}, f"wrote bundle {out}")
+    return 0
+
+
+def register(sub: Any) -> None:
+    models = sub.add_parser(
+        "models",
+        help="install, verify and manage SAM2 model bundles",
+        description="Manage SAM2 model bundles.",
+    )
+    msub = models.add_subparsers(dest="models_command", metavar="ACTION", required=True)
+    add_command(msub, "list", "installed bundles and the models available to install", cmd_models_list)
+    install = add_command(
+        msub,
+        "install",
+        "download and install a SAM2.1 model (tiny, small, base-plus, large)",
+        cmd_models_install,
+    )
+    install.add_argument("name")
+    install.add_argument("--overwrite", action="store_true")
+    imp = add_command(
+        msub,
+        "import",
+        "install a bundle folder/.zip, or convert one of Meta's .pt checkpoints",
+        cmd_models_import,
+    )
+    imp.add_argument("path")
+    imp.add_argument("--variant", help="for a .pt checkpoint: tiny, small, base-plus or large")
+    imp.add_argument("--name", help="install under this name")
+    imp.add_argument("--overwrite", action="store_true")
+    verify = add_command(
+        msub, "verify", "check files, checksums and graph signatures of bundles", cmd_models_verify
+    )
+    verify.add_argument("name", nargs="?", help="bundle name or folder (default: all installed)")
+    remove = add_command(msub, "remove", "delete an installed bundle", cmd_models_remove)
+    remove.add_argument("name")
+    export = add_command(
+        msub, "export", "convert a SAM2.1 checkpoint to a bundle (needs torch + sam2)", cmd_models_export
+    )
+    export.add_argument("--checkpoint", help="Meta's .pt checkpoint")
+    export.add_argument("--variant", required=True, help="tiny, small, base-plus, large (or test)")
+    export.add_argument("--out", required=True, help="bundle folder to create")
+    export.add_argument("--name", help="bundle name recorded in the manifest")
+    export.add_argument(
+        "--random-weights", action="store_true", help="random weights: for tests and benchmarks"
+    )
+    export.add_argument("--seed", type=int, default=0, help="seed of the random weights")
+    export.add_argument("--overwrite", action="store_true")

@@ -1,0 +1,385 @@
+"""`roto track`: prompt objects on a clip, propagate them through a frame range and export the mattes in one go.
+
+The masks go into a Roto project as they are produced, where each is compressed at once (roto.project's
+MaskStore), so RAM holds compressed masks and never a shot of pixels; export then streams them back frame by
+frame, and `--save-project` saves that same project for the editor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import colorsys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from roto.cli.common import (
+    add_command,
+    add_runtime_options,
+    describe_range,
+    emit,
+    parse_box,
+    parse_point,
+    progress_bar,
+    resolve_model,
+    runtime_options,
+    split_frame,
+)
+from roto.cli.export import add_export_options, check_export, export_spec, export_summary, run_export
+from roto.errors import RotoError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from roto.engine.propagator import VideoPropagator
+    from roto.media import MediaSource
+    from roto.project import Project, Shot
+
+MASK_CACHE_BYTES = 64 * 1024 * 1024  # decoded masks kept by the project while tracking and exporting
+FRAME_CACHE_BYTES = 128 * 1024 * 1024  # decoded frames: propagation reads each frame about once
+
+
+@dataclass(frozen=True)
+class FramePoint:
+    frame: int
+    x: float
+    y: float
+    label: int
+
+
+@dataclass(frozen=True)
+class FrameBox:
+    frame: int
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+
+
+@dataclass(frozen=True)
+class ObjectPrompts:
+    """One `--object NAME` and the --point/--box options that follow it."""
+
+    name: str
+    points: tuple[FramePoint, ...] = field(default=())
+    boxes: tuple[FrameBox, ...] = field(default=())
+
+    def frames(self) -> list[int]:
+        return sorted({p.frame for p in self.points} | {b.frame for b in self.boxes})
+
+
+def parse_frame_point(text: str) -> FramePoint:
+    """FRAME:X,Y[:LABEL]."""
+    form = "FRAME:X,Y or FRAME:X,Y:LABEL"
+    frame, rest = split_frame(text, "point", form)
+    try:
+        x, y, label = parse_point(rest)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"point {text!r} is not {form}") from None
+    if label not in (0, 1):
+        raise argparse.ArgumentTypeError(f"point {text!r}: LABEL is 1 (object) or 0 (background)")
+    return FramePoint(frame, x, y, label)
+
+
+def parse_frame_box(text: str) -> FrameBox:
+    """FRAME:X0,Y0,X1,Y1."""
+    form = "FRAME:X0,Y0,X1,Y1"
+    frame, rest = split_frame(text, "box", form)
+    try:
+        return FrameBox(frame, *parse_box(rest))
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"box {text!r} is not {form}") from None
+
+
+class ObjectAction(argparse.Action):
+    """`--object NAME` starts a new object; the --point and --box options after it belong to it."""
+
+    def __call__(
+        self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any, option: Any = None
+    ) -> None:
+        setattr(namespace, self.dest, [*(getattr(namespace, self.dest) or []), ObjectPrompts(str(values))])
+
+
+class PromptAction(argparse.Action):
+    """Adds a --point or --box to the object named last."""
+
+    def __call__(
+        self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any, option: Any = None
+    ) -> None:
+        objects: list[ObjectPrompts] = list(getattr(namespace, self.dest) or [])
+        if not objects:
+            parser.error(
+                f"{option} {values_text(values)} comes before any --object NAME; name the object first"
+            )
+        last = objects[-1]
+        if isinstance(values, FramePoint):
+            objects[-1] = replace(last, points=(*last.points, values))
+        else:
+            objects[-1] = replace(last, boxes=(*last.boxes, values))
+        setattr(namespace, self.dest, objects)
+
+
+def values_text(value: FramePoint | FrameBox) -> str:
+    if isinstance(value, FramePoint):
+        return f"{value.frame}:{value.x:g},{value.y:g}:{value.label}"
+    return f"{value.frame}:{value.x0:g},{value.y0:g},{value.x1:g},{value.y1:g}"
+
+
+def check_prompts(objects: list[ObjectPrompts], frames: range, frame_count: int) -> None:
+    """Every object named once, prompted at least once, on frames inside the range; one box per frame."""
+    if not objects:
+        raise RotoError(
+            "give at least one --object NAME followed by its --point FRAME:X,Y or --box FRAME:X0,Y0,X1,Y1"
+        )
+    names = [obj.name for obj in objects]
+    for obj in objects:
+        if not obj.name.strip():
+            raise RotoError("--object needs a name that is not empty")
+        if names.count(obj.name) > 1:
+            raise RotoError(
+                f"object {obj.name!r} is given twice; give each --object once, with all its prompts"
+            )
+        if not obj.frames():
+            raise RotoError(
+                f"object {obj.name!r} has no prompts: add --point FRAME:X,Y or --box FRAME:X0,Y0,X1,Y1 after it"
+            )
+        box_frames = [box.frame for box in obj.boxes]
+        twice = sorted({f for f in box_frames if box_frames.count(f) > 1})
+        if twice:
+            raise RotoError(
+                f"object {obj.name!r} has two boxes on frame {twice[0]}; the model takes one box per frame"
+            )
+        for frame in obj.frames():
+            if frame >= frame_count:
+                raise RotoError(
+                    f"object {obj.name!r}: frame {frame} is outside the clip (frames 0-{frame_count - 1})"
+                )
+            if frame not in frames:
+                raise RotoError(
+                    f"object {obj.name!r}: frame {frame} is outside --range {describe_range(frames)}; "
+                    "prompt frames inside the range"
+                )
+
+
+def object_color(index: int) -> tuple[int, int, int]:
+    """Well-separated hues (golden-ratio steps) so the editor tells the objects apart."""
+    r, g, b = colorsys.hsv_to_rgb((0.9 + index * 0.618034) % 1.0, 0.75, 1.0)
+    return round(r * 255), round(g * 255), round(b * 255)
+
+
+def new_project(media: MediaSource, objects: list[ObjectPrompts]) -> tuple[Project, Shot, dict[str, int]]:
+    """A one-shot project over the whole clip (as the editor makes one) holding the objects and their prompts."""
+    from fractions import Fraction
+
+    from roto.project import AddObject, AddPrompt, Box, MaskStore, Point, Project, Shot
+
+    width, height = media.size
+    shot = Shot(
+        id="shot-1",
+        media=media.path.resolve(),
+        first_frame=0,
+        frame_count=media.frame_count,
+        fps=Fraction(media.fps).limit_denominator(1001),
+        width=width,
+        height=height,
+    )
+    project = Project(name=media.path.stem, shots=[shot], masks=MaskStore(MASK_CACHE_BYTES))
+    ids: dict[str, int] = {}
+    for index, obj in enumerate(objects):
+        add = AddObject(shot.id, obj.name, object_color(index))
+        add.do(project)
+        assert add.object_id is not None
+        ids[obj.name] = add.object_id
+        for point in obj.points:
+            AddPrompt(shot.id, add.object_id, point.frame, Point(point.x, point.y, point.label)).do(project)
+        for box in obj.boxes:
+            AddPrompt(shot.id, add.object_id, box.frame, Box(box.x0, box.y0, box.x1, box.y1)).do(project)
+    return project, shot, ids
+
+
+def prompt_arrays(
+    obj: ObjectPrompts, frame: int
+) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
+    import numpy as np
+
+    points = [p for p in obj.points if p.frame == frame]
+    boxes = [b for b in obj.boxes if b.frame == frame]
+    coords = np.array([(p.x, p.y) for p in points], np.float32) if points else None
+    labels = np.array([p.label for p in points], np.int64) if points else None
+    box = np.array([boxes[0].x0, boxes[0].y0, boxes[0].x1, boxes[0].y1], np.float32) if boxes else None
+    return coords, labels, box
+
+
+class Tracker:
+    """Runs the propagator over the range and files every mask into the project as it comes."""
+
+    def __init__(
+        self,
+        project: Project,
+        shot: Shot,
+        propagator: VideoPropagator,
+        objects: list[ObjectPrompts],
+        ids: dict[str, int],
+    ) -> None:
+        self.project, self.shot, self.propagator = project, shot, propagator
+        self.objects, self.ids = objects, ids
+        self.prompted = {ids[obj.name]: set(obj.frames()) for obj in objects}
+        self.present = dict.fromkeys(ids.values(), 0)  # frames on which each object has a non-empty mask
+
+    def prompt(self) -> None:
+        """SAM2 takes each prompted frame as a conditioning frame; its mask is stored as prompted."""
+        from roto.project import MaskOrigin, SetMask
+
+        for obj in self.objects:
+            obj_id = self.ids[obj.name]
+            for frame in obj.frames():
+                result = self.propagator.add_prompts(frame, obj_id, *prompt_arrays(obj, frame))
+                mask = result.mask(obj_id)
+                self.present[obj_id] += bool(mask.any())
+                SetMask(self.shot.id, obj_id, frame, mask, MaskOrigin.PROMPTED, "Prompt").do(self.project)
+
+    def groups(self) -> dict[int, list[int]]:
+        """Objects by their first prompted frame, where their propagation starts.
+
+        SAM2 reads an object's pointer from its conditioning frames on the near side of the tracked frame, so an
+        object cannot be tracked on frames before its first prompt in a forward pass: objects first prompted
+        on different frames propagate in separate passes (each pass encodes its frames again).
+        """
+        groups: dict[int, list[int]] = {}
+        for obj_id, prompted in self.prompted.items():
+            groups.setdefault(min(prompted), []).append(obj_id)
+        return dict(sorted(groups.items()))
+
+    def propagate(self, frames: range, on_frame: Callable[[], object]) -> None:
+        """Forward from the first prompted frame to the range's end, then backward to its start (as SAM2 does)."""
+        from roto.project import Propagate
+
+        Propagate(self.shot.id, self._results(frames, on_frame)).do(self.project)
+
+    def _results(
+        self, frames: range, on_frame: Callable[[], object]
+    ) -> Iterator[tuple[int, int, np.ndarray]]:
+        for start, ids in self.groups().items():
+            passes = [(start, frames.stop - 1, False)]
+            if start > frames.start:
+                passes.append((start, frames.start, True))
+            seen: set[int] = set()
+            for first, last, reverse in passes:
+                for result in self.propagator.propagate(first, last, reverse=reverse, obj_ids=ids):
+                    if result.frame in seen:
+                        continue
+                    seen.add(result.frame)
+                    for obj_id in ids:
+                        if result.frame not in self.prompted[obj_id]:
+                            mask = result.mask(obj_id)
+                            self.present[obj_id] += bool(mask.any())
+                            yield obj_id, result.frame, mask
+                    on_frame()
+
+
+def check_save_path(path: Path, overwrite: bool) -> None:
+    from roto.project.store import PROJECT_SUFFIX
+
+    if path.suffix != PROJECT_SUFFIX:
+        raise RotoError(f"--save-project {path}: a project folder's name must end in {PROJECT_SUFFIX}")
+    if path.exists() and not overwrite:
+        raise RotoError(f"--save-project {path} already exists; add --overwrite to replace it")
+
+
+def cmd_track(args: argparse.Namespace) -> int:
+    from roto.engine.bundle import load_bundle
+    from roto.engine.propagator import VideoPropagator
+    from roto.export.project_source import ProjectMatteSource
+    from roto.media import open_media
+    from roto.project import save_project
+
+    objects: list[ObjectPrompts] = args.objects or []
+    save_path = Path(args.save_project) if args.save_project else None
+    if save_path is not None:
+        check_save_path(save_path, args.overwrite)
+    with open_media(args.video, cache_bytes=FRAME_CACHE_BYTES) as media:
+        frames = args.range or range(media.frame_count)
+        if frames.stop > media.frame_count:
+            raise RotoError(
+                f"--range {describe_range(frames)} is outside {args.video} (frames 0-{media.frame_count - 1})"
+            )
+        check_prompts(objects, frames, media.frame_count)
+        project, shot, ids = new_project(media, objects)
+        source = ProjectMatteSource(project, shot, media)
+        spec = export_spec(args, frames, None)
+        check_export(source, spec)  # a bad --out or format fails now, not after the tracking
+        bundle = load_bundle(resolve_model(args.model))
+        propagator = VideoPropagator(bundle, media, runtime_options(args))
+        try:
+            tracker = Tracker(project, shot, propagator, objects, ids)
+            with progress_bar(args, len(frames) * len(tracker.groups()), "track") as bar:
+                tracker.prompt()
+                tracker.propagate(frames, lambda: bar.update(1))
+        finally:
+            propagator.close()
+        if save_path is not None:
+            save_project(project, save_path)
+        result = run_export(args, source, spec)
+    summary: dict[str, Any] = {
+        "video": str(args.video),
+        "range": [frames.start, frames.stop - 1],
+        "provider": propagator.report.provider,
+        "objects": [
+            {
+                "name": obj.name,
+                "id": ids[obj.name],
+                "prompted_frames": obj.frames(),
+                "frames_with_mask": tracker.present[ids[obj.name]],
+            }
+            for obj in objects
+        ],
+        "project": str(save_path) if save_path is not None else None,
+        **export_summary(result, spec),
+    }
+    text = f"tracked {len(objects)} object(s) over frames {describe_range(frames)}; wrote {len(result.files)} file(s) to {spec.output_dir}"
+    if save_path is not None:
+        text += f"; saved {save_path}"
+    emit(args, summary, text)
+    return 0
+
+
+def register(sub: Any) -> None:
+    parser = add_command(
+        sub,
+        "track",
+        "prompt objects on a video or image sequence, propagate them through the shot and export the mattes",
+        cmd_track,
+    )
+    parser.epilog = (
+        "Each --point/--box belongs to the --object named before it; FRAME is a 0-based frame index. "
+        "Example: roto track clip.mp4 --object dog --point 0:320,200 --object ball --box 5:10,10,60,60 "
+        "--out mattes --format png8"
+    )
+    parser.add_argument("video", help="a video file, an image of a numbered sequence, or a folder of images")
+    parser.add_argument(
+        "--object",
+        dest="objects",
+        action=ObjectAction,
+        metavar="NAME",
+        help="start a new object (repeatable)",
+    )
+    parser.add_argument(
+        "--point",
+        dest="objects",
+        action=PromptAction,
+        type=parse_frame_point,
+        metavar="FRAME:X,Y[:LABEL]",
+        help="a click on the current object: LABEL 1 marks it (default), 0 marks background",
+    )
+    parser.add_argument(
+        "--box",
+        dest="objects",
+        action=PromptAction,
+        type=parse_frame_box,
+        metavar="FRAME:X0,Y0,X1,Y1",
+        help="a box around the current object (one per frame)",
+    )
+    parser.add_argument("--save-project", metavar="PATH.roto", help="also save the result as a Roto project")
+    add_export_options(parser)
+    add_runtime_options(parser)
