@@ -8,7 +8,6 @@ frame, and `--save-project` saves that same project for the editor.
 from __future__ import annotations
 
 import argparse
-import colorsys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -162,17 +161,11 @@ def check_prompts(objects: list[ObjectPrompts], frames: range, frame_count: int)
                 )
 
 
-def object_color(index: int) -> tuple[int, int, int]:
-    """Well-separated hues (golden-ratio steps) so the editor tells the objects apart."""
-    r, g, b = colorsys.hsv_to_rgb((0.9 + index * 0.618034) % 1.0, 0.75, 1.0)
-    return round(r * 255), round(g * 255), round(b * 255)
-
-
 def new_project(media: MediaSource, objects: list[ObjectPrompts]) -> tuple[Project, Shot, dict[str, int]]:
     """A one-shot project over the whole clip (as the editor makes one) holding the objects and their prompts."""
     from fractions import Fraction
 
-    from roto.project import AddObject, AddPrompt, Box, MaskStore, Point, Project, Shot
+    from roto.project import AddObject, AddPrompt, Box, MaskStore, Point, Project, Shot, object_colour
 
     width, height = media.size
     shot = Shot(
@@ -187,7 +180,7 @@ def new_project(media: MediaSource, objects: list[ObjectPrompts]) -> tuple[Proje
     project = Project(name=media.path.stem, shots=[shot], masks=MaskStore(MASK_CACHE_BYTES))
     ids: dict[str, int] = {}
     for index, obj in enumerate(objects):
-        add = AddObject(shot.id, obj.name, object_color(index))
+        add = AddObject(shot.id, obj.name, object_colour(index))
         add.do(project)
         assert add.object_id is not None
         ids[obj.name] = add.object_id

@@ -40,6 +40,7 @@ from roto.errors import ModelError
 log = logging.getLogger(__name__)
 
 OPSET = 17
+ATTENTION_BLOCK = 512  # queries per block in memory attention (bounds its peak memory)
 
 INSTALL_HINT = (
     "the converter needs PyTorch and Meta's sam2 code: "
@@ -174,6 +175,7 @@ def _real_rope_forward(self: Any, q: Any, k: Any, v: Any, num_k_exclude_rope: in
     The wrapper stores `_rope_k` as cos/sin tables as long as the keys, with an identity rotation (cos 1, sin 0)
     over the object-pointer tokens SAM2 leaves unrotated; so no data-dependent slicing reaches the graph.
     """
+    import torch
     from torch.nn import functional
 
     q = self._separate_heads(self.q_proj(q), self.num_heads)
@@ -183,7 +185,12 @@ def _real_rope_forward(self: Any, q: Any, k: Any, v: Any, num_k_exclude_rope: in
     k_cos, k_sin = self._rope_k if self.rope_k_repeat else self._rope_q
     q = _rotate_pairs(q, q_cos, q_sin)
     k = _rotate_pairs(k, k_cos, k_sin)
-    out = functional.scaled_dot_product_attention(q, k, v)
+    # Attend in blocks of queries: the result is identical, but the attention matrix held at once is a
+    # fraction of (4096 x memory length) floats, which with seven memories would alone take ~470 MB.
+    length = int(q.shape[-2])  # fixed by the input size, so the blocks are static slices in the graph
+    parts = [q[..., start : start + ATTENTION_BLOCK, :] for start in range(0, length, ATTENTION_BLOCK)]
+    blocks = [functional.scaled_dot_product_attention(part, k, v) for part in parts]
+    out = torch.cat(blocks, dim=-2)
     return self.out_proj(self._recombine_heads(out))
 
 

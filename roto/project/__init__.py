@@ -20,6 +20,7 @@ from roto.project.commands import (
 )
 from roto.project.maskstore import MaskStore
 from roto.project.model import (
+    OBJECT_COLOURS,
     Box,
     FramePrompts,
     MaskEntry,
@@ -29,6 +30,7 @@ from roto.project.model import (
     Project,
     RotoObject,
     Shot,
+    object_colour,
 )
 from roto.project.store import (
     CURRENT_VERSION,
@@ -42,6 +44,7 @@ from roto.project.store import (
 __all__ = [
     "CURRENT_VERSION",
     "MIGRATIONS",
+    "OBJECT_COLOURS",
     "AddObject",
     "AddPrompt",
     "Autosaver",
@@ -72,6 +75,7 @@ __all__ = [
     "discard_recovery",
     "find_recovery",
     "load_project",
+    "object_colour",
     "save_project",
     "write_recovery",
 ]

@@ -64,6 +64,24 @@ class MaskEntry:
     origin: MaskOrigin
 
 
+# Distinct, saturated colours that read well over footage; new objects take the next one.
+OBJECT_COLOURS: tuple[tuple[int, int, int], ...] = (
+    (255, 64, 160),
+    (64, 200, 255),
+    (255, 180, 40),
+    (120, 230, 80),
+    (170, 110, 255),
+    (255, 100, 70),
+    (40, 230, 200),
+    (240, 240, 90),
+)
+
+
+def object_colour(index: int) -> tuple[int, int, int]:
+    """The default colour of the index-th object of a shot (the editor and the CLI agree)."""
+    return OBJECT_COLOURS[index % len(OBJECT_COLOURS)]
+
+
 @dataclass
 class RotoObject:
     """Something being rotoscoped through a shot."""

@@ -6,16 +6,27 @@ from the stack's change events. Model and decoding work happens in roto.ui.worke
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import logging
 import os
 import sys
 import time
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeyEvent, QKeySequence
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QKeyEvent,
+    QKeySequence,
+)
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -24,13 +35,17 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMenu,
     QMessageBox,
+    QProgressBar,
+    QPushButton,
     QStackedWidget,
+    QToolBar,
     QVBoxLayout,
     QWidget,
 )
 
 from roto import __version__
 from roto.engine.bundle import find_bundle, installed_bundles, load_bundle
+from roto.engine.embeddings import EmbeddingCache
 from roto.errors import ModelError, RotoError
 from roto.export.project_source import ProjectMatteSource
 from roto.media import MediaSource, open_media
@@ -39,30 +54,47 @@ from roto.project import (
     Box,
     ClearFrame,
     DeleteObject,
+    FramePrompts,
+    MaskOrigin,
     Point,
     Project,
     RotoObject,
+    SetMask,
     Shot,
     StackEvent,
     UndoStack,
     UpdateObject,
     find_recovery,
     load_project,
+    object_colour,
     save_project,
 )
-from roto.project.autosave import Autosaver
+from roto.project.autosave import DEFAULT_DELAY_S, Autosaver
 from roto.project.store import PROJECT_SUFFIX
-from roto.ui.canvas import Canvas, ObjectMask, Tool
+from roto.ui.canvas import Canvas, ObjectMask, Tool, paint_stroke
 from roto.ui.export_dialog import ExportDialog, run_export
-from roto.ui.panels import PALETTE, ObjectsPanel
+from roto.ui.panels import ObjectsPanel
+from roto.ui.preferences import Preferences, PreferencesDialog
 from roto.ui.prompting import PromptSession
+from roto.ui.propagation import Direction, frame_step, plan_legs, prompt_sets
 from roto.ui.theme import apply_dark_theme
-from roto.ui.timeline import Timeline
-from roto.ui.worker import EngineInfo, EngineWorker, FrameLoader, PredictRequest, PredictResult, PredictTarget
+from roto.ui.timeline import Coverage, Timeline
+from roto.ui.worker import (
+    EngineInfo,
+    EngineWorker,
+    FrameLoader,
+    PredictRequest,
+    PredictResult,
+    PredictTarget,
+    PropagateRequest,
+)
 
 log = logging.getLogger(__name__)
 
 MAX_RECENT = 10
+FOLLOW_INTERVAL_S = (
+    0.25  # the playhead follows a run at most this often: showing a frame costs the GUI thread
+)
 AUTOSAVE_CHECK_MS = 5000
 MEDIA_FILTER = "Video or images (*.mp4 *.mov *.mkv *.avi *.webm *.m4v *.png *.jpg *.jpeg *.tif *.tiff *.exr);;All files (*)"
 
@@ -79,9 +111,10 @@ WELCOME_TEXT = """<h2>Roto</h2>
 <p>Left click marks the object, right click (or Alt+click) marks background, B switches to the box tool.</p>"""
 
 
-def choose_bundle() -> Path | None:
-    """ROTO_MODEL (a folder or an installed name) when set; else the first installed bundle with real weights."""
-    explicit = os.environ.get("ROTO_MODEL")
+def choose_bundle(preferred: str = "") -> Path | None:
+    """ROTO_MODEL (a folder or an installed name) when set, else the preferred bundle, else the first installed
+    bundle with real weights."""
+    explicit = os.environ.get("ROTO_MODEL") or preferred
     if explicit:
         return find_bundle(explicit)
     for folder in installed_bundles():
@@ -106,7 +139,15 @@ class Document:
         self.media = media
         self.folder = folder
         self.stack = UndoStack(project, clean=clean)
-        self.autosaver = Autosaver(self.stack, folder) if folder is not None else None
+        self.autosaver: Autosaver | None = None
+        self.autosave_s = DEFAULT_DELAY_S
+        if folder is not None:
+            self.save_to(folder)
+
+    def save_to(self, folder: Path) -> None:
+        """Where the project lives from now on (and where its unsaved changes are backed up)."""
+        self.folder = folder
+        self.autosaver = Autosaver(self.stack, folder, self.autosave_s)
 
     @classmethod
     def from_media(cls, media: MediaSource) -> Document:
@@ -119,9 +160,32 @@ class Document:
             fps=Fraction(media.fps).limit_denominator(1001),
             width=width,
             height=height,
-            objects=[RotoObject(1, "Object 1", PALETTE[0])],
+            objects=[RotoObject(1, "Object 1", object_colour(0))],
         )
         return cls(Project(name=media.path.stem, shots=[shot]), media, None)
+
+
+@dataclass
+class PropagationRun:
+    """The run in progress: its id tags the worker's answers and its undo step."""
+
+    run_id: int
+    label: str
+    total: int
+    follow: int | None  # the frame the playhead was moved to, while it follows the run
+    frames_done: int = 0
+    last_frame: int | None = None  # the latest frame received
+    followed_at: float = 0.0
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """The multimask answers to a single click, while the frame's prompts are still that click."""
+
+    target: PredictTarget
+    prompts: FramePrompts
+    masks: tuple[np.ndarray, ...]
+    index: int = 0
 
 
 class MainWindow(QMainWindow):
@@ -135,8 +199,13 @@ class MainWindow(QMainWindow):
         self.session: PromptSession | None = None
         self.object_id: int | None = None
         self.engine_info: EngineInfo | None = None
+        self.preferences = Preferences.load()
+        self.run: PropagationRun | None = None
+        self.candidates: Candidates | None = None
+        self._next_run_id = 0
         self._shown_frame: int | None = None
         self._unsubscribe = lambda: None
+        self.setAcceptDrops(True)
 
         self.canvas = Canvas()
         self.timeline = Timeline()
@@ -163,13 +232,34 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
 
         self.model_label = QLabel("No model")
+        self.model_label.setToolTip("The model in use and where it actually runs (CPU or CUDA)")
         self.engine_label = QLabel("")
+        self.engine_label.setToolTip("What the model is doing")
         self.zoom_label = QLabel("")
-        for label in (self.engine_label, self.zoom_label, self.model_label):
-            self.statusBar().addPermanentWidget(label)
+        self.zoom_label.setToolTip("Zoom (F: fit, 1: actual size)")
+        self.brush_label = QLabel("")
+        self.brush_label.setToolTip("Brush radius in frame pixels ([ smaller, ] larger)")
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(220)
+        self.progress.setFormat("Propagating %v / %m")
+        self.progress.setToolTip("Frames propagated so far; masks appear as they arrive")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop propagating (Esc); frames already done are kept")
+        self.cancel_button.clicked.connect(self.cancel_propagation)
+        for widget in (
+            self.progress,
+            self.cancel_button,
+            self.brush_label,
+            self.engine_label,
+            self.zoom_label,
+            self.model_label,
+        ):
+            self.statusBar().addPermanentWidget(widget)
+        self.progress.hide()
+        self.cancel_button.hide()
 
         self.loader = FrameLoader()
-        self.engine = EngineWorker()
+        self.engine = EngineWorker(EmbeddingCache(self.preferences.cache_bytes))
         self._connect()
         self._build_actions()
         self.loader.start()
@@ -188,6 +278,10 @@ class MainWindow(QMainWindow):
         self.canvas.point_added.connect(self._on_point)
         self.canvas.box_drawn.connect(self._on_box)
         self.canvas.prompt_delete_requested.connect(self._on_delete_prompt)
+        self.canvas.point_moved.connect(self._on_point_moved)
+        self.canvas.stroke_finished.connect(self._on_stroke)
+        self.canvas.brush_changed.connect(self._show_brush)
+        self.timeline.range_changed.connect(self._update_actions)
         self.canvas.space_tapped.connect(self.timeline.toggle_play)
         self.canvas.zoom_changed.connect(lambda zoom: self.zoom_label.setText(f"{zoom:.0%}"))
         self.objects.current_changed.connect(self._on_object_selected)
@@ -205,9 +299,18 @@ class MainWindow(QMainWindow):
         self.engine.frame_encoded.connect(lambda frame: self.engine_label.setText("Ready"))
         self.engine.mask_ready.connect(self._on_mask)
         self.engine.predict_failed.connect(self._on_predict_failed)
+        self.engine.propagated.connect(self._on_propagated)
+        self.engine.propagation_progress.connect(self._on_propagation_progress)
+        self.engine.propagation_done.connect(self._on_propagation_done)
+        self.engine.propagation_failed.connect(self._on_propagation_failed)
 
     def _action(
-        self, menu_title: str, text: str, slot: object, shortcut: QKeySequence | str | None = None
+        self,
+        menu_title: str,
+        text: str,
+        slot: object,
+        shortcut: QKeySequence | str | None = None,
+        tip: str = "",
     ) -> QAction:
         menu = self._menus.get(menu_title)
         if menu is None:
@@ -215,6 +318,10 @@ class MainWindow(QMainWindow):
         action = QAction(text, self)
         if shortcut is not None:
             action.setShortcut(QKeySequence(shortcut))
+        plain = text.replace("&", "").split("\t")[0].removesuffix("…")
+        keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+        action.setToolTip(f"{tip or plain} ({keys})" if keys else tip or plain)
+        action.setStatusTip(tip or plain)
         action.triggered.connect(slot)
         menu.addAction(action)
         self.addAction(action)  # shortcuts work whatever widget has focus
@@ -234,17 +341,84 @@ class MainWindow(QMainWindow):
         self.clear_action = self._action(
             "&Edit", "&Clear Object on Frame", self.clear_frame, "Ctrl+Backspace"
         )
+        self.candidate_action = self._action(
+            "&Edit",
+            "Next Mask &Candidate",
+            self.next_candidate,
+            "C",
+            "After a single click: show the model's next candidate mask (part, whole, ...)",
+        )
+        self.preferences_action = self._action(
+            "&Edit", "&Preferences…", self.preferences_dialog, QKeySequence(keys.Preferences)
+        )
+        if self.preferences_action.shortcut().isEmpty():
+            self.preferences_action.setShortcut(QKeySequence("Ctrl+,"))
         self._action("&View", "&Fit to Window", self.canvas.fit, "F")
         self._action("&View", "&Actual Size (100%)", self.canvas.actual_size, "1")
         self._action("&View", "Zoom &In", lambda: self.canvas.zoom_by(1.25), QKeySequence(keys.ZoomIn))
         self._action("&View", "Zoom &Out", lambda: self.canvas.zoom_by(0.8), QKeySequence(keys.ZoomOut))
         tools = QActionGroup(self)
-        self.point_tool = self._action("&Tools", "&Point Tool", lambda: self._set_tool(Tool.POINT), "P")
-        self.box_tool = self._action("&Tools", "&Box Tool", lambda: self._set_tool(Tool.BOX), "B")
-        for action in (self.point_tool, self.box_tool):
+        self.point_tool = self._action(
+            "&Tools",
+            "&Point Tool",
+            lambda: self._set_tool(Tool.POINT),
+            "P",
+            "Points: left click object, right click background, drag a point to move it",
+        )
+        self.box_tool = self._action(
+            "&Tools", "&Box Tool", lambda: self._set_tool(Tool.BOX), "B", "Box: drag a box around the object"
+        )
+        self.brush_tool = self._action(
+            "&Tools",
+            "B&rush",
+            lambda: self._set_tool(Tool.BRUSH),
+            "D",
+            "Brush: paint into the object's mask on this frame (right drag erases)",
+        )
+        self.eraser_tool = self._action(
+            "&Tools",
+            "&Eraser",
+            lambda: self._set_tool(Tool.ERASER),
+            "E",
+            "Eraser: remove from the object's mask",
+        )
+        for action in (self.point_tool, self.box_tool, self.brush_tool, self.eraser_tool):
             action.setCheckable(True)
             tools.addAction(action)
         self.point_tool.setChecked(True)
+        self._menus["&Tools"].addSeparator()
+        self._action("&Tools", "Smaller Brush", lambda: self.canvas.scale_brush(0.8), "[")
+        self._action("&Tools", "Larger Brush", lambda: self.canvas.scale_brush(1.25), "]")
+        self.forward_action = self._action(
+            "&Propagate",
+            "Propagate &Forward",
+            lambda: self.propagate(Direction.FORWARD),
+            "Ctrl+Right",
+            "Track the selected objects from this frame to the out point (or the last frame)",
+        )
+        self.backward_action = self._action(
+            "&Propagate",
+            "Propagate &Backward",
+            lambda: self.propagate(Direction.BACKWARD),
+            "Ctrl+Left",
+            "Track the selected objects from this frame back to the in point (or the first frame)",
+        )
+        self.both_action = self._action(
+            "&Propagate",
+            "Propagate Both &Ways",
+            lambda: self.propagate(Direction.BOTH),
+            "Ctrl+P",
+            "Track the selected objects from this frame to both ends of the in/out range",
+        )
+        self.cancel_action = self._action(
+            "&Propagate", "&Cancel Propagation", self.cancel_propagation, "Esc", "Stop; frames done are kept"
+        )
+        self._menus["&Propagate"].addSeparator()
+        self._action("&Propagate", "Set &In Point", lambda: self.timeline.set_in(), "I", "Start of the range")
+        self._action("&Propagate", "Set &Out Point", lambda: self.timeline.set_out(), "O", "End of the range")
+        self.clear_range_action = self._action(
+            "&Propagate", "Clear In/Out &Range", self.timeline.clear_range, "Alt+X", "Use the whole shot"
+        )
         self.add_object_action = self._action("&Object", "&Add Object", self.add_object, "Ctrl+Shift+N")
         self._action("&Playback", "Play / Pause\tSpace", self.timeline.toggle_play)
         self._action("&Playback", "&Next Frame", lambda: self.timeline.step(1), "Right")
@@ -255,6 +429,18 @@ class MainWindow(QMainWindow):
         )
         self._action("&Help", f"About Roto {__version__}", self._about)
         self._refresh_recent()
+        toolbar = QToolBar("Tools", self)
+        toolbar.setObjectName("tools")
+        for action in (self.point_tool, self.box_tool, self.brush_tool, self.eraser_tool):
+            toolbar.addAction(action)
+        toolbar.addSeparator()
+        self.backward_action.setIconText("◀ Propagate")
+        self.both_action.setIconText("◀ Both ▶")
+        self.forward_action.setIconText("Propagate ▶")
+        for action in (self.backward_action, self.both_action, self.forward_action, self.cancel_action):
+            toolbar.addAction(action)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, toolbar)
+        self._show_brush(self.canvas.brush_radius)
 
     def _restore_layout(self) -> None:
         settings = QSettings()
@@ -267,7 +453,7 @@ class MainWindow(QMainWindow):
 
     def _start_engine(self) -> None:
         try:
-            folder = choose_bundle()
+            folder = choose_bundle(self.preferences.bundle)
         except ModelError as exc:
             self._on_engine_failed(str(exc))
             return
@@ -276,7 +462,7 @@ class MainWindow(QMainWindow):
             self.message.setText(NO_MODEL_TEXT)
             return
         self.model_label.setText(f"Loading {folder.name}…")
-        self.engine.load_bundle(folder)
+        self.engine.load_bundle(folder, self.preferences.runtime)
 
     # -- documents ---------------------------------------------------------------------------------
 
@@ -293,6 +479,7 @@ class MainWindow(QMainWindow):
         path = Path(path).expanduser()
         if not self._confirm_discard():
             return False
+        self._abandon_run()
         try:
             doc = self._open_project(path) if is_project_path(path) else Document.from_media(open_media(path))
         except RotoError as exc:
@@ -330,6 +517,10 @@ class MainWindow(QMainWindow):
         old = self.doc
         self._unsubscribe()
         self.doc = doc
+        doc.autosave_s = float(self.preferences.autosave_s)
+        if doc.autosaver is not None:
+            doc.autosaver.delay_s = doc.autosave_s
+        self.candidates = None
         self.session = PromptSession(doc.stack, self.engine.predict)
         self._unsubscribe = doc.stack.add_listener(self._on_stack_event)
         self.loader.set_source(doc.media)
@@ -389,8 +580,7 @@ class MainWindow(QMainWindow):
             self.show_error("Cannot save", str(exc))
             return False
         if self.doc.folder != folder:
-            self.doc.folder = folder
-            self.doc.autosaver = Autosaver(self.doc.stack, folder)
+            self.doc.save_to(folder)
         self.doc.stack.set_clean()
         self._remember_recent(folder)
         self.statusBar().showMessage(f"Saved {folder}", 4000)
@@ -419,6 +609,9 @@ class MainWindow(QMainWindow):
         except RotoError as exc:
             self.show_error("Cannot export", str(exc))
             return
+        in_out = self.timeline.in_out
+        if in_out is not None:
+            spec = dataclasses.replace(spec, frames=range(in_out[0], in_out[1] + 1))
         self.timeline.stop()
         result = run_export(self, ProjectMatteSource(self.doc.project, self.doc.shot, self.doc.media), spec)
         if result is not None and not result.cancelled:
@@ -450,6 +643,7 @@ class MainWindow(QMainWindow):
         settings.setValue("window/state", self.saveState())
         self.timeline.stop()
         self._autosave_timer.stop()
+        self._abandon_run()
         self.loader.stop()
         self.engine.stop()
         if self.doc is not None:
@@ -480,7 +674,7 @@ class MainWindow(QMainWindow):
         self._shown_frame = index
         self.canvas.set_frame(rgb)
         self._refresh_frame()
-        if not self.timeline.playing:
+        if not self.timeline.playing and self.run is None:  # a run encodes the frames it reaches itself
             self.engine.encode(index)
 
     def _refresh_frame(self) -> None:
@@ -508,6 +702,9 @@ class MainWindow(QMainWindow):
             self.timeline.slider.set_marks([f - first for f in obj.prompts], [f - first for f in obj.masks])
         else:
             self.timeline.slider.set_marks((), ())
+        self.timeline.coverage.set_rows(
+            [Coverage(o.color, frozenset(f - first for f in o.masks)) for o in self.doc.shot.objects]
+        )
         name = self.doc.folder.name if self.doc.folder else self.doc.project.name
         self.setWindowTitle(f"{name}[*] — Roto")
         self.setWindowModified(not self.doc.stack.is_clean)
@@ -515,9 +712,10 @@ class MainWindow(QMainWindow):
 
     def _update_actions(self) -> None:
         has_doc = self.doc is not None
+        idle = self.run is None
         stack = self.doc.stack if self.doc is not None else None
-        self.undo_action.setEnabled(bool(stack and stack.can_undo))
-        self.redo_action.setEnabled(bool(stack and stack.can_redo))
+        self.undo_action.setEnabled(bool(stack and stack.can_undo) and idle)
+        self.redo_action.setEnabled(bool(stack and stack.can_redo) and idle)
         self.undo_action.setText(f"&Undo {stack.undo_label}" if stack and stack.undo_label else "&Undo")
         self.redo_action.setText(f"&Redo {stack.redo_label}" if stack and stack.redo_label else "&Redo")
         for action in (
@@ -526,8 +724,14 @@ class MainWindow(QMainWindow):
             self.export_action,
             self.add_object_action,
             self.clear_action,
+            self.forward_action,
+            self.backward_action,
+            self.both_action,
         ):
-            action.setEnabled(has_doc)
+            action.setEnabled(has_doc and idle)  # a run owns the document until it ends
+        self.cancel_action.setEnabled(not idle)
+        self.candidate_action.setEnabled(idle and self.candidates is not None)
+        self.clear_range_action.setEnabled(self.timeline.in_out is not None)
 
     def _on_stack_event(self, event: StackEvent) -> None:
         assert self.doc is not None
@@ -536,7 +740,10 @@ class MainWindow(QMainWindow):
             if self.object_id not in ids:
                 self.object_id = self.doc.shot.objects[0].id if self.doc.shot.objects else None
             self.objects.set_objects(self.doc.shot.objects, self.object_id)
-        self._refresh_frame()
+        shown = None if self._shown_frame is None else self.doc.shot.first_frame + self._shown_frame
+        # A propagation changes one frame at a time: recompose the overlay only when it is the one on screen.
+        if any(change.frames == () or shown in change.frames for change in event.changes):
+            self._refresh_frame()
         self._refresh_document()
 
     def _current_object(self) -> RotoObject | None:
@@ -552,6 +759,8 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(
                 "No model is loaded: clicks cannot make masks (see the model status).", 5000
             )
+            return None
+        if self._busy():
             return None
         target = self.target
         if target is None:
@@ -577,14 +786,53 @@ class MainWindow(QMainWindow):
     def _on_delete_prompt(self, kind: str, index: int) -> None:
         self._edit_prompts("delete_prompt", kind, index)
 
+    def _on_point_moved(self, index: int, x: float, y: float) -> None:
+        target = self.target
+        if target is None or self.session is None:
+            return
+        points = self.session.prompts(target).points
+        if 0 <= index < len(points):
+            self._edit_prompts("move_point", index, Point(x, y, points[index].label))
+
     def _on_mask(self, result: PredictResult) -> None:
         if self.session is None:
             return
         try:
-            self.session.on_result(result)
+            committed = self.session.on_result(result)
         except RotoError as exc:
             self.show_error("Cannot apply mask", str(exc))
             self._refresh_frame()
+            return
+        if committed and self.doc is not None:
+            target = result.request.target
+            prompts = self.doc.shot.object(target.object_id).prompts.get(target.frame, FramePrompts())
+            many = len(result.candidates) > 1
+            self.candidates = Candidates(target, copy.deepcopy(prompts), result.candidates) if many else None
+            self._update_actions()
+
+    def next_candidate(self) -> None:
+        """Replace the mask of a single click by the model's next candidate (one undo step each)."""
+        chosen = self.candidates
+        if chosen is None or self.doc is None or self._busy():
+            return
+        target = chosen.target
+        obj = self.doc.shot.object(target.object_id)
+        if obj.prompts.get(target.frame) != chosen.prompts:
+            self.candidates = None  # the click was edited since: its candidates no longer apply
+            self._update_actions()
+            return
+        index = (chosen.index + 1) % len(chosen.masks)
+        command = SetMask(
+            target.shot_id,
+            target.object_id,
+            target.frame,
+            chosen.masks[index],
+            MaskOrigin.PROMPTED,
+            label="Next mask candidate",
+        )
+        if self._push(command):
+            self.candidates = dataclasses.replace(chosen, index=index)
+            self.statusBar().showMessage(f"Mask candidate {index + 1} of {len(chosen.masks)}", 3000)
 
     def _on_predict_failed(self, request: PredictRequest, message: str) -> None:
         if self.session is not None and self.session.on_failed(request):
@@ -618,13 +866,13 @@ class MainWindow(QMainWindow):
         return True
 
     def undo(self) -> None:
-        if self.doc is not None and self.session is not None:
+        if self.doc is not None and self.session is not None and not self._busy():
             self.session.discard_pending()
             self.doc.stack.undo()
             self._refresh_frame()
 
     def redo(self) -> None:
-        if self.doc is not None and self.session is not None:
+        if self.doc is not None and self.session is not None and not self._busy():
             self.session.discard_pending()
             self.doc.stack.redo()
             self._refresh_frame()
@@ -632,25 +880,25 @@ class MainWindow(QMainWindow):
     def clear_frame(self) -> None:
         target = self.target
         obj = self._current_object()
-        if target is None or obj is None:
+        if target is None or obj is None or self._busy():
             return
         if target.frame in obj.prompts or target.frame in obj.masks:
             self._push(ClearFrame(target.shot_id, target.frame, target.object_id))
 
     def add_object(self) -> None:
-        if self.doc is None:
+        if self.doc is None or self._busy():
             return
         shot = self.doc.shot
         names = {obj.name for obj in shot.objects}
         number = next(n for n in range(len(names) + 1, 2 * len(names) + 2) if f"Object {n}" not in names)
-        command = AddObject(shot.id, f"Object {number}", PALETTE[len(shot.objects) % len(PALETTE)])
+        command = AddObject(shot.id, f"Object {number}", object_colour(len(shot.objects)))
         if self._push(command):
             self.object_id = command.object_id
             self.objects.set_objects(shot.objects, self.object_id)
             self._on_object_selected(self.object_id)
 
     def _delete_object(self, object_id: int) -> None:
-        if self.doc is not None:
+        if self.doc is not None and not self._busy():
             self._push(DeleteObject(self.doc.shot.id, object_id))
 
     def _rename_object(self, object_id: int, name: str) -> None:
@@ -666,7 +914,11 @@ class MainWindow(QMainWindow):
         self._update_object(object_id, name=name)
 
     def _update_object(self, object_id: int, **fields: object) -> None:
-        if self.doc is not None:
+        if self.doc is None:
+            return
+        if self._busy():
+            self.objects.set_objects(self.doc.shot.objects, self.object_id)  # undo the panel's own change
+        else:
             self._push(UpdateObject(self.doc.shot.id, object_id, **fields))  # type: ignore[arg-type]
 
     def _on_object_selected(self, object_id: int | None) -> None:
@@ -676,6 +928,188 @@ class MainWindow(QMainWindow):
 
     def _set_tool(self, tool: Tool) -> None:
         self.canvas.tool = tool
+        self.canvas.setFocus()
+
+    def _show_brush(self, radius: float) -> None:
+        self.brush_label.setText(f"Brush {radius:.0f} px")
+
+    def _on_stroke(self, points: list[tuple[float, float]], radius: float, erase: bool) -> None:
+        """A brush or eraser stroke is one SetMask (origin: hand-edited) on the current object and frame."""
+        target = self.target
+        if self.doc is None or target is None:
+            self.statusBar().showMessage("Add an object first (Object ▸ Add Object).", 5000)
+            return
+        if self._busy():
+            return
+        current = self.doc.project.get_mask(target.shot_id, target.object_id, target.frame)
+        base = current if current is not None else np.zeros(self.doc.shot.frame_shape, bool)
+        painted = paint_stroke(base, points, radius, not erase)
+        if np.array_equal(painted, base):
+            return
+        label = "Erase" if erase else "Brush stroke"
+        mask = painted if painted.any() else None
+        self._push(
+            SetMask(target.shot_id, target.object_id, target.frame, mask, MaskOrigin.EDITED, label=label)
+        )
+
+    # -- propagation -------------------------------------------------------------------------------
+
+    def _busy(self) -> bool:
+        """True (with the reason in the status bar) while a propagation owns the document."""
+        if self.run is None:
+            return False
+        self.statusBar().showMessage("Propagating: wait for it to finish or cancel it (Esc) to edit.", 4000)
+        return True
+
+    def _selected_objects(self) -> list[RotoObject]:
+        if self.doc is None:
+            return []
+        ids = set(self.objects.selected_ids()) or ({self.object_id} if self.object_id is not None else set())
+        return [obj for obj in self.doc.shot.objects if obj.id in ids]
+
+    def propagate(self, direction: Direction) -> None:
+        """Track the selected objects from the current frame, within the in/out range, in the worker thread."""
+        if self.doc is None or self._busy():
+            return
+        if self.engine_info is None:
+            self.statusBar().showMessage(
+                "No model is loaded: propagation needs one (see the model status).", 5000
+            )
+            return
+        if self.session is not None and self.session.waiting:
+            self.statusBar().showMessage(
+                "A click is still being answered: propagate once its mask is shown.", 5000
+            )
+            return
+        chosen = self._selected_objects()
+        locked = [obj.name for obj in chosen if obj.locked]
+        objects = prompt_sets(obj for obj in chosen if not obj.locked)
+        if not objects:
+            reason = f"{', '.join(locked)} is locked" if locked else "click on the object on some frame first"
+            self.statusBar().showMessage(f"Nothing to propagate: {reason}.", 6000)
+            return
+        first, last = self.timeline.frame_range
+        frame = self.timeline.frame
+        if not first <= frame <= last:
+            self.statusBar().showMessage(
+                f"The current frame is outside the in/out range ({first + 1}–{last + 1}).", 6000
+            )
+            return
+        offset = self.doc.shot.first_frame
+        legs = tuple(
+            (start + offset, end + offset, reverse)
+            for start, end, reverse in plan_legs(direction, frame, first, last)
+        )
+        self._next_run_id += 1
+        request = PropagateRequest(self._next_run_id, objects, legs)
+        label = {"forward": "Propagate forward", "backward": "Propagate backward", "both": "Propagate"}[
+            direction
+        ]
+        self.run = PropagationRun(request.run_id, label, request.total, follow=frame)
+        self.candidates = None
+        self.timeline.stop()
+        self.progress.setRange(0, request.total)
+        self.progress.setValue(0)
+        self.progress.show()
+        self.cancel_button.show()
+        self.engine_label.setText(f"{label}…")
+        self._update_actions()
+        self.engine.propagate(request)
+
+    def cancel_propagation(self) -> None:
+        if self.run is not None:
+            self.engine.cancel_propagation()
+            self.cancel_button.setEnabled(False)
+            self.engine_label.setText("Cancelling…")
+
+    def _abandon_run(self) -> None:
+        """Stop the run and ignore what it still sends (the document is closing)."""
+        if self.run is not None:
+            self.engine.cancel_propagation()
+            self._end_run()
+
+    def _end_run(self) -> None:
+        self.run = None
+        self.progress.hide()
+        self.cancel_button.hide()
+        self.cancel_button.setEnabled(True)
+        self.engine_label.setText("Ready" if self.engine_info is not None else "")
+        self._update_actions()
+
+    def _on_propagated(self, run_id: int, frame: int, masks: dict[int, np.ndarray]) -> None:
+        run = self.run
+        if run is None or run.run_id != run_id or self.doc is None:
+            return
+        if not self._push(frame_step(run_id, run.label, self.doc.shot.id, frame, masks)):
+            self.cancel_propagation()
+            return
+        run.frames_done += 1
+        run.last_frame = frame - self.doc.shot.first_frame
+        now = time.monotonic()
+        if now - run.followed_at >= FOLLOW_INTERVAL_S:
+            run.followed_at = now
+            self._follow(run)
+
+    def _follow(self, run: PropagationRun) -> None:
+        """Show the run's latest frame, until the user moves the playhead themself."""
+        if run.follow is not None and run.last_frame is not None and self.timeline.frame == run.follow:
+            run.follow = run.last_frame
+            self.timeline.set_frame(run.last_frame)
+
+    def _on_propagation_progress(self, run_id: int, done: int, total: int) -> None:
+        if self.run is not None and self.run.run_id == run_id:
+            self.progress.setValue(done)
+
+    def _on_propagation_done(self, run_id: int, cancelled: bool) -> None:
+        run = self.run
+        if run is None or run.run_id != run_id:
+            return
+        self._end_run()
+        self._follow(run)
+        what = "cancelled: kept" if cancelled else "done:"
+        self.statusBar().showMessage(f"Propagation {what} {run.frames_done} frames (one undo step).", 8000)
+
+    def _on_propagation_failed(self, run_id: int, message: str) -> None:
+        run = self.run
+        if run is None or run.run_id != run_id:
+            return
+        self._end_run()
+        self.show_error("Propagation failed", f"{message}\n\nThe {run.frames_done} frames done are kept.")
+
+    # -- preferences and dropped files -------------------------------------------------------------
+
+    def preferences_dialog(self) -> None:
+        dialog = PreferencesDialog(self.preferences, self)
+        if dialog.exec() == PreferencesDialog.DialogCode.Accepted:
+            self.apply_preferences(dialog.preferences())
+
+    def apply_preferences(self, chosen: Preferences) -> None:
+        """Store the preferences and apply them now: the model is reloaded only when its settings changed."""
+        old, self.preferences = self.preferences, chosen
+        chosen.save()
+        self.engine.cache.max_bytes = chosen.cache_bytes  # shrinking takes effect at the next encode
+        if self.doc is not None:
+            self.doc.autosave_s = float(chosen.autosave_s)
+            if self.doc.autosaver is not None:
+                self.doc.autosaver.delay_s = self.doc.autosave_s
+        if (old.bundle, old.runtime) != (chosen.bundle, chosen.runtime):
+            if self._busy():
+                self.statusBar().showMessage("The model settings apply after the propagation.", 6000)
+                return
+            self.engine_info = None
+            self._start_engine()
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if any(url.isLocalFile() for url in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        """A dropped clip, image sequence (an image or its folder) or project opens like File ▸ Open."""
+        paths = [Path(url.toLocalFile()) for url in event.mimeData().urls() if url.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            chosen = paths[0]
+            self.open_path(chosen.parent if chosen.name == "project.json" else chosen)
 
     # -- keys and messages -------------------------------------------------------------------------
 

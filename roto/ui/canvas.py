@@ -1,4 +1,4 @@
-"""The frame view: the picture, the mask overlay, the prompts, and the mouse tools that make prompts.
+"""The frame view: the picture, the mask overlay, the prompts, and the mouse tools (points, box, brush, eraser).
 
 Scene coordinates are frame pixel coordinates (the frame pixmap sits at the origin, unscaled), so a mouse
 position maps to a prompt with one `mapToScene` and zoom never changes what a click means.
@@ -12,7 +12,7 @@ from enum import StrEnum
 
 import cv2
 import numpy as np
-from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QBrush,
     QColor,
@@ -20,6 +20,7 @@ from PySide6.QtGui import (
     QKeyEvent,
     QMouseEvent,
     QPainter,
+    QPainterPath,
     QPen,
     QPixmap,
     QResizeEvent,
@@ -28,6 +29,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import (
     QGraphicsEllipseItem,
     QGraphicsItem,
+    QGraphicsPathItem,
     QGraphicsPixmapItem,
     QGraphicsRectItem,
     QGraphicsScene,
@@ -45,11 +47,32 @@ ZOOM_STEP = 1.25
 MIN_ZOOM, MAX_ZOOM = 0.05, 32.0
 POSITIVE = QColor(60, 220, 90)
 NEGATIVE = QColor(235, 60, 60)
+DRAG_THRESHOLD = 3  # screen pixels a point must travel before a press on it becomes a drag
+BRUSH_RADIUS = 12.0
+MIN_BRUSH, MAX_BRUSH = 1.0, 500.0
+BRUSH_STEP = 1.25
 
 
 class Tool(StrEnum):
     POINT = "point"
     BOX = "box"
+    BRUSH = "brush"
+    ERASER = "eraser"
+
+
+def paint_stroke(
+    mask: np.ndarray, points: Sequence[tuple[float, float]], radius: float, value: bool
+) -> np.ndarray:
+    """A copy of `mask` with a round brush of `radius` frame pixels dragged through `points` (set or cleared)."""
+    painted = mask.astype(np.uint8)
+    centres = np.round(np.asarray(points, np.float64)).astype(np.int32).reshape(-1, 2)
+    r = max(0, round(radius))
+    fill = int(value)
+    for x, y in centres:
+        cv2.circle(painted, (int(x), int(y)), r, fill, -1)
+    if len(centres) > 1:
+        cv2.polylines(painted, [centres.reshape(-1, 1, 2)], False, fill, max(1, 2 * r + 1))
+    return painted.astype(bool)
 
 
 @dataclass(frozen=True)
@@ -83,11 +106,15 @@ def compose_overlay(masks: Sequence[ObjectMask], shape: tuple[int, int]) -> np.n
 
 
 class Canvas(QGraphicsView):
-    """Shows a frame; left click adds an object point, right- or alt-click a background point, drag a box."""
+    """Shows a frame; left click adds an object point, right- or alt-click a background point, drag a box,
+    drag a point to move it, paint with the brush or eraser."""
 
     point_added = Signal(float, float, int)  # x, y, label
     box_drawn = Signal(float, float, float, float)
     prompt_delete_requested = Signal(str, int)  # "points"/"boxes", index
+    point_moved = Signal(int, float, float)  # index, new x, new y (after a drag)
+    stroke_finished = Signal(object, float, bool)  # [(x, y), ...] in frame pixels, radius, erase
+    brush_changed = Signal(float)  # radius in frame pixels
     zoom_changed = Signal(float)
     space_tapped = Signal()  # Space pressed and released without panning: play/pause
 
@@ -101,6 +128,8 @@ class Canvas(QGraphicsView):
         self.setFrameShape(QGraphicsView.Shape.NoFrame)
         self.setMouseTracking(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setAcceptDrops(False)  # dropped files are for the window, which opens them
+        self.viewport().setAcceptDrops(False)
         self._frame_item = QGraphicsPixmapItem()
         self._frame_item.setTransformationMode(Qt.TransformationMode.FastTransformation)
         self._overlay_item = QGraphicsPixmapItem()
@@ -113,7 +142,20 @@ class Canvas(QGraphicsView):
         self._rubber.setZValue(3)
         self._rubber.hide()
         self.scene().addItem(self._rubber)
-        self.tool = Tool.POINT
+        self._stroke_item = QGraphicsPathItem()
+        self._stroke_item.setZValue(3)
+        self.scene().addItem(self._stroke_item)
+        self._brush_cursor = QGraphicsEllipseItem()
+        self._brush_cursor.setPen(_cosmetic_pen(QColor(255, 255, 255)))
+        self._brush_cursor.setZValue(5)
+        self._brush_cursor.hide()
+        self.scene().addItem(self._brush_cursor)
+        self._tool = Tool.POINT
+        self.brush_radius = BRUSH_RADIUS
+        self._stroke: list[tuple[float, float]] | None = None
+        self._erasing = False
+        self._dragged: tuple[int, QPointF] | None = None  # point index, press position (widget)
+        self._point_items: list[QGraphicsEllipseItem] = []
         self._points: list[tuple[float, float, int]] = []
         self._frame_size: tuple[int, int] | None = None  # (width, height)
         self._drag_start: QPointF | None = None
@@ -150,14 +192,13 @@ class Canvas(QGraphicsView):
 
     def set_prompts(self, prompts: FramePrompts, pending: bool) -> None:
         """Draw the current object's points and boxes; pending ones (mask on its way) are drawn hollow."""
+        if self._dragged is not None:
+            return  # a drag in progress owns the markers until it is released
         for item in self._prompt_items:
             self.scene().removeItem(item)
-        self._prompt_items = []
         self._points = [(p.x, p.y, p.label) for p in prompts.points]
-        for box in prompts.boxes:
-            self._prompt_items.append(self._box_item(box))
-        for x, y, label in self._points:
-            self._prompt_items.append(self._marker(x, y, label, pending))
+        self._point_items = [self._marker(x, y, label, pending) for x, y, label in self._points]
+        self._prompt_items = [self._box_item(box) for box in prompts.boxes] + list(self._point_items)
 
     def _box_item(self, box: Box) -> QGraphicsRectItem:
         item = QGraphicsRectItem(QRectF(QPointF(box.x0, box.y0), QPointF(box.x1, box.y1)).normalized())
@@ -177,6 +218,51 @@ class Canvas(QGraphicsView):
         item.setZValue(4)
         self.scene().addItem(item)
         return item
+
+    # -- tools ---------------------------------------------------------------------------------------
+
+    @property
+    def tool(self) -> Tool:
+        return self._tool
+
+    @tool.setter
+    def tool(self, tool: Tool) -> None:
+        self._tool = tool
+        self._brush_cursor.setVisible(False)
+
+    def scale_brush(self, factor: float) -> None:
+        """[ and ] : the brush radius in frame pixels, so a size suits the footage whatever the zoom."""
+        self.brush_radius = min(MAX_BRUSH, max(MIN_BRUSH, self.brush_radius * factor))
+        self._update_brush_cursor(
+            self._brush_cursor.rect().center() if self._brush_cursor.isVisible() else None
+        )
+        self.brush_changed.emit(self.brush_radius)
+
+    def _painting_tool(self) -> bool:
+        return self._tool in (Tool.BRUSH, Tool.ERASER)
+
+    def _update_brush_cursor(self, centre: QPointF | None) -> None:
+        if centre is None or not self._painting_tool():
+            self._brush_cursor.hide()
+            return
+        r = self.brush_radius
+        self._brush_cursor.setRect(QRectF(centre.x() - r, centre.y() - r, 2 * r, 2 * r))
+        self._brush_cursor.show()
+
+    def _stroke_pen(self) -> QPen:
+        color = QColor(235, 60, 60, 150) if self._erasing else QColor(255, 255, 255, 150)
+        pen = QPen(color, 2 * self.brush_radius + 1)
+        pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+        pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
+        return pen
+
+    def _draw_stroke(self) -> None:
+        assert self._stroke is not None
+        path = QPainterPath(QPointF(*self._stroke[0]))
+        for x, y in self._stroke[1:] or self._stroke:
+            path.lineTo(x, y)
+        self._stroke_item.setPen(self._stroke_pen())
+        self._stroke_item.setPath(path)
 
     # -- view ----------------------------------------------------------------------------------------
 
@@ -249,15 +335,27 @@ class Canvas(QGraphicsView):
         if self._frame_size is None or button not in (Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton):
             return
         modifiers = event.modifiers()
+        scene = self.mapToScene(event.position().toPoint())
+        negative = button == Qt.MouseButton.RightButton or bool(modifiers & Qt.KeyboardModifier.AltModifier)
+        if self._painting_tool():
+            # Right button or Alt with the brush erases (and paints with the eraser): no tool switch mid-task.
+            self._erasing = (self._tool == Tool.ERASER) != negative
+            self._stroke = [(scene.x(), scene.y())]
+            self._draw_stroke()
+            self._stroke_item.show()
+            event.accept()
+            return
+        hit = self._point_at(event.position())
         if modifiers & Qt.KeyboardModifier.ControlModifier:
-            hit = self._point_at(event.position())
             if hit is not None:
                 self.prompt_delete_requested.emit("points", hit)
             event.accept()
             return
-        scene = self.mapToScene(event.position().toPoint())
-        negative = button == Qt.MouseButton.RightButton or bool(modifiers & Qt.KeyboardModifier.AltModifier)
-        if self.tool == Tool.BOX and button == Qt.MouseButton.LeftButton and not negative:
+        if hit is not None and button == Qt.MouseButton.LeftButton and self._tool == Tool.POINT:
+            self._dragged = (hit, event.position())
+            event.accept()
+            return
+        if self._tool == Tool.BOX and button == Qt.MouseButton.LeftButton and not negative:
             self._drag_start = self._clamped(scene)
             self._rubber.setRect(QRectF(self._drag_start, self._drag_start))
             self._rubber.show()
@@ -274,10 +372,19 @@ class Canvas(QGraphicsView):
             self._fitted = False
             self._panned = True
             return
+        scene = self.mapToScene(event.position().toPoint())
         if self._drag_start is not None:
-            end = self._clamped(self.mapToScene(event.position().toPoint()))
-            self._rubber.setRect(QRectF(self._drag_start, end).normalized())
+            self._rubber.setRect(QRectF(self._drag_start, self._clamped(scene)).normalized())
             return
+        if self._stroke is not None:
+            self._stroke.append((scene.x(), scene.y()))
+            self._draw_stroke()
+        if self._dragged is not None:
+            index, _ = self._dragged
+            if self._frame_size is not None:
+                self._point_items[index].setPos(self._clamped(scene))
+            return
+        self._update_brush_cursor(scene)
         super().mouseMoveEvent(event)
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
@@ -295,7 +402,26 @@ class Canvas(QGraphicsView):
             if rect.width() >= 2 and rect.height() >= 2:  # a click with the box tool is not a box
                 self.box_drawn.emit(rect.left(), rect.top(), rect.right(), rect.bottom())
             return
+        if self._stroke is not None:
+            stroke, self._stroke = self._stroke, None
+            self._stroke_item.hide()
+            self.stroke_finished.emit(stroke, self.brush_radius, self._erasing)
+            return
+        if self._dragged is not None:
+            index, pressed = self._dragged
+            self._dragged = None
+            if (event.position() - pressed).manhattanLength() >= DRAG_THRESHOLD:
+                end = self._clamped(self.mapToScene(event.position().toPoint()))
+                self.point_moved.emit(index, end.x(), end.y())
+            else:  # a click on a point is not a drag: put the marker back
+                x, y, _ = self._points[index]
+                self._point_items[index].setPos(x, y)
+            return
         super().mouseReleaseEvent(event)
+
+    def leaveEvent(self, event: QEvent) -> None:
+        self._brush_cursor.hide()
+        super().leaveEvent(event)
 
     def _inside(self, scene: QPointF) -> bool:
         assert self._frame_size is not None

@@ -22,18 +22,6 @@ from PySide6.QtWidgets import (
 
 from roto.project import RotoObject
 
-# Distinct, saturated colours that read well over footage; new objects take the next one.
-PALETTE: tuple[tuple[int, int, int], ...] = (
-    (255, 64, 160),
-    (64, 200, 255),
-    (255, 180, 40),
-    (120, 230, 80),
-    (170, 110, 255),
-    (255, 100, 70),
-    (40, 230, 200),
-    (240, 240, 90),
-)
-
 _ID_ROLE = Qt.ItemDataRole.UserRole
 
 
@@ -59,12 +47,16 @@ class ObjectsPanel(QWidget):
         self.list.setEditTriggers(
             QListWidget.EditTrigger.DoubleClicked | QListWidget.EditTrigger.EditKeyPressed
         )
+        self.list.setSelectionMode(QListWidget.SelectionMode.ExtendedSelection)
+        self.list.setToolTip("Ctrl+click or Shift+click selects several objects to propagate together")
         self.list.currentItemChanged.connect(self._on_current)
         self.list.itemChanged.connect(self._on_item_changed)
         self.add_button = QPushButton("Add")
         self.add_button.setToolTip("Add an object (Ctrl+Shift+N)")
         self.color_button = QPushButton("Colour…")
+        self.color_button.setToolTip("Change the current object's colour")
         self.delete_button = QPushButton("Delete")
+        self.delete_button.setToolTip("Delete the current object with its prompts and masks (undoable)")
         self.add_button.clicked.connect(self.add_requested)
         self.color_button.clicked.connect(self._pick_color)
         self.delete_button.clicked.connect(self._delete_current)
@@ -83,6 +75,10 @@ class ObjectsPanel(QWidget):
     def current_id(self) -> int | None:
         item = self.list.currentItem()
         return None if item is None else int(item.data(_ID_ROLE))
+
+    def selected_ids(self) -> list[int]:
+        """The objects selected in the list (propagation runs for all of them together)."""
+        return [int(item.data(_ID_ROLE)) for item in self.list.selectedItems()]
 
     def set_objects(self, objects: Sequence[RotoObject], current_id: int | None) -> None:
         """Show the document's objects (after any change), keeping `current_id` selected when it exists.

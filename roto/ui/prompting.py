@@ -20,6 +20,7 @@ from roto.project import (
     DeletePrompt,
     FramePrompts,
     MaskOrigin,
+    MovePrompt,
     Point,
     SetMask,
     UndoStack,
@@ -60,6 +61,10 @@ class PromptSession:
         if kind not in ("points", "boxes"):
             raise ValueError(f"kind must be 'points' or 'boxes', got {kind!r}")
         self._edit(target, [DeletePrompt(target.shot_id, target.object_id, target.frame, kind, index)])  # type: ignore[arg-type]
+
+    def move_point(self, target: PredictTarget, index: int, point: Point) -> None:
+        """A dragged point lands in one step with the mask predicted from its new place."""
+        self._edit(target, [MovePrompt(target.shot_id, target.object_id, target.frame, index, point)])
 
     # -- what the canvas draws ---------------------------------------------------------------------
 
@@ -127,8 +132,10 @@ class PromptSession:
         return pending
 
     def _commit(self, commands: list[Command]) -> None:
-        """One undo step named after the last prompt edit ("Add point", "Add box", "Delete point")."""
-        label = next(c.label for c in reversed(commands) if isinstance(c, AddPrompt | DeletePrompt))
+        """One undo step named after the last prompt edit ("Add point", "Add box", "Move point", ...)."""
+        label = next(
+            c.label for c in reversed(commands) if isinstance(c, AddPrompt | DeletePrompt | MovePrompt)
+        )
         self.stack.push(Batch(commands, label=label))
 
 
@@ -139,6 +146,12 @@ def _apply(prompts: FramePrompts, command: Command) -> None:
             prompts.points.append(command.prompt)
         else:
             prompts.boxes.append(command.prompt)
+    elif isinstance(command, MovePrompt):
+        moved = command.prompt
+        if isinstance(moved, Point) and 0 <= command.index < len(prompts.points):
+            prompts.points[command.index] = moved
+        elif isinstance(moved, Box) and 0 <= command.index < len(prompts.boxes):
+            prompts.boxes[command.index] = moved
     elif isinstance(command, DeletePrompt):
         items = prompts.points if command.kind == "points" else prompts.boxes
         if 0 <= command.index < len(items):

@@ -19,6 +19,7 @@ from PySide6.QtCore import QThread, Signal
 from roto.engine.bundle import Bundle, load_bundle
 from roto.engine.embeddings import EmbeddingCache
 from roto.engine.predictor import ImagePredictor
+from roto.engine.propagator import VideoPropagator
 from roto.engine.session import RuntimeOptions
 from roto.errors import RotoError
 from roto.export import ExportResult, ExportSpec, MatteSource, export
@@ -142,6 +143,37 @@ class PredictResult:
     request: PredictRequest
     mask: np.ndarray  # bool (H, W)
     score: float
+    candidates: tuple[np.ndarray, ...] = ()  # every multimask candidate, best first (empty: one mask only)
+
+
+@dataclass(frozen=True)
+class FramePromptSet:
+    """One prompted frame of an object, as the propagator takes it (one box at most)."""
+
+    frame: int
+    points: tuple[Point, ...]
+    box: Box | None
+
+
+@dataclass(frozen=True)
+class ObjectPromptSet:
+    """All prompted frames of one object: equal sets mean the propagator built for them can be reused."""
+
+    object_id: int
+    frames: tuple[FramePromptSet, ...]
+
+
+@dataclass(frozen=True)
+class PropagateRequest:
+    """A propagation run: legs of (start, end, reverse) run one after the other for the objects given."""
+
+    run_id: int
+    objects: tuple[ObjectPromptSet, ...]
+    legs: tuple[tuple[int, int, bool], ...]
+
+    @property
+    def total(self) -> int:
+        return sum(abs(end - start) + 1 for start, end, _ in self.legs)
 
 
 @dataclass(frozen=True)
@@ -162,14 +194,25 @@ class EngineWorker(JobThread):
     frame_encoded = Signal(int)
     mask_ready = Signal(object)  # PredictResult
     predict_failed = Signal(object, str)  # PredictRequest, message
+    propagated = Signal(
+        int, int, object
+    )  # run id, frame, {object id: bool (H, W) mask} (prompted frames left out)
+    propagation_progress = Signal(int, int, int)  # run id, frames done, frames in the run
+    propagation_done = Signal(int, bool)  # run id, cancelled
+    propagation_failed = Signal(int, str)  # run id, message
 
     _PREDICT, _LOAD, _ENCODE = 0, 1, 2  # clicks first: encoding ahead must never delay a mask
 
     def __init__(self, cache: EmbeddingCache | None = None) -> None:
         super().__init__()
-        self._cache = cache if cache is not None else EmbeddingCache(EMBEDDING_CACHE_BYTES)
+        self.cache = cache if cache is not None else EmbeddingCache(EMBEDDING_CACHE_BYTES)
         self._predictor: ImagePredictor | None = None
+        self._bundle: Bundle | None = None
+        self._options = RuntimeOptions()
         self._source: MediaSource | None = None
+        self._video: VideoPropagator | None = None  # owned by the worker thread, like the predictor
+        self._video_key: tuple[str, tuple[ObjectPromptSet, ...]] | None = None
+        self._cancel = threading.Event()
 
     def load_bundle(self, folder: Path, options: RuntimeOptions | None = None) -> None:
         self.queue.put("load", lambda: self._load(folder, options or RuntimeOptions()), self._LOAD)
@@ -178,6 +221,22 @@ class EngineWorker(JobThread):
         """Called from the GUI thread; jobs capture the source they were posted for."""
         self.queue.discard("encode")
         self._source = source
+
+    def propagate(self, request: PropagateRequest) -> None:
+        """Run propagation in the worker thread; masks come back frame by frame through `propagated`."""
+        source = self._source
+        if source is not None:
+            self._cancel.clear()
+            self.queue.put("propagate", lambda: self._propagate(source, request), self._PREDICT)
+
+    def cancel_propagation(self) -> None:
+        """Stop the run between two frames; the frames already sent stay valid."""
+        self._cancel.set()
+
+    def stop(self) -> None:
+        self._cancel.set()
+        super().stop()
+        self._drop_video()
 
     def encode(self, index: int) -> None:
         source = self._source
@@ -193,9 +252,11 @@ class EngineWorker(JobThread):
     # -- in the worker thread ----------------------------------------------------------------------
 
     def _load(self, folder: Path, options: RuntimeOptions) -> None:
+        self._drop_video()
         try:
             bundle: Bundle = load_bundle(folder)
-            self._predictor = ImagePredictor(bundle, options, self._cache)
+            self._predictor = ImagePredictor(bundle, options, self.cache)
+            self._bundle, self._options = bundle, options
         except RotoError as exc:
             self.engine_failed.emit(str(exc))
             return
@@ -236,9 +297,78 @@ class EngineWorker(JobThread):
             log.exception("prediction failed")
             self.predict_failed.emit(request, f"Unexpected internal error: {exc!r}. Details are in the log.")
             return
+        order = np.argsort(-prediction.scores) if len(prediction) > 1 else np.array([prediction.best])
+        candidates = tuple(prediction.mask(int(i)) for i in order) if len(order) > 1 else ()
         self.mask_ready.emit(
-            PredictResult(request, prediction.mask(), float(prediction.scores[prediction.best]))
+            PredictResult(
+                request,
+                candidates[0] if candidates else prediction.mask(),
+                float(prediction.scores[prediction.best]),
+                candidates,
+            )
         )
+
+    def _propagate(self, source: MediaSource, request: PropagateRequest) -> None:
+        try:
+            self._run_propagation(source, request)
+        except RotoError as exc:
+            self.propagation_failed.emit(request.run_id, str(exc))
+        except Exception as exc:  # the GUI waits for an outcome whatever went wrong
+            log.exception("propagation failed")
+            self.propagation_failed.emit(
+                request.run_id, f"Unexpected internal error: {exc!r}. Details are in the log."
+            )
+
+    def _run_propagation(self, source: MediaSource, request: PropagateRequest) -> None:
+        video = self._video_for(source, request.objects)
+        if video is None:
+            self.propagation_done.emit(request.run_id, True)
+            return
+        ids = [obj.object_id for obj in request.objects]
+        prompted = {obj.object_id: {f.frame for f in obj.frames} for obj in request.objects}
+        done = 0
+        for start, end, reverse in request.legs:
+            for result in video.propagate(start, end, reverse, ids, self._cancel.is_set):
+                masks = {oid: result.mask(oid) for oid in ids if result.frame not in prompted[oid]}
+                if masks:
+                    self.propagated.emit(request.run_id, result.frame, masks)
+                done += 1
+                self.propagation_progress.emit(request.run_id, done, request.total)
+            if self._cancel.is_set():
+                break
+        self.propagation_done.emit(request.run_id, self._cancel.is_set())
+
+    def _video_for(self, source: MediaSource, objects: tuple[ObjectPromptSet, ...]) -> VideoPropagator | None:
+        """The propagator for these prompts, rebuilt only when they (or the media) changed; None if cancelled."""
+        key = (source.media_id, objects)
+        if self._video is not None and self._video_key == key:
+            return self._video
+        self._drop_video()
+        if self._bundle is None:
+            raise RotoError("No model is loaded: install one with `roto models install tiny`.")
+        video = VideoPropagator(self._bundle, source, self._options, self.cache)
+        for obj in objects:
+            for prompts in obj.frames:
+                if self._cancel.is_set():
+                    video.close()
+                    return None
+                points = np.array([(p.x, p.y) for p in prompts.points], np.float32).reshape(-1, 2)
+                labels = np.array([p.label for p in prompts.points], np.int32)
+                box = prompts.box
+                video.add_prompts(
+                    prompts.frame,
+                    obj.object_id,
+                    points if len(points) else None,
+                    labels if len(points) else None,
+                    np.array([box.x0, box.y0, box.x1, box.y1], np.float32) if box is not None else None,
+                )
+        self._video, self._video_key = video, key
+        return video
+
+    def _drop_video(self) -> None:
+        if self._video is not None:
+            self._video.close()
+        self._video, self._video_key = None, None
 
 
 class ExportThread(QThread):

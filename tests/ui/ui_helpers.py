@@ -33,3 +33,13 @@ def current_mask(win: MainWindow):  # type: ignore[no-untyped-def]
     target = win.target
     assert win.doc is not None and target is not None
     return win.doc.project.get_mask(target.shot_id, target.object_id, target.frame)
+
+
+def drag_image(qtbot, win: MainWindow, start: tuple[float, float], end: tuple[float, float]) -> None:  # type: ignore[no-untyped-def]
+    """Press at frame pixel `start`, move through the middle to `end`, release: a brush stroke or a drag."""
+    viewport = win.canvas.viewport()
+    a, b = win.canvas.image_to_view(*start), win.canvas.image_to_view(*end)
+    qtbot.mousePress(viewport, Qt.MouseButton.LeftButton, pos=a)
+    qtbot.mouseMove(viewport, (a + b) / 2)
+    qtbot.mouseMove(viewport, b)
+    qtbot.mouseRelease(viewport, Qt.MouseButton.LeftButton, pos=b)
