@@ -163,20 +163,10 @@ def check_prompts(objects: list[ObjectPrompts], frames: range, frame_count: int)
 
 def new_project(media: MediaSource, objects: list[ObjectPrompts]) -> tuple[Project, Shot, dict[str, int]]:
     """A one-shot project over the whole clip (as the editor makes one) holding the objects and their prompts."""
-    from fractions import Fraction
 
     from roto.project import AddObject, AddPrompt, Box, MaskStore, Point, Project, Shot, object_colour
 
-    width, height = media.size
-    shot = Shot(
-        id="shot-1",
-        media=media.path.resolve(),
-        first_frame=0,
-        frame_count=media.frame_count,
-        fps=Fraction(media.fps).limit_denominator(1001),
-        width=width,
-        height=height,
-    )
+    shot = Shot.for_media(media)
     project = Project(name=media.path.stem, shots=[shot], masks=MaskStore(MASK_CACHE_BYTES))
     ids: dict[str, int] = {}
     for index, obj in enumerate(objects):

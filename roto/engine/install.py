@@ -73,26 +73,17 @@ def _staging_dir() -> Path:
 def install(name: str, overwrite: bool = False, progress: bool = True) -> Path:
     """Install a SAM2.1 variant: a pre-exported bundle if the catalog names one, else checkpoint + conversion."""
     spec = _spec(name)
-    hint = _manual_hint(spec)
-    if spec.bundle_url:
-        archive = download(
-            spec.bundle_url,
-            checkpoints_dir() / Path(spec.bundle_url).name,
-            spec.bundle_sha256,
-            hint,
-            progress,
-        )
-        return import_bundle(archive, overwrite=overwrite)
-    if not spec.checkpoint_url:
-        raise ModelError(f"the catalog names no download for {spec.model_name}")
-    checkpoint = download(
-        spec.checkpoint_url,
-        checkpoints_dir() / Path(spec.checkpoint_url).name,
-        spec.checkpoint_sha256,
-        hint,
-        progress,
+    url, sha256 = (
+        (spec.bundle_url, spec.bundle_sha256)
+        if spec.bundle_url
+        else (spec.checkpoint_url, spec.checkpoint_sha256)
     )
-    return import_checkpoint(checkpoint, spec.key, overwrite=overwrite)
+    if not url:
+        raise ModelError(f"the catalog names no download for {spec.model_name}")
+    path = download(url, checkpoints_dir() / Path(url).name, sha256, _manual_hint(spec), progress)
+    if spec.bundle_url:
+        return import_bundle(path, overwrite=overwrite)
+    return import_checkpoint(path, spec.key, overwrite=overwrite)
 
 
 def import_checkpoint(

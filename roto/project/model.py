@@ -11,11 +11,15 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from roto.errors import ProjectError
 from roto.project.maskstore import MaskStore
+
+if TYPE_CHECKING:
+    from roto.media import MediaSource
 
 
 class MaskOrigin(StrEnum):
@@ -107,6 +111,20 @@ class Shot:
     width: int
     height: int
     objects: list[RotoObject] = field(default_factory=list)
+
+    @classmethod
+    def for_media(cls, media: MediaSource, shot_id: str = "shot-1") -> Shot:
+        """A shot over a whole opened clip, as the editor and `roto track` start one."""
+        width, height = media.size
+        return cls(
+            id=shot_id,
+            media=media.path.resolve(),
+            first_frame=0,
+            frame_count=media.frame_count,
+            fps=Fraction(media.fps).limit_denominator(1001),
+            width=width,
+            height=height,
+        )
 
     @property
     def frame_shape(self) -> tuple[int, int]:

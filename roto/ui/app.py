@@ -13,7 +13,6 @@ import os
 import sys
 import time
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -151,17 +150,8 @@ class Document:
 
     @classmethod
     def from_media(cls, media: MediaSource) -> Document:
-        width, height = media.size
-        shot = Shot(
-            id="shot-1",
-            media=media.path.resolve(),
-            first_frame=0,
-            frame_count=media.frame_count,
-            fps=Fraction(media.fps).limit_denominator(1001),
-            width=width,
-            height=height,
-            objects=[RotoObject(1, "Object 1", object_colour(0))],
-        )
+        shot = Shot.for_media(media)
+        shot.objects.append(RotoObject(1, "Object 1", object_colour(0)))
         return cls(Project(name=media.path.stem, shots=[shot]), media, None)
 
 
