@@ -5,8 +5,9 @@
 
 `speed` tracks one object over FRAMES frames of 1080p (the sample clip scaled up) with the full-size random-weight
 bundle. `rss` runs one fresh process per shot length and reports each one's peak RSS and the ratio between the
-longest and the shortest (flat memory: ratio near 1). Frames are decoded as propagation reaches them; the clip
-is looped for shots longer than it. Prints JSON.
+longest and the shortest (flat memory: ratio near 1). RSS includes the two bounded caches an editor session has
+(decoded frames 64 MiB, embeddings --cache-mib): once they are full nothing else grows. Frames are decoded as
+propagation reaches them; the clip is looped for shots longer than it. Prints JSON.
 """
 
 from __future__ import annotations
@@ -50,10 +51,11 @@ class LoopedClip:
         return cv2.resize(frame, SIZE, interpolation=cv2.INTER_LINEAR)
 
 
-def run_ours(bundle_path: Path, frames: int, threads: int) -> dict[str, float]:
+def run_ours(bundle_path: Path, frames: int, threads: int, cache_mib: int = 64) -> dict[str, float]:
     bundle = load_bundle(bundle_path)
+    cache = EmbeddingCache(cache_mib << 20)
     propagator = VideoPropagator(
-        bundle, LoopedClip(frames), RuntimeOptions(provider="cpu", threads=threads), EmbeddingCache(256 << 20)
+        bundle, LoopedClip(frames), RuntimeOptions(provider="cpu", threads=threads), cache
     )
     propagator.add_prompts(0, 1, POINT, np.array([1]))
     start = time.perf_counter()
@@ -112,7 +114,15 @@ def rss(args: argparse.Namespace) -> None:
     runs = {}
     for length in (int(v) for v in args.lengths.split(",")):
         out = subprocess.run(
-            [sys.executable, __file__, "one", str(bundle_path), str(length), str(args.threads)],
+            [
+                sys.executable,
+                __file__,
+                "one",
+                str(bundle_path),
+                str(length),
+                str(args.threads),
+                str(args.cache_mib),
+            ],
             check=True,
             capture_output=True,
             text=True,
@@ -123,6 +133,7 @@ def rss(args: argparse.Namespace) -> None:
         {
             "benchmark": "propagation_rss",
             "bundle": bundle_path.name,
+            "embedding_cache_mib": args.cache_mib,
             "runs": runs,
             "rss_ratio_longest_to_shortest": runs[lengths[-1]]["peak_rss_mib"]
             / runs[lengths[0]]["peak_rss_mib"],
@@ -131,8 +142,8 @@ def rss(args: argparse.Namespace) -> None:
 
 
 def main() -> None:
-    if len(sys.argv) == 5 and sys.argv[1] == "one":  # child process of `rss`
-        result = run_ours(Path(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]))
+    if len(sys.argv) == 6 and sys.argv[1] == "one":  # child process of `rss`
+        result = run_ours(Path(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]))
         print(result["fps"], result["peak_rss_mib"])
         return
     parser = argparse.ArgumentParser(
@@ -148,6 +159,7 @@ def main() -> None:
     rp.add_argument("--variant", default="test")
     rp.add_argument("--lengths", default="200,2000")
     rp.add_argument("--threads", type=int, default=2)
+    rp.add_argument("--cache-mib", type=int, default=64, help="embedding cache bound")
     args = parser.parse_args()
     speed(args) if args.mode == "speed" else rss(args)
 

@@ -136,7 +136,7 @@ class ImageEncoder:
         self.bundle = bundle
         self.settings = bundle.settings
         self.cache = cache
-        self.session = create_session(bundle.graph_path("image_encoder"), options, report)
+        self.session = create_session(bundle.graph_path("image_encoder"), options, report, memory_arena=False)
         self._lock = threading.Lock()  # one encode at a time: ORT already uses every core
 
     def key(self, media_id: str, frame: int) -> EmbeddingKey:

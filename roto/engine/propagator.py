@@ -113,8 +113,10 @@ class VideoPropagator:
             bundle, options, self.report, cache if cache is not None else EmbeddingCache(0)
         )
         self.decoder = PromptDecoder(bundle, options, self.report)
-        self.memory_encoder = create_session(bundle.graph_path("memory_encoder"), options, self.report)
-        self.memory_attention = create_session(bundle.graph_path("memory_attention"), options, self.report)
+        graphs = ("memory_encoder", "memory_attention")
+        self.memory_encoder, self.memory_attention = (
+            create_session(bundle.graph_path(g), options, self.report, memory_arena=False) for g in graphs
+        )
         self.objects: dict[int, ObjectTrack] = {}
         self._last: tuple[int, FrameEmbedding] | None = None
         self._frame_hw: tuple[int, int] | None = None  # every frame of a shot has one size

@@ -153,3 +153,11 @@ def test_object_prompted_later_than_the_start_has_no_pointers_yet(test_bundle_pa
     assert [r.frame for r in results] == list(range(9))
     assert all(set(r.logits) == {1, 2} for r in results)
     prop.close()
+
+
+def test_big_graphs_run_without_the_memory_arena(propagator: VideoPropagator) -> None:
+    """ORT's arena would keep the encoder's and memory graphs' peak activations for the whole session."""
+    assert not propagator.encoder.session.get_session_options().enable_cpu_mem_arena
+    assert not propagator.memory_attention.get_session_options().enable_cpu_mem_arena
+    assert not propagator.memory_encoder.get_session_options().enable_cpu_mem_arena
+    assert propagator.decoder.session.get_session_options().enable_cpu_mem_arena  # small, latency-bound
