@@ -201,7 +201,8 @@ class EngineWorker(JobThread):
     propagation_done = Signal(int, bool)  # run id, cancelled
     propagation_failed = Signal(int, str)  # run id, message
 
-    _PREDICT, _LOAD, _ENCODE = 0, 1, 2  # clicks first: encoding ahead must never delay a mask
+    _PREDICT, _LOAD, _ENCODE, _AHEAD = 0, 1, 2, 3  # clicks first: encoding ahead must never delay a mask
+    AHEAD = (1, -1, 2)  # neighbours of the shown frame encoded when idle, nearest first (stepping is instant)
 
     def __init__(self, cache: EmbeddingCache | None = None) -> None:
         super().__init__()
@@ -220,6 +221,7 @@ class EngineWorker(JobThread):
     def set_source(self, source: MediaSource | None) -> None:
         """Called from the GUI thread; jobs capture the source they were posted for."""
         self.queue.discard("encode")
+        self.queue.discard("ahead")
         self._source = source
 
     def propagate(self, request: PropagateRequest) -> None:
@@ -274,6 +276,23 @@ class EngineWorker(JobThread):
             self.encoding.emit(index)
             self._set_frame(source, index)
             self.frame_encoded.emit(index)
+            self._queue_ahead(source, index, self.AHEAD)
+
+    def _queue_ahead(self, source: MediaSource, shown: int, offsets: tuple[int, ...]) -> None:
+        """Encode the next neighbour once nothing else waits; a newly shown frame replaces the whole chain."""
+        inside = [(p, shown + o) for p, o in enumerate(offsets) if 0 <= shown + o < source.frame_count]
+        if inside:
+            position, index = inside[0]
+            rest = offsets[position + 1 :]
+            self.queue.put("ahead", lambda: self._encode_ahead(source, shown, index, rest), self._AHEAD)
+
+    def _encode_ahead(self, source: MediaSource, shown: int, index: int, rest: tuple[int, ...]) -> None:
+        predictor = self._predictor
+        if predictor is not None and source is self._source:
+            predictor.encoder(
+                source.read(index), predictor.encoder.key(source.media_id, index)
+            )  # into the cache
+            self._queue_ahead(source, shown, rest)
 
     def _predict(self, source: MediaSource, request: PredictRequest) -> None:
         try:
