@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import onnx
+import pytest
 
 from roto.engine.bundle import load_bundle, verify_bundle
 from roto.engine.predictor import ImagePredictor
@@ -36,3 +37,18 @@ def test_int8_bundle_is_verified_and_agrees_with_fp32(
     ma, mb = a.predict(point, label).mask(), b.predict(point, label).mask()
     iou = np.logical_and(ma, mb).sum() / max(np.logical_or(ma, mb).sum(), 1)
     assert iou > 0.5
+
+
+def test_cli_quantize_creates_the_int8_bundle_beside_the_source(
+    test_bundle_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from roto.cli import main
+
+    source = tmp_path / "sam2.1-test"
+    shutil.copytree(test_bundle_path, source)
+    assert main(["models", "quantize", str(source), "--json"]) == 0
+    made = Path(json.loads(capsys.readouterr().out)["bundle"])
+    assert made == tmp_path / "sam2.1-test-int8"
+    assert verify_bundle(made) == []
