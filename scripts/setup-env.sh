@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Create or update .venv for the app (`app`) or for development and tests (`test`).
+# Create or update .venv: `app` (run the editor), `convert` (app + the converter: PyTorch and Meta's sam2, needed
+# to install models from Meta's checkpoints) or `test` (everything: converter, tests, packaging).
 # Picks one ONNX Runtime flavour: ROTO_ACCEL=cpu|gpu|auto (auto: gpu when nvidia-smi sees a GPU).
 set -euo pipefail
 mode=${1:-app}
@@ -18,7 +19,12 @@ fi
 case "$accel" in cpu|gpu) ;; *) echo "ROTO_ACCEL must be cpu, gpu or auto" >&2; exit 1 ;; esac
 
 extras=$accel
-[ "$mode" = test ] && extras="$accel,test,export,package"
+case "$mode" in
+  app) ;;
+  convert) extras="$accel,export" ;;
+  test) extras="$accel,test,export,package" ;;
+  *) echo "setup-env.sh: mode must be app, convert or test" >&2; exit 1 ;;
+esac
 [ -x .venv/bin/python ] || "$python" -m venv .venv
 pip=(.venv/bin/python -m pip --disable-pip-version-check -q)
 
@@ -29,7 +35,7 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   other=$([ "$accel" = gpu ] && echo onnxruntime || echo onnxruntime-gpu)
   "${pip[@]}" uninstall -y "$other" >/dev/null 2>&1 || true
   "${pip[@]}" install -e ".[$extras]"
-  if [ "$mode" = test ] && ! .venv/bin/python -c "import sam2" 2>/dev/null; then
+  if [ "$mode" != app ] && ! .venv/bin/python -c "import sam2" 2>/dev/null; then
     # Meta's SAM2 code for the converter and the parity tests; its build needs torch already installed.
     SAM2_BUILD_CUDA=0 "${pip[@]}" install --no-build-isolation "sam2==1.1.0"
   fi

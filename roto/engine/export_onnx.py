@@ -43,7 +43,7 @@ OPSET = 17
 ATTENTION_BLOCK = 1024  # queries per block in memory attention: bounds its peak memory, and measured fastest
 
 INSTALL_HINT = (
-    "the converter needs PyTorch and Meta's sam2 code: "
+    "the converter needs PyTorch and Meta's sam2 code: in a checkout run `bash scripts/setup-env.sh convert`, or "
     "pip install 'torch>=2.5' 'torchvision>=0.20' hydra-core iopath pillow && "
     "SAM2_BUILD_CUDA=0 pip install --no-build-isolation sam2==1.1.0"
 )
