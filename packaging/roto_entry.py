@@ -2,7 +2,7 @@
 
 import sys
 
-from roto.cli import main
+from roto.launcher import main
 
 if __name__ == "__main__":
     sys.exit(main())

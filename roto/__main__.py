@@ -2,6 +2,6 @@
 
 import sys
 
-from roto.cli import main
+from roto.launcher import main
 
 sys.exit(main())

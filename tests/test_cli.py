@@ -2,34 +2,39 @@
 
 from __future__ import annotations
 
-import argparse
-
 import pytest
 
-from roto import cli
+from roto import cli, launcher
 
 
 @pytest.fixture()
 def opened(monkeypatch: pytest.MonkeyPatch) -> list[str | None]:
+    """The launcher's editor replaced by a recorder: what the `roto` executable would have opened."""
     calls: list[str | None] = []
 
-    def fake_gui(args: argparse.Namespace) -> int:
-        calls.append(args.media)
+    def fake_editor(media: str | None) -> int:
+        calls.append(media)
         return 0
 
-    monkeypatch.setattr(cli, "cmd_gui", fake_gui)
+    monkeypatch.setattr(launcher, "open_editor", fake_editor)
     return calls
 
 
 def test_bare_roto_opens_the_editor(opened: list[str | None]) -> None:
-    assert cli.main([]) == 0
+    assert launcher.main([]) == 0
     assert opened == [None]
 
 
 def test_roto_with_a_path_opens_it_in_the_editor(opened: list[str | None]) -> None:
-    assert cli.main(["shot.mov"]) == 0
-    assert cli.main(["gui", "other.mov"]) == 0
+    assert launcher.main(["shot.mov"]) == 0
+    assert launcher.main(["gui", "other.mov"]) == 0
     assert opened == ["shot.mov", "other.mov"]
+
+
+def test_the_cli_alone_has_no_editor(capsys: pytest.CaptureFixture[str]) -> None:
+    """roto.cli never imports the UI: without the launcher, asking for the editor is a clear error."""
+    assert cli.main(["gui"]) == 1
+    assert "run the `roto` executable" in capsys.readouterr().err
 
 
 def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:

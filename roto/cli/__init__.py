@@ -1,4 +1,7 @@
-"""The `roto` command: the GUI when run alone, headless subcommands otherwise. Uses the core only (no Qt here).
+"""The `roto` command line: headless subcommands over the core (no Qt here).
+
+`roto` alone, `roto gui` and `roto PATH` open the editor through the `open_editor` callable that the executable's
+entry point (roto.launcher) passes in, so this package never imports the UI.
 
 Every failure a user can cause ends in one line on stderr and a non-zero exit (1 for a failed command, 2 for
 a command line that does not parse); `--json` prints results for scripts. One module per command group.
@@ -9,7 +12,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import NoReturn
 
 from roto import __version__
@@ -27,17 +30,20 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
 
 
-def cmd_gui(args: argparse.Namespace) -> int:
-    from roto.ui.app import run_app  # the only path from the CLI to Qt, taken for the GUI alone
-
-    return run_app(args.media)
+EditorOpener = Callable[[str | None], int]
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(open_editor: EditorOpener | None = None) -> argparse.ArgumentParser:
     parser = OneLineParser(prog="roto", description="Rotoscoping with SAM2: click, propagate, export.")
     parser.add_argument("--version", action="version", version=f"roto {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what the engine does")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def cmd_gui(args: argparse.Namespace) -> int:
+        if open_editor is None:
+            raise RotoError("the editor is not available from this entry point: run the `roto` executable")
+        return open_editor(args.media)
+
     gui = add_command(sub, "gui", "open the editor (what `roto` alone does)", cmd_gui)
     gui.add_argument("media", nargs="?", help="a video, image sequence or project to open")
     segment.register(sub)
@@ -48,8 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+def main(argv: Sequence[str] | None = None, open_editor: EditorOpener | None = None) -> int:
+    parser = build_parser(open_editor)
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and not argv[0].startswith("-") and argv[0] not in COMMANDS:
         argv.insert(0, "gui")  # `roto clip.mp4` opens the clip in the editor
