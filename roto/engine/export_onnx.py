@@ -198,7 +198,6 @@ class _Graphs:
     """Builds the four torch modules that become the bundle's ONNX graphs, over one SAM2Base."""
 
     def __init__(self, model: Any) -> None:
-        _torch, _nn, _functional = _torch_modules()
         self.model = model
         self.image_size = int(model.image_size)
         self.hidden_dim = int(model.hidden_dim)
@@ -210,17 +209,14 @@ class _Graphs:
     def _install_real_rope(self) -> None:
         from sam2.modeling.sam.transformer import RoPEAttention
 
-        torch = _require_torch()
-        for module in self.model.memory_attention.modules():
-            if isinstance(module, RoPEAttention):
-                cis = module.compute_cis(end_x=self.feat_size, end_y=self.feat_size)
-                module._rope_q = (cis.real.float(), cis.imag.float())
-                module._rope_k = module._rope_q
-                module.forward = types.MethodType(_real_rope_forward, module)
         self._rope_modules = [
             m for m in self.model.memory_attention.modules() if isinstance(m, RoPEAttention)
         ]
-        del torch
+        for module in self._rope_modules:
+            cis = module.compute_cis(end_x=self.feat_size, end_y=self.feat_size)
+            module._rope_q = (cis.real.float(), cis.imag.float())
+            module._rope_k = module._rope_q
+            module.forward = types.MethodType(_real_rope_forward, module)
 
     def image_encoder(self) -> Any:
         _, nn, _ = _torch_modules()

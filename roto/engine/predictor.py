@@ -100,6 +100,7 @@ class PromptDecoder:
         self.settings = bundle.settings
         self.session = create_session(bundle.graph_path("prompt_decoder"), options, report)
         size = self.settings["image_size"] // self.settings["backbone_stride"] * 4
+        self.mask_side = size  # low-res mask grid (4x the feature map): the shape of mask_input and masks
         self._no_mask = np.zeros((1, 1, size, size), np.float32)
 
     def __call__(
@@ -202,7 +203,7 @@ class ImagePredictor:
         pts, lbl, bx = validate_prompts(points, labels, box, frame_hw)
         if mask_input is not None:
             mask_input = np.asarray(mask_input, np.float32)
-            side = self.decoder._no_mask.shape[-1]
+            side = self.decoder.mask_side
             if mask_input.size != side * side or not np.all(np.isfinite(mask_input)):
                 raise PromptError(
                     f"mask_input must be finite low-res logits of {side}x{side}, got {mask_input.shape}"

@@ -109,9 +109,7 @@ class VideoPropagator:
         self._memories = SpillStore(max(memory_frames, int(self.settings["num_maskmem"])), bfloat16=True)
         self._logits = SpillStore(logit_frames)
         self.report = SessionReport(provider="", requested=options.provider)
-        self.encoder = ImageEncoder(
-            bundle, options, self.report, cache if cache is not None else EmbeddingCache(0)
-        )
+        self.encoder = ImageEncoder(bundle, options, self.report, cache)
         self.decoder = PromptDecoder(bundle, options, self.report)
         graphs = ("memory_encoder", "memory_attention")
         self.memory_encoder, self.memory_attention = (
