@@ -10,17 +10,15 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
-    QFileDialog,
     QFormLayout,
-    QHBoxLayout,
     QLineEdit,
     QMessageBox,
     QProgressDialog,
-    QPushButton,
     QWidget,
 )
 
 from roto.export import Content, ExportFormat, ExportResult, ExportSpec, Layout, MatteSource
+from roto.ui.folder_field import folder_row
 from roto.ui.worker import ExportThread
 
 
@@ -31,17 +29,12 @@ class ExportDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Export mattes")
         self.folder = QLineEdit(str(default_dir))
-        browse = QPushButton("Browse…")
-        browse.clicked.connect(self._browse)
-        folder_row = QHBoxLayout()
-        folder_row.addWidget(self.folder, 1)
-        folder_row.addWidget(browse)
         self.format = _combo(ExportFormat)
         self.layout_choice = _combo(Layout)
         self.content = _combo(Content)
         self.overwrite = QCheckBox("Replace existing files")
         form = QFormLayout(self)
-        form.addRow("Folder", folder_row)
+        form.addRow("Folder", folder_row(self.folder, "Export to folder"))
         form.addRow("Format", self.format)
         form.addRow("Layout", self.layout_choice)
         form.addRow("Content", self.content)
@@ -62,11 +55,6 @@ class ExportDialog(QDialog):
             content=self.content.currentData(),
             overwrite=self.overwrite.isChecked(),
         )
-
-    def _browse(self) -> None:
-        chosen = QFileDialog.getExistingDirectory(self, "Export to folder", self.folder.text())
-        if chosen:
-            self.folder.setText(chosen)
 
 
 def _combo(kind: type[ExportFormat] | type[Layout] | type[Content]) -> QComboBox:

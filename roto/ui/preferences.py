@@ -13,16 +13,14 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
-    QFileDialog,
     QFormLayout,
-    QHBoxLayout,
     QLineEdit,
-    QPushButton,
     QSpinBox,
     QWidget,
 )
 
 from roto.engine.session import PROVIDER_CHOICES, RuntimeOptions
+from roto.ui.folder_field import folder_row
 
 _KEYS = {
     "bundle": "engine/bundle",
@@ -84,12 +82,6 @@ class PreferencesDialog(QDialog):
             "A model bundle folder or the name of an installed model (`roto models list`). "
             "Empty: the first installed bundle with real weights. ROTO_MODEL overrides it."
         )
-        browse = QPushButton("Browse…")
-        browse.setToolTip("Choose a model bundle folder")
-        browse.clicked.connect(self._browse)
-        bundle_row = QHBoxLayout()
-        bundle_row.addWidget(self.bundle, 1)
-        bundle_row.addWidget(browse)
         self.provider = QComboBox()
         for choice in PROVIDER_CHOICES:
             self.provider.addItem(choice, choice)
@@ -116,7 +108,9 @@ class PreferencesDialog(QDialog):
         self.autosave.setValue(current.autosave_s)
         self.autosave.setToolTip("Unsaved changes of a saved project are backed up after this long")
         form = QFormLayout(self)
-        form.addRow("Model bundle", bundle_row)
+        form.addRow(
+            "Model bundle", folder_row(self.bundle, "Model bundle folder", "Choose a model bundle folder")
+        )
         form.addRow("Provider", self.provider)
         form.addRow("Threads", self.threads)
         form.addRow("Embedding cache", self.cache)
@@ -136,8 +130,3 @@ class PreferencesDialog(QDialog):
             cache_mib=self.cache.value(),
             autosave_s=self.autosave.value(),
         )
-
-    def _browse(self) -> None:
-        chosen = QFileDialog.getExistingDirectory(self, "Model bundle folder", self.bundle.text())
-        if chosen:
-            self.bundle.setText(chosen)
