@@ -45,36 +45,41 @@ def clip(shared_media: Path) -> ClipReader:
         return ClipReader(frames, source.media_id)
 
 
-@pytest.fixture()
-def reference(
-    reference_pair: tuple[Any, Any], clip: ClipReader, tmp_path: Path
-) -> tuple[Any, dict[str, Any]]:
+def _meta_video(pair: tuple[Any, Any], frames: list[np.ndarray], folder: Path) -> tuple[Any, dict[str, Any]]:
+    """Meta's SAM2VideoPredictor on the pair's weights, set up on `frames` with Roto's input tensors."""
     import cv2
     import torch
     from sam2.build_sam import build_sam2_video_predictor
 
     from roto.engine.export_onnx import TEST_OVERRIDES, VARIANTS
 
-    model, bundle = reference_pair
+    model, bundle = pair
     predictor = build_sam2_video_predictor(
         VARIANTS["test"].config, None, device="cpu", hydra_overrides_extra=list(TEST_OVERRIDES)
     )
     predictor.load_state_dict(model.state_dict())
     predictor.fill_hole_area = 0  # Meta's hole filling needs its CUDA extension; off on both sides
     predictor.add_all_frames_to_correct_as_cond = True  # Roto's rule: a corrected frame is conditioning
-    for index, frame in enumerate(clip.frames):
-        cv2.imwrite(str(tmp_path / f"{index:05d}.jpg"), frame[:, :, ::-1])
-    state = predictor.init_state(video_path=str(tmp_path), offload_video_to_cpu=True)
+    for index, frame in enumerate(frames):
+        cv2.imwrite(str(folder / f"{index:05d}.jpg"), frame[:, :, ::-1])
+    state = predictor.init_state(video_path=str(folder), offload_video_to_cpu=True)
     settings = bundle.settings
     # Same input tensors on both sides: Meta's video loader resizes JPEG files with PIL, its image path with
     # torchvision; Roto follows the image path. The tracking, not the resize, is under test here.
     images = [
         preprocess_image(f, settings["image_size"], settings["pixel_mean"], settings["pixel_std"])
-        for f in clip.frames
+        for f in frames
     ]
     state["images"] = torch.from_numpy(np.concatenate(images))
     state["cached_features"] = {}  # init_state warmed frame 0 up from its own loader
     return predictor, state
+
+
+@pytest.fixture()
+def reference(
+    reference_pair: tuple[Any, Any], clip: ClipReader, tmp_path: Path
+) -> tuple[Any, dict[str, Any]]:
+    return _meta_video(reference_pair, clip.frames, tmp_path)
 
 
 def _compare(ref_logits: Any, ours: Any, frame_hw: tuple[int, int], where: str) -> int:
@@ -182,29 +187,11 @@ def test_absent_object_gives_empty_masks_like_meta(
     absent_pair: tuple[Any, Any], clip: ClipReader, tmp_path: Path
 ) -> None:
     """A model that scores the object absent: SAM2 outputs empty masks and keeps tracking with its no-object memory."""
-    import cv2
     import torch
-    from sam2.build_sam import build_sam2_video_predictor
 
-    from roto.engine.export_onnx import TEST_OVERRIDES, VARIANTS
-
-    model, bundle = absent_pair
-    predictor = build_sam2_video_predictor(
-        VARIANTS["test"].config, None, device="cpu", hydra_overrides_extra=list(TEST_OVERRIDES)
-    )
-    predictor.load_state_dict(model.state_dict())
-    predictor.fill_hole_area = 0
+    _, bundle = absent_pair
     frames = clip.frames[:8]
-    for index, frame in enumerate(frames):
-        cv2.imwrite(str(tmp_path / f"{index:05d}.jpg"), frame[:, :, ::-1])
-    state = predictor.init_state(video_path=str(tmp_path), offload_video_to_cpu=True)
-    settings = bundle.settings
-    images = [
-        preprocess_image(f, settings["image_size"], settings["pixel_mean"], settings["pixel_std"])
-        for f in frames
-    ]
-    state["images"] = torch.from_numpy(np.concatenate(images))
-    state["cached_features"] = {}
+    predictor, state = _meta_video(absent_pair, frames, tmp_path)
     point = np.array([[480.0, 300.0]], np.float32)
     with torch.inference_mode():
         predictor.add_new_points_or_box(state, 0, 1, points=point, labels=np.array([1], np.int32))
