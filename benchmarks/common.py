@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import resource
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -15,11 +17,18 @@ SEED = 0
 
 
 def random_bundle(variant: str) -> Path:
-    """The random-weight bundle of `variant` (made once under local/, which git ignores)."""
+    """The random-weight bundle of `variant`, made under local/ (which git ignores) once per version of the exporter.
+
+    The folder name carries a hash of the exporter's source, so a benchmark never times graphs made by older code.
+    """
+    from roto.engine import export_onnx
     from roto.engine.export_onnx import ExportRequest, export_bundle
 
-    folder = LOCAL_BUNDLES / f"sam2.1-{variant}-random-seed{SEED}"
+    exporter = hashlib.sha256(Path(export_onnx.__file__).read_bytes()).hexdigest()[:10]
+    folder = LOCAL_BUNDLES / f"sam2.1-{variant}-random-seed{SEED}-{exporter}"
     if not (folder / "manifest.json").is_file():
+        for stale in LOCAL_BUNDLES.glob(f"sam2.1-{variant}-random-seed{SEED}*"):
+            shutil.rmtree(stale)
         print(f"exporting {folder} (once)...", file=sys.stderr)
         export_bundle(ExportRequest(variant=variant, out_dir=folder, seed=SEED, overwrite=True))
     return folder

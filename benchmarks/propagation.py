@@ -1,10 +1,10 @@
 """Video propagation: frames/s against Meta's SAM2VideoPredictor (same weights), and peak RSS against shot length.
 
-    .venv/bin/python benchmarks/propagation.py speed [--variant tiny] [--frames 50] [--threads 2] [--no-reference]
+    .venv/bin/python benchmarks/propagation.py speed [--variant tiny] [--frames 50] [--threads 2] [--int8] [--no-reference]
     .venv/bin/python benchmarks/propagation.py rss [--variant test] [--lengths 200,2000]
 
 `speed` tracks one object over FRAMES frames of 1080p (the sample clip scaled up) with the full-size random-weight
-bundle. `rss` runs one fresh process per shot length and reports each one's peak RSS and the ratio between the
+bundle (and with --int8 also with its int8 encoder, `roto models quantize`). `rss` runs one fresh process per shot length and reports each one's peak RSS and the ratio between the
 longest and the shortest (flat memory: ratio near 1). RSS includes the two bounded caches an editor session has
 (decoded frames 64 MiB, embeddings --cache-mib): once they are full nothing else grows. Frames are decoded as
 propagation reaches them; the clip is looped for shots longer than it. Prints JSON.
@@ -27,6 +27,7 @@ from common import SHARED_MEDIA, emit, peak_rss_mib, random_bundle, reference_mo
 from roto.engine.bundle import load_bundle
 from roto.engine.embeddings import EmbeddingCache
 from roto.engine.propagator import VideoPropagator
+from roto.engine.quantize import quantized_bundle
 from roto.engine.session import RuntimeOptions
 from roto.media import open_media
 
@@ -100,12 +101,19 @@ def speed(args: argparse.Namespace) -> None:
         "threads": args.threads,
         "roto_onnx": run_ours(bundle_path, args.frames, args.threads),
     }
+    if args.int8:
+        int8_path = quantized_bundle(load_bundle(bundle_path)).path
+        result["roto_onnx_int8_encoder"] = run_ours(int8_path, args.frames, args.threads)
     if not args.no_reference:
         with tempfile.TemporaryDirectory() as folder:
             result["meta_pytorch"] = run_reference(args.variant, args.frames, Path(folder))
         ours, ref = result["roto_onnx"], result["meta_pytorch"]
         assert isinstance(ours, dict) and isinstance(ref, dict)
         result["speedup"] = ours["fps"] / ref["fps"]
+        if args.int8:
+            int8 = result["roto_onnx_int8_encoder"]
+            assert isinstance(int8, dict)
+            result["speedup_int8_encoder"] = int8["fps"] / ref["fps"]
     emit(result)
 
 
@@ -154,6 +162,7 @@ def main() -> None:
     sp.add_argument("--variant", default="tiny")
     sp.add_argument("--frames", type=int, default=50)
     sp.add_argument("--threads", type=int, default=2)
+    sp.add_argument("--int8", action="store_true", help="also time Roto with the int8 encoder")
     sp.add_argument("--no-reference", action="store_true")
     rp = sub.add_parser("rss")
     rp.add_argument("--variant", default="test")
