@@ -181,7 +181,10 @@ def _fused_attention() -> Any:
 
         @staticmethod
         def symbolic(g: Any, q: Any, k: Any, v: Any, num_heads: int) -> Any:
-            return g.op(FUSED_ATTENTION_OP, q, k, v, num_heads_i=num_heads)
+            out = g.op(FUSED_ATTENTION_OP, q, k, v, num_heads_i=num_heads)
+            # The exporter cannot infer a contrib operator's output: (batch, query tokens, value width).
+            out.setType(q.type().with_sizes(q.type().varyingSizes()[:2] + v.type().varyingSizes()[2:]))
+            return out
 
     return FusedAttention.apply
 
