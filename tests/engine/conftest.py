@@ -12,13 +12,16 @@ from roto.engine.bundle import Bundle, load_bundle
 SEED = 0
 
 
-def _pair(folder: Path, object_score_bias: float | None = None) -> tuple[Any, Bundle]:
+def _pair(
+    folder: Path, object_score_bias: float | None = None, object_score_gain: float = 1.0
+) -> tuple[Any, Bundle]:
     import copy
 
     from roto.engine.export_onnx import ExportRequest, build_sam2_model, export_bundle
 
     kwargs = {} if object_score_bias is None else {"object_score_bias": object_score_bias}
     model = build_sam2_model("test", None, seed=SEED, **kwargs)
+    model.sam_mask_decoder.pred_obj_score_head.layers[-1].weight.data.mul_(object_score_gain)
     # The export rewrites the model's RoPE for ONNX: keep the reference on Meta's own complex-valued code.
     export_bundle(ExportRequest(variant="test", out_dir=folder, seed=SEED), model=copy.deepcopy(model))
     return model, load_bundle(folder)
@@ -34,6 +37,20 @@ def reference_pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Bundl
 def absent_pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Bundle]:
     """Like reference_pair, but the model judges every object absent (object score below zero)."""
     return _pair(tmp_path_factory.mktemp("absent") / "sam2.1-test", object_score_bias=-2.0)
+
+
+@pytest.fixture(scope="session")
+def returning_pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Bundle]:
+    """Like reference_pair, but the object score follows the picture strongly enough to change sign.
+
+    Random weights barely tell frames apart (scores within 0.02 of each other); with the head's weights scaled
+    by 50 and its bias at 4.3, the object scores about +0.35 on the prompted frame and on flat grey frames and
+    about -0.3 on the clip's other frames: lost, found again and lost again, as tests/engine/test_parity_video.py
+    arranges the frames.
+    """
+    return _pair(
+        tmp_path_factory.mktemp("returning") / "sam2.1-test", object_score_bias=4.3, object_score_gain=50.0
+    )
 
 
 @pytest.fixture(scope="session")

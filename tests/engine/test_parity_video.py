@@ -1,7 +1,8 @@
 """Roto's VideoPropagator against Meta's SAM2VideoPredictor: same weights, same frames, same prompts.
 
 30 frames of the sample clip, two objects (a point, a box), forward propagation, then a correction click half
-way and propagation again from there, then backward propagation from a prompt on the last frame.
+way and propagation again from there, then backward propagation from a prompt on the last frame; and models whose
+object score says "absent" on every frame, or changes sign along the shot (an object lost and found again).
 """
 
 from __future__ import annotations
@@ -209,3 +210,37 @@ def test_absent_object_gives_empty_masks_like_meta(
         )
         assert abs(result.object_scores[1] - _reference_score(state, 0, result.frame)) < LOGIT_TOL
     ours.close()
+
+
+def test_object_lost_and_found_again_like_meta(
+    returning_pair: tuple[Any, Any], clip: ClipReader, tmp_path: Path
+) -> None:
+    """The object score changes sign along the shot: masks go empty and come back exactly where Meta's do.
+
+    With `returning_pair` the object is present on the prompted frame and on grey frames, absent on the clip's
+    other frames; so it is lost after the prompt, found again while the memory bank holds only "no object"
+    memories, and lost again.
+    """
+    import torch
+
+    grey = np.full_like(clip.frames[0], 128)
+    frames = clip.frames[:8] + [grey] * 6 + clip.frames[8:16]
+    predictor, state = _meta_video(returning_pair, frames, tmp_path)
+    point = np.array([[480.0, 300.0]], np.float32)
+    with torch.inference_mode():
+        predictor.add_new_points_or_box(state, 0, 1, points=point, labels=np.array([1], np.int32))
+        reference_run = {f: m for f, _, m in predictor.propagate_in_video(state)}
+    _, bundle = returning_pair
+    ours = VideoPropagator(bundle, ClipReader(frames, clip.media_id), fill_hole_area=0)
+    ours.add_prompts(0, 1, point, np.array([1]))
+    present = []
+    for result in ours.propagate():
+        where = f"frame {result.frame}"
+        area = _compare(reference_run[result.frame][0], result.logits[1], result.frame_hw, where)
+        score = result.object_scores[1]
+        assert abs(score - _reference_score(state, 0, result.frame)) < LOGIT_TOL, where
+        assert abs(score) > 0.1, f"{where}: score {score} too close to zero to tell present from absent"
+        assert (area > 0) == (score > 0), where
+        present.append(score > 0)
+    ours.close()
+    assert present == [True] + [False] * 7 + [True] * 6 + [False] * 8
