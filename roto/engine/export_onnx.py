@@ -209,6 +209,59 @@ def _hiera_attention_forward(self: Any, x: Any) -> Any:
     return self.proj(out.reshape(batch, height, width, -1))
 
 
+def _tokens_to_image_forward(self: Any, q: Any, k: Any, v: Any) -> Any:
+    """The mask decoder's few prompt tokens attending to the 4096 image tokens, without projecting the image tokens.
+
+    Per head h, scores are q_h (k Wk_h' + bk_h)' = (q_h Wk_h) k' + q_h.bk_h; the last term is the same for every
+    key, which softmax ignores. Each row of weights P_h sums to 1, so P_h (v Wv_h' + bv_h) = (P_h v) Wv_h' + bv_h.
+    Both products then cost (heads x tokens) x 4096 x width instead of 4096 x width x width: exact, and cheaper.
+    """
+    from torch.nn import functional
+
+    batch, count, _ = q.shape
+    heads = self.num_heads
+    head_width = self.internal_dim // heads
+    query = self.q_proj(q).reshape(batch, count, heads, head_width).transpose(1, 2)  # (B, H, n, d)
+    key_weight = self.k_proj.weight.reshape(heads, head_width, -1)  # (H, d, C)
+    query_in_keys = (query @ key_weight) * head_width**-0.5  # (B, H, n, C)
+    # Heads stacked as rows, so each product against the image tokens is one matrix product, not one per head.
+    scores = query_in_keys.reshape(batch, heads * count, -1) @ k.transpose(-1, -2)  # (B, H*n, L)
+    weights = functional.softmax(scores, dim=-1)  # each row is one head's query: same softmax as per head
+    attended = (weights @ v).reshape(batch, heads, count, -1)  # (B, H, n, C)
+    value_weight = self.v_proj.weight.reshape(heads, head_width, -1)  # (H, d, C)
+    out = attended @ value_weight.transpose(-1, -2) + self.v_proj.bias.reshape(heads, 1, head_width)
+    return self.out_proj(out.transpose(1, 2).reshape(batch, count, -1))
+
+
+def _image_to_tokens_forward(self: Any, q: Any, k: Any, v: Any) -> Any:
+    """The 4096 image tokens attending to the few prompt tokens, without projecting the image tokens in or out.
+
+    Per head h, scores are (q Wq_h' + bq_h) K_h' = q (Wq_h' K_h') + bq_h K_h' with K_h the projected keys, and the
+    output projection distributes over heads: sum_h P_h (V_h Wo_h'). Both sides then cost 4096 x width x
+    (heads x tokens) instead of 4096 x width x width: exact, and cheaper.
+    """
+    from torch.nn import functional
+
+    batch, length, _ = q.shape
+    count = k.shape[1]
+    heads = self.num_heads
+    head_width = self.internal_dim // heads
+
+    def split(x: Any) -> Any:  # (B, n, H*d) -> (B, H, n, d)
+        return x.reshape(batch, count, heads, head_width).transpose(1, 2)
+
+    keys, values = split(self.k_proj(k)), split(self.v_proj(v))
+    query_weight = self.q_proj.weight.reshape(heads, head_width, -1)  # (H, d, C)
+    key_map = (query_weight.transpose(-1, -2) @ keys.transpose(-1, -2)) * head_width**-0.5  # (B, H, C, n)
+    key_bias = (self.q_proj.bias.reshape(heads, 1, head_width) @ keys.transpose(-1, -2)) * head_width**-0.5
+    scores = q @ key_map.transpose(1, 2).reshape(batch, -1, heads * count)  # (B, L, H*n)
+    scores = scores.reshape(batch, length, heads, count) + key_bias.reshape(batch, 1, heads, count)
+    weights = functional.softmax(scores, dim=-1).reshape(batch, length, heads * count)
+    out_weight = self.out_proj.weight.reshape(-1, heads, head_width).permute(1, 2, 0)  # (H, d, C_out)
+    value_out = (values @ out_weight).reshape(batch, heads * count, -1)  # (B, H*n, C_out)
+    return weights @ value_out + self.out_proj.bias
+
+
 def _rotate_pairs(x: Any, cos: Any, sin: Any) -> Any:
     """SAM2's complex rotary encoding written with real cos/sin (ONNX has no complex tensors).
 
@@ -266,6 +319,17 @@ class _Graphs:
         for module in self.model.image_encoder.modules():
             if isinstance(module, MultiScaleAttention):
                 module.forward = types.MethodType(_hiera_attention_forward, module)
+        decoder = self.model.sam_mask_decoder.transformer
+        for layer in decoder.layers:
+            layer.cross_attn_token_to_image.forward = types.MethodType(
+                _tokens_to_image_forward, layer.cross_attn_token_to_image
+            )
+            layer.cross_attn_image_to_token.forward = types.MethodType(
+                _image_to_tokens_forward, layer.cross_attn_image_to_token
+            )
+        decoder.final_attn_token_to_image.forward = types.MethodType(
+            _tokens_to_image_forward, decoder.final_attn_token_to_image
+        )
 
     def _install_real_rope(self) -> None:
         from sam2.modeling.sam.transformer import RoPEAttention
