@@ -1,44 +1,68 @@
-"""Pre-processing and prompt handling identical to SAM2's, in numpy, so ONNX results match Meta's predictor.
+"""Pre-processing and prompt handling identical to SAM2's, so ONNX results match Meta's predictor.
 
 SAM2ImagePredictor resizes with torchvision's antialiased bilinear filter (the same separable triangle filter as
 Pillow), normalises with ImageNet statistics and scales prompt coordinates into the square model input. Each function here
-reproduces one of those steps; upsampling the logits back is roto.matte.resize_logits.
+reproduces one of those steps (the resize as a small ONNX Runtime graph); upsampling the logits back is
+roto.matte.resize_logits.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
 from roto.errors import MediaError, PromptError
 
 
-@lru_cache(maxsize=16)
-def _resample_weights(in_size: int, out_size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Tap indices and weights of the antialiased bilinear filter (torch `_upsample_bilinear2d_aa`)."""
-    scale = in_size / out_size
-    support = max(scale, 1.0)  # the triangle filter's support (1) widened when shrinking
-    centers = scale * (np.arange(out_size, dtype=np.float64) + 0.5)
-    starts = np.maximum((centers - support + 0.5).astype(np.int64), 0)
-    stops = np.minimum((centers + support + 0.5).astype(np.int64), in_size)
-    taps = int((stops - starts).max())
-    offsets = np.arange(taps)
-    index = starts[:, None] + offsets[None, :]
-    inv = 1.0 / max(scale, 1.0)
-    weight = np.maximum(0.0, 1.0 - np.abs((index - centers[:, None] + 0.5) * inv))
-    weight[index >= stops[:, None]] = 0.0
-    weight /= weight.sum(axis=1, keepdims=True)
-    return np.minimum(index, in_size - 1), weight.astype(np.float32)
+@lru_cache(maxsize=4)
+def _resize_session(size: int, mean: tuple[float, ...], std: tuple[float, ...]) -> Any:
+    """A small ONNX Runtime graph doing SAM2Transforms: uint8 (H, W, 3) -> normalised float32 (1, 3, size, size).
 
+    ONNX's Resize with antialias=1 and exclude_outside=1 is torchvision's antialiased bilinear filter (the triangle
+    filter widened when shrinking, renormalised at the borders); it runs on all cores, 5x faster than the same
+    filter in numpy. It places samples with float32 arithmetic: up to 3e-4 away from torchvision's (float64) on
+    pixel noise, about 1e-5 on photographs, well inside the parity tests' tolerance on the masks.
+    """
+    from onnx import TensorProto, helper
 
-def _resample_rows(image: np.ndarray, out_size: int) -> np.ndarray:
-    """Resample axis 0 only: each tap is then a gather of whole contiguous rows, the fast case for numpy."""
-    index, weight = _resample_weights(image.shape[0], out_size)
-    out = np.take(image, index[:, 0], axis=0) * weight[:, :1]
-    for tap in range(1, index.shape[1]):  # a few taps: sum shifted copies instead of one huge gather
-        out += np.take(image, index[:, tap], axis=0) * weight[:, tap : tap + 1]
-    return out
+    from roto.engine.session import RuntimeOptions, create_session_from_model
+
+    scale = [1.0 / (255.0 * s) for s in std]
+    shift = [m / s for m, s in zip(mean, std, strict=True)]
+    nodes = [
+        helper.make_node("Cast", ["rgb"], ["values"], to=TensorProto.FLOAT),
+        helper.make_node("Transpose", ["values"], ["planes"], perm=[2, 0, 1]),
+        helper.make_node("Unsqueeze", ["planes", "batch_axis"], ["batch"]),
+        helper.make_node(
+            "Resize",
+            ["batch", "", "", "sizes"],
+            ["resized"],
+            mode="linear",
+            antialias=1,
+            exclude_outside=1,
+            coordinate_transformation_mode="half_pixel",
+        ),
+        helper.make_node("Mul", ["resized", "scale"], ["scaled"]),
+        helper.make_node("Sub", ["scaled", "shift"], ["image"]),
+    ]
+    constants = [
+        helper.make_tensor("batch_axis", TensorProto.INT64, [1], [0]),
+        helper.make_tensor("sizes", TensorProto.INT64, [4], [1, 3, size, size]),
+        helper.make_tensor("scale", TensorProto.FLOAT, [1, 3, 1, 1], scale),
+        helper.make_tensor("shift", TensorProto.FLOAT, [1, 3, 1, 1], shift),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "sam2_preprocess",
+        [helper.make_tensor_value_info("rgb", TensorProto.UINT8, ["height", "width", 3])],
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, size, size])],
+        constants,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    model.ir_version = 9
+    return create_session_from_model(model.SerializeToString(), RuntimeOptions(provider="cpu"))
 
 
 def preprocess_image(
@@ -47,15 +71,9 @@ def preprocess_image(
     """RGB uint8 (H, W, 3) -> float32 (1, 3, size, size) as SAM2Transforms produces it."""
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
         raise MediaError(f"a frame must be an RGB uint8 image (H, W, 3), got {rgb.dtype} {rgb.shape}")
-    height, width = rgb.shape[:2]
-    flat = rgb.reshape(height, width * 3).astype(np.float32)
-    rows = _resample_rows(flat, size).reshape(size, width, 3)  # (size, W, 3)
-    columns = np.ascontiguousarray(rows.transpose(1, 0, 2)).reshape(width, size * 3)
-    image = _resample_rows(columns, size).reshape(size, size, 3)  # (x, y, c)
-    scale = (1.0 / (255.0 * np.asarray(std, np.float32))).astype(np.float32)
-    shift = (np.asarray(mean, np.float32) / np.asarray(std, np.float32)).astype(np.float32)
-    image = image * scale - shift
-    return np.ascontiguousarray(image.transpose(2, 1, 0)[None], dtype=np.float32)
+    session = _resize_session(size, tuple(mean), tuple(std))
+    (image,) = session.run(None, {"rgb": np.ascontiguousarray(rgb)})
+    return np.asarray(image, dtype=np.float32)
 
 
 def _numbers(values: object, what: str) -> np.ndarray:

@@ -1,0 +1,48 @@
+"""Pre-processing against Meta's own SAM2Transforms (torchvision's antialiased resize, ImageNet normalisation)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from roto.engine.transforms import preprocess_image
+from roto.errors import MediaError
+
+MEAN = (0.485, 0.456, 0.406)
+STD = (0.229, 0.224, 0.225)
+
+
+@pytest.mark.parametrize(
+    ("width", "height"),
+    [(1800, 1200), (1920, 1080), (3840, 2160), (320, 240), (1024, 1024), (777, 1301)],
+)
+@pytest.mark.parametrize("content", ["photo", "noise"])
+def test_matches_sam2_transforms(shared_media: Path, width: int, height: int, content: str) -> None:
+    """Shrinking, enlarging, mixed and no change; photographs and pixel noise (the worst case for resampling)."""
+    pytest.importorskip("torchvision")
+    sam2_transforms = pytest.importorskip("sam2.utils.transforms")
+
+    if content == "photo":
+        photo = cv2.cvtColor(cv2.imread(str(shared_media / "truck.jpg")), cv2.COLOR_BGR2RGB)
+        rgb = cv2.resize(photo, (width, height), interpolation=cv2.INTER_AREA)
+    else:
+        rgb = np.random.default_rng(0).integers(0, 256, (height, width, 3), dtype=np.uint8)
+    expected = sam2_transforms.SAM2Transforms(resolution=1024, mask_threshold=0.0)(rgb)[None].numpy()
+    ours = preprocess_image(rgb, 1024, MEAN, STD)
+    assert ours.shape == (1, 3, 1024, 1024) and ours.dtype == np.float32
+    # Sample positions are computed in float32 (torchvision: float64): 3e-4 here is 0.02 of one grey level.
+    assert np.abs(ours - expected).max() < 5e-4
+    assert np.abs(ours - expected).mean() < 5e-5
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [np.zeros((10, 10), np.uint8), np.zeros((10, 10, 4), np.uint8), np.zeros((10, 10, 3), np.float32)],
+    ids=["grey", "rgba", "float"],
+)
+def test_rejects_frames_that_are_not_rgb_uint8(frame: np.ndarray) -> None:
+    with pytest.raises(MediaError, match="RGB uint8"):
+        preprocess_image(frame, 1024, MEAN, STD)
