@@ -138,6 +138,7 @@ class ImageEncoder:
         self.settings = bundle.settings
         self.cache = cache
         self.session = create_session(bundle.graph_path("image_encoder"), options, report, memory_arena=False)
+        self.threads = options.threads
         self._lock = threading.Lock()  # one encode at a time: ORT already uses every core
 
     def key(self, media_id: str, frame: int) -> EmbeddingKey:
@@ -153,6 +154,7 @@ class ImageEncoder:
             self.settings["image_size"],
             tuple(self.settings["pixel_mean"]),
             tuple(self.settings["pixel_std"]),
+            self.threads,
         )
         with self._lock:
             image_embed, feats_0, feats_1 = self.session.run(None, {"image": tensor})

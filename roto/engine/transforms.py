@@ -17,7 +17,7 @@ from roto.errors import MediaError, PromptError
 
 
 @lru_cache(maxsize=4)
-def _resize_session(size: int, mean: tuple[float, ...], std: tuple[float, ...]) -> Any:
+def _resize_session(size: int, mean: tuple[float, ...], std: tuple[float, ...], threads: int) -> Any:
     """A small ONNX Runtime graph doing SAM2Transforms: uint8 (H, W, 3) -> normalised float32 (1, 3, size, size).
 
     ONNX's Resize with antialias=1 and exclude_outside=1 is torchvision's antialiased bilinear filter (the triangle
@@ -62,16 +62,18 @@ def _resize_session(size: int, mean: tuple[float, ...], std: tuple[float, ...]) 
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
     model.ir_version = 9
-    return create_session_from_model(model.SerializeToString(), RuntimeOptions(provider="cpu"))
+    return create_session_from_model(
+        model.SerializeToString(), RuntimeOptions(provider="cpu", threads=threads)
+    )
 
 
 def preprocess_image(
-    rgb: np.ndarray, size: int, mean: tuple[float, ...], std: tuple[float, ...]
+    rgb: np.ndarray, size: int, mean: tuple[float, ...], std: tuple[float, ...], threads: int = 0
 ) -> np.ndarray:
-    """RGB uint8 (H, W, 3) -> float32 (1, 3, size, size) as SAM2Transforms produces it."""
+    """RGB uint8 (H, W, 3) -> float32 (1, 3, size, size) as SAM2Transforms produces it; `threads` as RuntimeOptions."""
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
         raise MediaError(f"a frame must be an RGB uint8 image (H, W, 3), got {rgb.dtype} {rgb.shape}")
-    session = _resize_session(size, tuple(mean), tuple(std))
+    session = _resize_session(size, tuple(mean), tuple(std), threads)
     (image,) = session.run(None, {"rgb": np.ascontiguousarray(rgb)})
     return np.asarray(image, dtype=np.float32)
 

@@ -46,3 +46,13 @@ def test_matches_sam2_transforms(shared_media: Path, width: int, height: int, co
 def test_rejects_frames_that_are_not_rgb_uint8(frame: np.ndarray) -> None:
     with pytest.raises(MediaError, match="RGB uint8"):
         preprocess_image(frame, 1024, MEAN, STD)
+
+
+def test_follows_the_thread_setting() -> None:
+    """An animator who limits Roto to one thread gets one thread for pre-processing too."""
+    from roto.engine.transforms import _resize_session
+
+    rgb = np.random.default_rng(1).integers(0, 256, (90, 160, 3), dtype=np.uint8)
+    one = preprocess_image(rgb, 64, MEAN, STD, threads=1)
+    assert _resize_session(64, MEAN, STD, 1).get_session_options().intra_op_num_threads == 1
+    assert np.array_equal(one, preprocess_image(rgb, 64, MEAN, STD, threads=2))
