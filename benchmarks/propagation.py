@@ -4,10 +4,11 @@
     .venv/bin/python benchmarks/propagation.py rss [--variant test] [--lengths 200,2000]
 
 `speed` tracks one object over FRAMES frames of 1080p (the sample clip scaled up) with the full-size random-weight
-bundle (and with --int8 also with its int8 encoder, `roto models quantize`). `rss` runs one fresh process per shot length and reports each one's peak RSS and the ratio between the
-longest and the shortest (flat memory: ratio near 1). RSS includes the two bounded caches an editor session has
-(decoded frames 64 MiB, embeddings --cache-mib): once they are full nothing else grows. Frames are decoded as
-propagation reaches them; the clip is looped for shots longer than it. Prints JSON.
+bundle, and with --int8 also with its int8 encoder (`roto models quantize`). `rss` runs one fresh process per shot
+length and reports each one's peak RSS and the ratio between the longest and the shortest (flat memory: ratio
+near 1). RSS includes the two bounded caches an editor session has (decoded frames 64 MiB, embeddings --cache-mib):
+once they are full nothing else grows. Frames are decoded as propagation reaches them; the clip is looped for shots
+longer than it. Prints JSON.
 """
 
 from __future__ import annotations

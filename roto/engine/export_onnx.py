@@ -311,9 +311,10 @@ class _Graphs:
         self.feat_size = self.image_size // int(model.backbone_stride)
         self.low_res_size = 4 * self.feat_size
         self._install_real_rope()
-        self._install_fused_hiera_attention()
+        self._install_cheaper_attention()
 
-    def _install_fused_hiera_attention(self) -> None:
+    def _install_cheaper_attention(self) -> None:
+        """Hiera's attention through the fused operator; the decoder's cross-attentions in their factored forms."""
         from sam2.modeling.backbones.hieradet import MultiScaleAttention
 
         for module in self.model.image_encoder.modules():

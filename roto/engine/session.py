@@ -123,9 +123,9 @@ def create_session(
     return session
 
 
-def create_session_from_model(model: bytes, options: RuntimeOptions) -> Any:
-    """A CPU session for a small graph Roto builds itself (pre-processing), with the same thread settings."""
-    return _ort().InferenceSession(model, sess_options=_session_options(options.threads), providers=[_CPU])
+def create_session_from_model(model: bytes, threads: int) -> Any:
+    """A CPU session for a small graph Roto builds itself (pre-processing); `threads` as in RuntimeOptions."""
+    return _ort().InferenceSession(model, sess_options=_session_options(threads), providers=[_CPU])
 
 
 def _cpu_session(path: Path, session_options: Any) -> Any:
