@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-CORE_PACKAGES = ("roto.engine", "roto.media", "roto.project", "roto.export")
+CORE_PACKAGES = ("roto.engine", "roto.media", "roto.project", "roto.export", "roto.editor")
 CORE_MODULES = ("roto.matte", "roto.errors")
 QT_ROOTS = ("PySide6", "shiboken6", "superqt", "roto.ui")
 
