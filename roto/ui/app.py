@@ -43,6 +43,10 @@ from PySide6.QtWidgets import (
 )
 
 from roto import __version__
+from roto.editor.prompts import PromptSession
+from roto.editor.propagation import Direction, frame_step, plan_legs, prompt_sets
+from roto.editor.requests import EngineInfo, PredictRequest, PredictResult, PredictTarget, PropagateRequest
+from roto.editor.tools import Tool, paint_stroke
 from roto.engine.bundle import find_bundle, installed_bundles, load_bundle
 from roto.engine.embeddings import EmbeddingCache
 from roto.errors import ModelError, RotoError
@@ -70,23 +74,13 @@ from roto.project import (
 )
 from roto.project.autosave import DEFAULT_DELAY_S, Autosaver
 from roto.project.store import PROJECT_SUFFIX
-from roto.ui.canvas import Canvas, ObjectMask, Tool, paint_stroke
+from roto.ui.canvas import Canvas, ObjectMask
 from roto.ui.export_dialog import ExportDialog, run_export
 from roto.ui.panels import ObjectsPanel
 from roto.ui.preferences import Preferences, PreferencesDialog
-from roto.ui.prompting import PromptSession
-from roto.ui.propagation import Direction, frame_step, plan_legs, prompt_sets
 from roto.ui.theme import apply_dark_theme
 from roto.ui.timeline import Coverage, Timeline
-from roto.ui.worker import (
-    EngineInfo,
-    EngineWorker,
-    FrameLoader,
-    PredictRequest,
-    PredictResult,
-    PredictTarget,
-    PropagateRequest,
-)
+from roto.ui.worker import EngineWorker, FrameLoader
 
 log = logging.getLogger(__name__)
 

@@ -9,13 +9,19 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Hashable
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QThread, Signal
 
+from roto.editor.jobs import LatestJobQueue
+from roto.editor.requests import (
+    EngineInfo,
+    ObjectPromptSet,
+    PredictRequest,
+    PredictResult,
+    PropagateRequest,
+)
 from roto.engine.bundle import Bundle, load_bundle
 from roto.engine.embeddings import EmbeddingCache
 from roto.engine.predictor import ImagePredictor
@@ -24,51 +30,10 @@ from roto.engine.session import RuntimeOptions
 from roto.errors import RotoError
 from roto.export import ExportResult, ExportSpec, MatteSource, export
 from roto.media import MediaSource
-from roto.project import Box, Point
 
 log = logging.getLogger(__name__)
 
 EMBEDDING_CACHE_BYTES = 1 << 30
-Job = Callable[[], None]
-
-
-class LatestJobQueue:
-    """Jobs by key and priority: a newer job replaces a waiting one with the same key (latest wins)."""
-
-    def __init__(self) -> None:
-        self._jobs: dict[Hashable, tuple[int, int, Job]] = {}
-        self._sequence = 0
-        self._closed = False
-        self._condition = threading.Condition()
-
-    def put(self, key: Hashable, job: Job, priority: int = 0) -> None:
-        """Lower priority numbers run first; equal priorities run in the order they were first posted."""
-        with self._condition:
-            previous = self._jobs.get(key)
-            self._sequence += 1
-            order = previous[1] if previous is not None else self._sequence
-            self._jobs[key] = (priority, order, job)
-            self._condition.notify()
-
-    def discard(self, key: Hashable) -> None:
-        with self._condition:
-            self._jobs.pop(key, None)
-
-    def take(self) -> Job | None:
-        """Block until a job is waiting (returning it) or the queue is closed (returning None)."""
-        with self._condition:
-            while not self._jobs and not self._closed:
-                self._condition.wait()
-            if self._closed:
-                return None
-            key = min(self._jobs, key=lambda k: self._jobs[k][:2])
-            return self._jobs.pop(key)[2]
-
-    def close(self) -> None:
-        with self._condition:
-            self._closed = True
-            self._jobs.clear()
-            self._condition.notify_all()
 
 
 class JobThread(QThread):
@@ -117,72 +82,6 @@ class FrameLoader(JobThread):
     def _load(self, source: MediaSource, index: int) -> None:
         if source is self._source:
             self.frame_loaded.emit(index, source.read(index))
-
-
-@dataclass(frozen=True)
-class PredictTarget:
-    """Which mask a prompt edit is about: an object on a frame of a shot."""
-
-    shot_id: str
-    object_id: int
-    frame: int
-
-
-@dataclass(frozen=True)
-class PredictRequest:
-    """All prompts of an object on a frame (the model sees them together), tagged so stale answers are dropped."""
-
-    target: PredictTarget
-    request_id: int
-    points: tuple[Point, ...]
-    box: Box | None
-
-
-@dataclass(frozen=True)
-class PredictResult:
-    request: PredictRequest
-    mask: np.ndarray  # bool (H, W)
-    score: float
-    candidates: tuple[np.ndarray, ...] = ()  # every multimask candidate, best first (empty: one mask only)
-
-
-@dataclass(frozen=True)
-class FramePromptSet:
-    """One prompted frame of an object, as the propagator takes it (one box at most)."""
-
-    frame: int
-    points: tuple[Point, ...]
-    box: Box | None
-
-
-@dataclass(frozen=True)
-class ObjectPromptSet:
-    """All prompted frames of one object: equal sets mean the propagator built for them can be reused."""
-
-    object_id: int
-    frames: tuple[FramePromptSet, ...]
-
-
-@dataclass(frozen=True)
-class PropagateRequest:
-    """A propagation run: legs of (start, end, reverse) run one after the other for the objects given."""
-
-    run_id: int
-    objects: tuple[ObjectPromptSet, ...]
-    legs: tuple[tuple[int, int, bool], ...]
-
-    @property
-    def total(self) -> int:
-        return sum(abs(end - start) + 1 for start, end, _ in self.legs)
-
-
-@dataclass(frozen=True)
-class EngineInfo:
-    """What the status bar says about the model."""
-
-    name: str
-    provider: str
-    random_weights: bool
 
 
 class EngineWorker(JobThread):

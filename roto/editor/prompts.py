@@ -12,6 +12,7 @@ import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from roto.editor.requests import PredictRequest, PredictResult, PredictTarget
 from roto.project import (
     AddPrompt,
     Batch,
@@ -25,7 +26,6 @@ from roto.project import (
     SetMask,
     UndoStack,
 )
-from roto.ui.worker import PredictRequest, PredictResult, PredictTarget
 
 
 @dataclass

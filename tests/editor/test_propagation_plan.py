@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from roto.editor.propagation import Direction, frame_step, plan_legs, prompt_sets
+from roto.editor.requests import FramePromptSet, ObjectPromptSet, PropagateRequest
 from roto.project import Box, FramePrompts, MaskOrigin, Point, Project, RotoObject, SetMask, Shot, UndoStack
-from roto.ui.propagation import Direction, frame_step, plan_legs, prompt_sets
-from roto.ui.worker import FramePromptSet, ObjectPromptSet, PropagateRequest
 
 SHAPE = (4, 6)
 

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from roto.editor.prompts import PromptSession
+from roto.editor.requests import PredictRequest, PredictResult, PredictTarget
 from roto.errors import ProjectError
 from roto.project import Box, Point, Project, RotoObject, Shot, UndoStack
-from roto.ui.prompting import PromptSession
-from roto.ui.worker import LatestJobQueue, PredictRequest, PredictResult, PredictTarget
 
 SHAPE = (8, 10)
 TARGET = PredictTarget("s", 1, 3)
@@ -108,18 +108,3 @@ def test_locked_object_refuses_the_edit(session: PromptSession, stack: UndoStack
     with pytest.raises(ProjectError, match="locked"):
         session.on_result(answer(sent[-1]))
     assert not stack.can_undo
-
-
-def test_job_queue_keeps_the_latest_job_per_key_and_runs_by_priority() -> None:
-    queue = LatestJobQueue()
-    ran: list[str] = []
-    queue.put("encode", lambda: ran.append("encode 1"), priority=2)
-    queue.put("encode", lambda: ran.append("encode 2"), priority=2)
-    queue.put("predict", lambda: ran.append("predict"), priority=0)
-    for _ in range(2):
-        job = queue.take()
-        assert job is not None
-        job()
-    assert ran == ["predict", "encode 2"]
-    queue.close()
-    assert queue.take() is None

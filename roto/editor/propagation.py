@@ -15,8 +15,8 @@ from enum import StrEnum
 
 import numpy as np
 
+from roto.editor.requests import FramePromptSet, ObjectPromptSet
 from roto.project import Batch, Command, Propagate, RotoObject
-from roto.ui.worker import FramePromptSet, ObjectPromptSet
 
 
 class Direction(StrEnum):
