@@ -1,14 +1,16 @@
 """The frame view: the picture, the mask overlay, the prompts, and the mouse tools (points, box, brush, eraser).
 
 Scene coordinates are frame pixel coordinates (the frame pixmap sits at the origin, unscaled), so a mouse
-position maps to a prompt with one `mapToScene` and zoom never changes what a click means.
+position maps to a prompt with one `mapToScene` and zoom never changes what a click means. What the tools do
+with a press, move or release is decided by `roto.editor.tools` (no Qt); the canvas turns Qt mouse events into
+its `PointerEvent`s, draws the gesture in progress and emits a signal for each result. Panning stays here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import StrEnum
+from typing import TypeVar
 
 import cv2
 import numpy as np
@@ -37,42 +39,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from roto.editor import tools
 from roto.project import Box, FramePrompts
+
+_Item = TypeVar("_Item", bound=QGraphicsItem)
 
 OVERLAY_OPACITY = 0.45
 OUTLINE_PX = 2
 MARKER_RADIUS = 5.0
-PICK_RADIUS = 9.0  # screen pixels within which a ctrl-click hits a point
 ZOOM_STEP = 1.25
 MIN_ZOOM, MAX_ZOOM = 0.05, 32.0
 POSITIVE = QColor(60, 220, 90)
 NEGATIVE = QColor(235, 60, 60)
-DRAG_THRESHOLD = 3  # screen pixels a point must travel before a press on it becomes a drag
-BRUSH_RADIUS = 12.0
-MIN_BRUSH, MAX_BRUSH = 1.0, 500.0
-BRUSH_STEP = 1.25
-
-
-class Tool(StrEnum):
-    POINT = "point"
-    BOX = "box"
-    BRUSH = "brush"
-    ERASER = "eraser"
-
-
-def paint_stroke(
-    mask: np.ndarray, points: Sequence[tuple[float, float]], radius: float, value: bool
-) -> np.ndarray:
-    """A copy of `mask` with a round brush of `radius` frame pixels dragged through `points` (set or cleared)."""
-    painted = mask.astype(np.uint8)
-    centres = np.round(np.asarray(points, np.float64)).astype(np.int32).reshape(-1, 2)
-    r = max(0, round(radius))
-    fill = int(value)
-    for x, y in centres:
-        cv2.circle(painted, (int(x), int(y)), r, fill, -1)
-    if len(centres) > 1:
-        cv2.polylines(painted, [centres.reshape(-1, 1, 2)], False, fill, max(1, 2 * r + 1))
-    return painted.astype(bool)
 
 
 @dataclass(frozen=True)
@@ -130,39 +108,29 @@ class Canvas(QGraphicsView):
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setAcceptDrops(False)  # dropped files are for the window, which opens them
         self.viewport().setAcceptDrops(False)
-        self._frame_item = QGraphicsPixmapItem()
+        self._frame_item = self._add(QGraphicsPixmapItem(), 0)
         self._frame_item.setTransformationMode(Qt.TransformationMode.FastTransformation)
-        self._overlay_item = QGraphicsPixmapItem()
-        self._overlay_item.setZValue(1)
-        self.scene().addItem(self._frame_item)
-        self.scene().addItem(self._overlay_item)
+        self._overlay_item = self._add(QGraphicsPixmapItem(), 1)
         self._prompt_items: list[QGraphicsItem] = []
-        self._rubber = QGraphicsRectItem()
+        self._rubber = self._add(QGraphicsRectItem(), 3, visible=False)  # the box tool's rubber band
         self._rubber.setPen(_cosmetic_pen(QColor(255, 255, 255), Qt.PenStyle.DashLine))
-        self._rubber.setZValue(3)
-        self._rubber.hide()
-        self.scene().addItem(self._rubber)
-        self._stroke_item = QGraphicsPathItem()
-        self._stroke_item.setZValue(3)
-        self.scene().addItem(self._stroke_item)
-        self._brush_cursor = QGraphicsEllipseItem()
+        self._stroke_item = self._add(QGraphicsPathItem(), 3, visible=False)  # the stroke being painted
+        self._brush_cursor = self._add(QGraphicsEllipseItem(), 5, visible=False)
         self._brush_cursor.setPen(_cosmetic_pen(QColor(255, 255, 255)))
-        self._brush_cursor.setZValue(5)
-        self._brush_cursor.hide()
-        self.scene().addItem(self._brush_cursor)
-        self._tool = Tool.POINT
-        self.brush_radius = BRUSH_RADIUS
-        self._stroke: list[tuple[float, float]] | None = None
-        self._erasing = False
-        self._dragged: tuple[int, QPointF] | None = None  # point index, press position (widget)
+        self._tools = tools.CanvasTools()
         self._point_items: list[QGraphicsEllipseItem] = []
         self._points: list[tuple[float, float, int]] = []
         self._frame_size: tuple[int, int] | None = None  # (width, height)
-        self._drag_start: QPointF | None = None
         self._pan_from: QPoint | None = None
         self._space_held = False
         self._panned = False
         self._fitted = True
+
+    def _add(self, item: _Item, z: float, visible: bool = True) -> _Item:
+        item.setZValue(z)
+        item.setVisible(visible)
+        self.scene().addItem(item)
+        return item
 
     # -- content -------------------------------------------------------------------------------------
 
@@ -175,12 +143,6 @@ class Canvas(QGraphicsView):
         if first or self._fitted:
             self.fit()
 
-    def clear_frame(self) -> None:
-        self._frame_size = None
-        self._frame_item.setPixmap(QPixmap())
-        self._overlay_item.setPixmap(QPixmap())
-        self.set_prompts(FramePrompts(), pending=False)
-
     def set_masks(self, masks: Sequence[ObjectMask]) -> None:
         if self._frame_size is None or not masks:
             self._overlay_item.setPixmap(QPixmap())
@@ -192,7 +154,7 @@ class Canvas(QGraphicsView):
 
     def set_prompts(self, prompts: FramePrompts, pending: bool) -> None:
         """Draw the current object's points and boxes; pending ones (mask on its way) are drawn hollow."""
-        if self._dragged is not None:
+        if isinstance(self._tools.gesture, tools.PointDrag):
             return  # a drag in progress owns the markers until it is released
         for item in self._prompt_items:
             self.scene().removeItem(item)
@@ -203,9 +165,7 @@ class Canvas(QGraphicsView):
     def _box_item(self, box: Box) -> QGraphicsRectItem:
         item = QGraphicsRectItem(QRectF(QPointF(box.x0, box.y0), QPointF(box.x1, box.y1)).normalized())
         item.setPen(_cosmetic_pen(QColor(255, 210, 60)))
-        item.setZValue(2)
-        self.scene().addItem(item)
-        return item
+        return self._add(item, 2)
 
     def _marker(self, x: float, y: float, label: int, pending: bool) -> QGraphicsEllipseItem:
         r = MARKER_RADIUS
@@ -215,54 +175,39 @@ class Canvas(QGraphicsView):
         color = POSITIVE if label == 1 else NEGATIVE
         item.setPen(QPen(color if pending else QColor(255, 255, 255), 1.5))
         item.setBrush(QBrush(Qt.BrushStyle.NoBrush) if pending else QBrush(color))
-        item.setZValue(4)
-        self.scene().addItem(item)
-        return item
+        return self._add(item, 4)
 
-    # -- tools ---------------------------------------------------------------------------------------
+    # -- tools (their rules are roto.editor.tools; the canvas maps Qt events to them and draws) ---------
 
     @property
-    def tool(self) -> Tool:
-        return self._tool
+    def tool(self) -> tools.Tool:
+        return self._tools.tool
 
     @tool.setter
-    def tool(self, tool: Tool) -> None:
-        self._tool = tool
+    def tool(self, tool: tools.Tool) -> None:
+        self._tools.tool = tool
         self._brush_cursor.setVisible(False)
+
+    @property
+    def brush_radius(self) -> float:
+        """In frame pixels."""
+        return self._tools.brush_radius
 
     def scale_brush(self, factor: float) -> None:
         """[ and ] : the brush radius in frame pixels, so a size suits the footage whatever the zoom."""
-        self.brush_radius = min(MAX_BRUSH, max(MIN_BRUSH, self.brush_radius * factor))
+        self._tools.scale_brush(factor)
         self._update_brush_cursor(
             self._brush_cursor.rect().center() if self._brush_cursor.isVisible() else None
         )
         self.brush_changed.emit(self.brush_radius)
 
-    def _painting_tool(self) -> bool:
-        return self._tool in (Tool.BRUSH, Tool.ERASER)
-
     def _update_brush_cursor(self, centre: QPointF | None) -> None:
-        if centre is None or not self._painting_tool():
+        if centre is None or not self.tool.paints:
             self._brush_cursor.hide()
             return
         r = self.brush_radius
         self._brush_cursor.setRect(QRectF(centre.x() - r, centre.y() - r, 2 * r, 2 * r))
         self._brush_cursor.show()
-
-    def _stroke_pen(self) -> QPen:
-        color = QColor(235, 60, 60, 150) if self._erasing else QColor(255, 255, 255, 150)
-        pen = QPen(color, 2 * self.brush_radius + 1)
-        pen.setCapStyle(Qt.PenCapStyle.RoundCap)
-        pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
-        return pen
-
-    def _draw_stroke(self) -> None:
-        assert self._stroke is not None
-        path = QPainterPath(QPointF(*self._stroke[0]))
-        for x, y in self._stroke[1:] or self._stroke:
-            path.lineTo(x, y)
-        self._stroke_item.setPen(self._stroke_pen())
-        self._stroke_item.setPath(path)
 
     # -- view ----------------------------------------------------------------------------------------
 
@@ -323,6 +268,13 @@ class Canvas(QGraphicsView):
             return
         super().keyReleaseEvent(event)
 
+    def _pointer(self, event: QMouseEvent, button: tools.Button = tools.Button.LEFT) -> tools.PointerEvent:
+        """The event in frame pixels, with the zoom that turns the tools' screen-pixel thresholds into them."""
+        scene, modifiers = self.mapToScene(event.position().toPoint()), event.modifiers()
+        ctrl = bool(modifiers & Qt.KeyboardModifier.ControlModifier)
+        alt = bool(modifiers & Qt.KeyboardModifier.AltModifier)
+        return tools.PointerEvent(scene.x(), scene.y(), button, ctrl=ctrl, alt=alt, zoom=self.zoom)
+
     def mousePressEvent(self, event: QMouseEvent) -> None:
         button = event.button()
         if button == Qt.MouseButton.MiddleButton or (
@@ -332,35 +284,12 @@ class Canvas(QGraphicsView):
             self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
             event.accept()
             return
-        if self._frame_size is None or button not in (Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton):
+        if self._frame_size is None or button not in _BUTTONS:
             return
-        modifiers = event.modifiers()
-        scene = self.mapToScene(event.position().toPoint())
-        negative = button == Qt.MouseButton.RightButton or bool(modifiers & Qt.KeyboardModifier.AltModifier)
-        if self._painting_tool():
-            # Right button or Alt with the brush erases (and paints with the eraser): no tool switch mid-task.
-            self._erasing = (self._tool == Tool.ERASER) != negative
-            self._stroke = [(scene.x(), scene.y())]
-            self._draw_stroke()
-            self._stroke_item.show()
-            event.accept()
-            return
-        hit = self._point_at(event.position())
-        if modifiers & Qt.KeyboardModifier.ControlModifier:
-            if hit is not None:
-                self.prompt_delete_requested.emit("points", hit)
-            event.accept()
-            return
-        if hit is not None and button == Qt.MouseButton.LeftButton and self._tool == Tool.POINT:
-            self._dragged = (hit, event.position())
-            event.accept()
-            return
-        if self._tool == Tool.BOX and button == Qt.MouseButton.LeftButton and not negative:
-            self._drag_start = self._clamped(scene)
-            self._rubber.setRect(QRectF(self._drag_start, self._drag_start))
-            self._rubber.show()
-        elif self._inside(scene):
-            self.point_added.emit(scene.x(), scene.y(), 0 if negative else 1)
+        pointer = self._pointer(event, _BUTTONS[button])
+        points = [(x, y) for x, y, _ in self._points]
+        self._emit(self._tools.press(pointer, tools.Frame(*self._frame_size), points))
+        self._draw_gesture(self._tools.gesture)
         event.accept()
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
@@ -372,19 +301,13 @@ class Canvas(QGraphicsView):
             self._fitted = False
             self._panned = True
             return
-        scene = self.mapToScene(event.position().toPoint())
-        if self._drag_start is not None:
-            self._rubber.setRect(QRectF(self._drag_start, self._clamped(scene)).normalized())
-            return
-        if self._stroke is not None:
-            self._stroke.append((scene.x(), scene.y()))
-            self._draw_stroke()
-        if self._dragged is not None:
-            index, _ = self._dragged
-            if self._frame_size is not None:
-                self._point_items[index].setPos(self._clamped(scene))
-            return
-        self._update_brush_cursor(scene)
+        pointer = self._pointer(event)
+        gesture = self._tools.move(pointer)
+        if gesture is not None:
+            self._draw_gesture(gesture)
+            if not isinstance(gesture, tools.Painting):
+                return
+        self._update_brush_cursor(QPointF(pointer.x, pointer.y))
         super().mouseMoveEvent(event)
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
@@ -395,53 +318,59 @@ class Canvas(QGraphicsView):
             else:
                 self.viewport().unsetCursor()
             return
-        if self._drag_start is not None:
-            rect = self._rubber.rect()
-            self._rubber.hide()
-            self._drag_start = None
-            if rect.width() >= 2 and rect.height() >= 2:  # a click with the box tool is not a box
-                self.box_drawn.emit(rect.left(), rect.top(), rect.right(), rect.bottom())
+        gesture = self._tools.gesture
+        if gesture is None or event.button() not in _BUTTONS:
+            super().mouseReleaseEvent(event)
             return
-        if self._stroke is not None:
-            stroke, self._stroke = self._stroke, None
-            self._stroke_item.hide()
-            self.stroke_finished.emit(stroke, self.brush_radius, self._erasing)
-            return
-        if self._dragged is not None:
-            index, pressed = self._dragged
-            self._dragged = None
-            if (event.position() - pressed).manhattanLength() >= DRAG_THRESHOLD:
-                end = self._clamped(self.mapToScene(event.position().toPoint()))
-                self.point_moved.emit(index, end.x(), end.y())
-            else:  # a click on a point is not a drag: put the marker back
-                x, y, _ = self._points[index]
-                self._point_items[index].setPos(x, y)
-            return
-        super().mouseReleaseEvent(event)
+        result = self._tools.release(self._pointer(event, _BUTTONS[event.button()]))
+        if self._tools.gesture is not None:
+            return  # the other button came up: the gesture goes on
+        self._rubber.hide()
+        self._stroke_item.hide()
+        if isinstance(gesture, tools.PointDrag) and not isinstance(result, tools.MovePoint):
+            x, y, _ = self._points[gesture.index]  # a click on a point is not a drag: put the marker back
+            self._point_items[gesture.index].setPos(x, y)
+        self._emit(result)
+
+    def _emit(self, result: tools.ToolResult | None) -> None:
+        """Tell the window what a tool did, with the signals it has always had."""
+        if isinstance(result, tools.AddPoint):
+            self.point_added.emit(result.x, result.y, result.label)
+        elif isinstance(result, tools.DeletePoint):
+            self.prompt_delete_requested.emit("points", result.index)
+        elif isinstance(result, tools.DrawBox):
+            self.box_drawn.emit(result.x0, result.y0, result.x1, result.y1)
+        elif isinstance(result, tools.MovePoint):
+            self.point_moved.emit(result.index, result.x, result.y)
+        elif isinstance(result, tools.Stroke):
+            self.stroke_finished.emit(list(result.points), result.radius, result.erase)
+
+    def _draw_gesture(self, gesture: tools.ToolGesture | None) -> None:
+        """The rubber band, the dragged marker or the stroke so far."""
+        if isinstance(gesture, tools.BoxDrag):
+            x0, y0, x1, y1 = gesture.rect
+            self._rubber.setRect(QRectF(x0, y0, x1 - x0, y1 - y0))
+            self._rubber.show()
+        elif isinstance(gesture, tools.PointDrag):
+            self._point_items[gesture.index].setPos(*gesture.at)
+        elif isinstance(gesture, tools.Painting):
+            path = QPainterPath(QPointF(*gesture.points[0]))
+            for x, y in gesture.points[1:] or gesture.points:
+                path.lineTo(x, y)
+            color = QColor(235, 60, 60, 150) if gesture.erase else QColor(255, 255, 255, 150)
+            pen = QPen(color, 2 * self.brush_radius + 1)
+            pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+            pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
+            self._stroke_item.setPen(pen)
+            self._stroke_item.setPath(path)
+            self._stroke_item.show()
 
     def leaveEvent(self, event: QEvent) -> None:
         self._brush_cursor.hide()
         super().leaveEvent(event)
 
-    def _inside(self, scene: QPointF) -> bool:
-        assert self._frame_size is not None
-        width, height = self._frame_size
-        return 0 <= scene.x() < width and 0 <= scene.y() < height
 
-    def _clamped(self, scene: QPointF) -> QPointF:
-        assert self._frame_size is not None
-        width, height = self._frame_size
-        return QPointF(min(max(scene.x(), 0.0), width - 1.0), min(max(scene.y(), 0.0), height - 1.0))
-
-    def _point_at(self, position: QPointF) -> int | None:
-        """Index of the point drawn nearest the cursor, if within PICK_RADIUS screen pixels."""
-        best: tuple[float, int] | None = None
-        for index, (x, y, _) in enumerate(self._points):
-            on_screen = QPointF(self.mapFromScene(QPointF(x, y)))
-            distance = (on_screen - position).manhattanLength()
-            if distance <= PICK_RADIUS and (best is None or distance < best[0]):
-                best = (distance, index)
-        return None if best is None else best[1]
+_BUTTONS = {Qt.MouseButton.LeftButton: tools.Button.LEFT, Qt.MouseButton.RightButton: tools.Button.RIGHT}
 
 
 def _cosmetic_pen(color: QColor, style: Qt.PenStyle = Qt.PenStyle.SolidLine) -> QPen:

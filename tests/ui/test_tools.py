@@ -8,9 +8,9 @@ import numpy as np
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
+from roto.editor.tools import paint_stroke
 from roto.project import MaskOrigin
 from roto.ui.app import MainWindow
-from roto.ui.canvas import paint_stroke
 from roto.ui.preferences import Preferences
 from tests.ui.ui_helpers import click_image, current_mask, drag_image, open_and_show
 
