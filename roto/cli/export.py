@@ -67,10 +67,13 @@ def export_spec(args: argparse.Namespace, frames: range, objects: list[str] | No
 
 
 def check_export(source: MatteSource, spec: ExportSpec) -> None:
-    """Refuse a bad request (names, formats, existing files) before any long work, writing nothing.
+    """Refuse a bad request (names, formats, existing files, an encoder that will not open) before any long
+    work, leaving nothing behind.
 
-    roto.export validates everything before its first frame and checks cancellation before each frame, so an
-    export cancelled at once is exactly a dry run of the real one.
+    It runs the real export cancelled before its first frame: roto.export validates everything first and
+    checks cancellation before each frame. That is not free of writes: for video and COCO formats it creates
+    the output folder (if missing) and opens the writer on a hidden temporary file, then deletes both, as any
+    cancelled export does. No final output file is created or replaced.
     """
     from roto.export import export
 
@@ -97,7 +100,7 @@ def export_summary(result: ExportResult, spec: ExportSpec) -> dict[str, Any]:
 def cmd_export(args: argparse.Namespace) -> int:
     from roto.export.project_source import ProjectMatteSource
     from roto.media import open_media
-    from roto.project import load_project
+    from roto.project import check_media_match, load_project
 
     folder = Path(args.project)
     project = load_project(folder)
@@ -110,17 +113,18 @@ def cmd_export(args: argparse.Namespace) -> int:
             f"{folder}: the media of shot {shot.id!r} is missing ({missing[0].path}); "
             "open the project in the editor to relink it"
         )
+    # --range is in shot frames (what the project and the editor call them); export takes media indices.
     frames = range(shot.frame_count)
     if args.range is not None:
-        first, last = args.range.start - shot.first_frame, args.range.stop - 1 - shot.first_frame
-        if first < 0 or last >= shot.frame_count:
+        if args.range.start not in shot.frames or args.range.stop - 1 not in shot.frames:
             raise RotoError(
                 f"--range {describe_range(args.range)} is outside shot {shot.id!r} "
-                f"(frames {shot.first_frame}-{shot.first_frame + shot.frame_count - 1})"
+                f"(frames {shot.frames.start}-{shot.frames.stop - 1})"
             )
-        frames = range(first, last + 1)
+        frames = range(shot.media_index(args.range.start), shot.media_index(args.range.stop - 1) + 1)
     objects = [name.strip() for name in args.objects.split(",")] if args.objects else None
     with open_media(shot.media) as media:
+        check_media_match(shot, media)
         source = ProjectMatteSource(project, shot, media)
         spec = export_spec(args, frames, objects)
         result = run_export(args, source, spec)

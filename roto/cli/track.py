@@ -303,7 +303,8 @@ def cmd_track(args: argparse.Namespace) -> int:
             propagator.close()
         if save_path is not None:
             save_project(project, save_path)
-        result = run_export(args, source, spec)
+        # The source built before tracking froze the document then (no masks): export the tracked one.
+        result = run_export(args, ProjectMatteSource(project, shot, media), spec)
     summary: dict[str, Any] = {
         "video": str(args.video),
         "range": [frames.start, frames.stop - 1],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -67,10 +68,13 @@ class ImageSequenceSource(MediaSource):
     def size(self) -> tuple[int, int]:
         return self._size
 
-    @property
+    @cached_property
     def frame_times(self) -> np.ndarray:
+        """Computed once (read-only): export asks for one frame's time at a time."""
         numbers = np.asarray(self._files.numbers, dtype=np.float64)
-        return (numbers - numbers[0]) / self._fps
+        times = (numbers - numbers[0]) / self._fps
+        times.flags.writeable = False
+        return times
 
     @property
     def frame_numbers(self) -> tuple[int, ...]:

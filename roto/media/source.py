@@ -67,12 +67,18 @@ class MediaSource(ABC):
     @property
     @abstractmethod
     def frame_times(self) -> np.ndarray:
-        """Seconds of each frame from the first one (float64, one per frame, increasing)."""
+        """Seconds of each frame from the first one (float64, one per frame, increasing).
+
+        Read-only and computed once per source, so asking per frame costs nothing.
+        """
 
     @property
     @abstractmethod
     def frame_numbers(self) -> tuple[int, ...]:
-        """The number each frame carries outside Roto (a sequence's file numbers, 0.. for a video)."""
+        """The number each frame carries outside Roto (a sequence's file numbers, 0.. for a video).
+
+        Computed once per source, so asking per frame costs nothing.
+        """
 
     @property
     @abstractmethod

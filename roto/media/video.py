@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
+from functools import cached_property
 from pathlib import Path
 
 import av
@@ -81,11 +82,14 @@ class VideoSource(MediaSource):
         width, height = self._decoded_size
         return (height, width) if self._rotation % 180 else (width, height)
 
-    @property
+    @cached_property
     def frame_times(self) -> np.ndarray:
-        return self._index.seconds(self._index.pts - self._index.pts[0])
+        """Computed once (read-only): export asks for one frame's time at a time."""
+        times = self._index.seconds(self._index.pts - self._index.pts[0])
+        times.flags.writeable = False
+        return times
 
-    @property
+    @cached_property
     def frame_numbers(self) -> tuple[int, ...]:
         return tuple(range(self.frame_count))
 

@@ -9,12 +9,14 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from enum import Flag, auto
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 
 from roto.errors import ProjectError
+from roto.project.maskcodec import EncodedMask
 from roto.project.model import (
     Box,
     FramePrompts,
@@ -29,13 +31,34 @@ from roto.project.model import (
 PromptKind = Literal["points", "boxes"]
 
 
+class ChangeKind(Flag):
+    """What a change touched, so each view redraws only that (combine with ``|``, test with ``in``)."""
+
+    OBJECTS = auto()
+    """The object list or an object's properties (name, colour, visibility, lock)."""
+    PROMPTS = auto()
+    """Points or boxes on the frames named."""
+    MASKS = auto()
+    """Masks on the frames named."""
+    MEDIA = auto()
+    """The shot's media (relinked)."""
+
+
+ALL_CHANGES = ChangeKind.OBJECTS | ChangeKind.PROMPTS | ChangeKind.MASKS | ChangeKind.MEDIA
+
+
 @dataclass(frozen=True)
 class Change:
-    """What a UI must redraw: a shot's object (None: its object list) on these frames (empty: no pixels)."""
+    """What a UI must redraw: a shot's object (None: its object list) on these frames (empty: no pixels).
+
+    ``kinds`` says what changed there: prompt marks only (``PROMPTS``), mask coverage only (``MASKS``), both,
+    or the objects themselves (``OBJECTS``). It defaults to everything, so a hand-made Change redraws all.
+    """
 
     shot_id: str
     object_id: int | None = None
     frames: tuple[int, ...] = ()
+    kinds: ChangeKind = ALL_CHANGES
 
 
 class Command(ABC):
@@ -112,13 +135,13 @@ class AddPrompt(Command):
         _check_prompt(self.prompt)
         _, obj = _editable(project, self.shot_id, self.object_id, self.frame)
         _prompt_list(obj, self.frame, _kind_of(self.prompt)).append(self.prompt)
-        return [Change(self.shot_id, self.object_id, (self.frame,))]
+        return [Change(self.shot_id, self.object_id, (self.frame,), ChangeKind.PROMPTS)]
 
     def undo(self, project: Project) -> list[Change]:
         obj = project.shot(self.shot_id).object(self.object_id)
         _prompt_list(obj, self.frame, _kind_of(self.prompt)).pop()
         _drop_if_empty(obj, self.frame)
-        return [Change(self.shot_id, self.object_id, (self.frame,))]
+        return [Change(self.shot_id, self.object_id, (self.frame,), ChangeKind.PROMPTS)]
 
 
 @dataclass
@@ -149,12 +172,12 @@ class MovePrompt(Command):
         if self._previous is None:
             self._previous = items[self.index]
         items[self.index] = self.prompt
-        return [Change(self.shot_id, self.object_id, (self.frame,))]
+        return [Change(self.shot_id, self.object_id, (self.frame,), ChangeKind.PROMPTS)]
 
     def undo(self, project: Project) -> list[Change]:
         assert self._previous is not None, "undo before do"
         self._list(project)[self.index] = self._previous
-        return [Change(self.shot_id, self.object_id, (self.frame,))]
+        return [Change(self.shot_id, self.object_id, (self.frame,), ChangeKind.PROMPTS)]
 
     def merge(self, following: Command) -> bool:
         same = (
@@ -190,26 +213,27 @@ class DeletePrompt(Command):
             raise ProjectError(f"frame {self.frame} has no {self.kind[:-1]} number {self.index}")
         self._removed = items.pop(self.index)
         _drop_if_empty(obj, self.frame)
-        return [Change(self.shot_id, self.object_id, (self.frame,))]
+        return [Change(self.shot_id, self.object_id, (self.frame,), ChangeKind.PROMPTS)]
 
     def undo(self, project: Project) -> list[Change]:
         assert self._removed is not None, "undo before do"
         obj = project.shot(self.shot_id).object(self.object_id)
         _prompt_list(obj, self.frame, self.kind).insert(self.index, self._removed)
-        return [Change(self.shot_id, self.object_id, (self.frame,))]
+        return [Change(self.shot_id, self.object_id, (self.frame,), ChangeKind.PROMPTS)]
 
 
 @dataclass
 class SetMask(Command):
     """Replace an object's mask on a frame: a prompt's result, brush stroke or matte operation (None clears).
 
-    The pixels are compressed into the project's MaskStore on the first ``do`` and then dropped.
+    ``mask`` is a bool HxW array, compressed into the project's MaskStore on the first ``do`` and then dropped,
+    or an ``EncodedMask`` already compressed on a worker thread (only filed). Either must have the shot's size.
     """
 
     shot_id: str
     object_id: int
     frame: int
-    mask: np.ndarray | None
+    mask: np.ndarray | EncodedMask | None
     origin: MaskOrigin = MaskOrigin.EDITED
     label: str = "Edit mask"
     _new: MaskEntry | None = field(default=None, init=False, repr=False)
@@ -220,36 +244,51 @@ class SetMask(Command):
         shot, obj = _editable(project, self.shot_id, self.object_id, self.frame)
         if not self._done_once:
             if self.mask is not None:
-                _check_shape(shot, self.mask)
-                self._new = MaskEntry(project.masks.put(self.mask), self.origin)
+                self._new = MaskEntry(_store(project, shot, self.mask), self.origin)
             self.mask = None
             self._done_once = True
         self._previous = obj.masks.get(self.frame)
         _set_mask(obj, self.frame, self._new)
-        return [Change(self.shot_id, self.object_id, (self.frame,))]
+        return [Change(self.shot_id, self.object_id, (self.frame,), ChangeKind.MASKS)]
 
     def undo(self, project: Project) -> list[Change]:
         _set_mask(project.shot(self.shot_id).object(self.object_id), self.frame, self._previous)
-        return [Change(self.shot_id, self.object_id, (self.frame,))]
+        return [Change(self.shot_id, self.object_id, (self.frame,), ChangeKind.MASKS)]
 
 
-def _check_shape(shot: Shot, mask: np.ndarray) -> None:
-    if mask.shape != shot.frame_shape or mask.dtype != np.bool_:
+def _check_shape(shot: Shot, mask: np.ndarray | EncodedMask) -> None:
+    if isinstance(mask, EncodedMask):
+        if mask.shape != shot.frame_shape:
+            raise ProjectError(
+                f"a mask for shot {shot.id!r} must be {shot.height}x{shot.width}, "
+                f"got an encoded mask of {mask.shape[0]}x{mask.shape[1]}"
+            )
+    elif mask.shape != shot.frame_shape or mask.dtype != np.bool_:
         raise ProjectError(
             f"a mask for shot {shot.id!r} must be a {shot.height}x{shot.width} bool array, "
             f"got shape {mask.shape} and dtype {mask.dtype}"
         )
 
 
+def _store(project: Project, shot: Shot, mask: np.ndarray | EncodedMask) -> str:
+    """File a mask in the project's store (encoding it here unless a worker already did); its digest."""
+    _check_shape(shot, mask)
+    if isinstance(mask, EncodedMask):
+        return project.masks.put_encoded(mask)
+    return project.masks.put(mask)
+
+
 @dataclass
 class Propagate(Command):
-    """A whole propagation run as one step: ``results`` yields (object_id, frame, mask) and is consumed once.
+    """Propagated masks as one step: ``results`` yields (object_id, frame, mask) and is consumed once.
 
-    Masks are compressed as they arrive, so a run over a long shot never holds more than one frame of pixels.
+    Each mask is a bool HxW array (compressed as it arrives, so a run over a long shot never holds more than one
+    frame of pixels) or an ``EncodedMask`` compressed on a worker thread. The editor pushes one per arriving
+    frame and merges them into one undo step; ``roto track`` passes a whole run's generator.
     """
 
     shot_id: str
-    results: Iterable[tuple[int, int, np.ndarray]]
+    results: Iterable[tuple[int, int, np.ndarray | EncodedMask]]
     label: str = "Propagate"
     _new: dict[tuple[int, int], MaskEntry] | None = field(default=None, init=False, repr=False)
     _previous: dict[tuple[int, int], MaskEntry | None] = field(default_factory=dict, init=False, repr=False)
@@ -260,8 +299,7 @@ class Propagate(Command):
             new: dict[tuple[int, int], MaskEntry] = {}
             for object_id, frame, mask in self.results:
                 _editable(project, self.shot_id, object_id, frame)
-                _check_shape(shot, mask)
-                new[(object_id, frame)] = MaskEntry(project.masks.put(mask), MaskOrigin.PROPAGATED)
+                new[(object_id, frame)] = MaskEntry(_store(project, shot, mask), MaskOrigin.PROPAGATED)
             self._new, self.results = new, ()
         for object_id, frame in self._new:
             _editable(project, self.shot_id, object_id, frame)
@@ -280,7 +318,10 @@ class Propagate(Command):
         frames: dict[int, list[int]] = {}
         for object_id, frame in self._new or {}:
             frames.setdefault(object_id, []).append(frame)
-        return [Change(self.shot_id, oid, tuple(sorted(fs))) for oid, fs in frames.items()]
+        return [Change(self.shot_id, oid, tuple(sorted(fs)), ChangeKind.MASKS) for oid, fs in frames.items()]
+
+
+_CLEARED = ChangeKind.PROMPTS | ChangeKind.MASKS
 
 
 @dataclass
@@ -305,7 +346,7 @@ class ClearFrame(Command):
         self._previous = {
             obj.id: (obj.prompts.pop(self.frame, None), obj.masks.pop(self.frame, None)) for obj in targets
         }
-        return [Change(self.shot_id, oid, (self.frame,)) for oid in self._previous]
+        return [Change(self.shot_id, oid, (self.frame,), _CLEARED) for oid in self._previous]
 
     def undo(self, project: Project) -> list[Change]:
         shot = project.shot(self.shot_id)
@@ -314,12 +355,15 @@ class ClearFrame(Command):
             if prompts is not None:
                 obj.prompts[self.frame] = prompts
             _set_mask(obj, self.frame, mask)
-        return [Change(self.shot_id, oid, (self.frame,)) for oid in self._previous]
+        return [Change(self.shot_id, oid, (self.frame,), _CLEARED) for oid in self._previous]
 
 
 @dataclass
 class AddObject(Command):
-    """Add an object to a shot; its id is chosen on the first ``do`` and kept for redo."""
+    """Add an object to a shot; its id is chosen on the first ``do`` and kept for redo.
+
+    The name must be non-empty and unique in the shot (``Shot.unused_object_name()`` gives a free default).
+    """
 
     shot_id: str
     name: str
@@ -329,20 +373,24 @@ class AddObject(Command):
 
     def do(self, project: Project) -> list[Change]:
         shot = project.shot(self.shot_id)
+        shot.check_object_name(self.name)
         if self.object_id is None:
             self.object_id = shot.next_object_id()
         shot.objects.append(RotoObject(self.object_id, self.name, self.color))
-        return [Change(self.shot_id)]
+        return [Change(self.shot_id, kinds=ChangeKind.OBJECTS)]
 
     def undo(self, project: Project) -> list[Change]:
         shot = project.shot(self.shot_id)
         shot.objects = [obj for obj in shot.objects if obj.id != self.object_id]
-        return [Change(self.shot_id)]
+        return [Change(self.shot_id, kinds=ChangeKind.OBJECTS)]
 
 
 @dataclass
 class UpdateObject(Command):
-    """Rename, recolour, show/hide or lock/unlock an object (fields left None are unchanged)."""
+    """Rename, recolour, show/hide or lock/unlock an object (fields left None are unchanged).
+
+    A new name must be non-empty and unique in the shot, as for ``AddObject``.
+    """
 
     shot_id: str
     object_id: int
@@ -362,18 +410,21 @@ class UpdateObject(Command):
         self.label = f"{words[changed[0]]} object" if len(changed) == 1 else "Change object"
 
     def do(self, project: Project) -> list[Change]:
-        obj = project.shot(self.shot_id).object(self.object_id)
+        shot = project.shot(self.shot_id)
+        obj = shot.object(self.object_id)
+        if self.name is not None:
+            shot.check_object_name(self.name, self.object_id)
         updates = {name: getattr(self, name) for name in self._FIELDS if getattr(self, name) is not None}
         self._previous = {name: getattr(obj, name) for name in updates}
         for name, value in updates.items():
             setattr(obj, name, value)
-        return [Change(self.shot_id, self.object_id)]
+        return [Change(self.shot_id, self.object_id, kinds=ChangeKind.OBJECTS)]
 
     def undo(self, project: Project) -> list[Change]:
         obj = project.shot(self.shot_id).object(self.object_id)
         for name, value in self._previous.items():
             setattr(obj, name, value)
-        return [Change(self.shot_id, self.object_id)]
+        return [Change(self.shot_id, self.object_id, kinds=ChangeKind.OBJECTS)]
 
 
 @dataclass
@@ -392,13 +443,13 @@ class DeleteObject(Command):
             raise ProjectError(f"object {obj.name!r} is locked: unlock it to delete it")
         index = shot.objects.index(obj)
         self._removed = (index, shot.objects.pop(index))
-        return [Change(self.shot_id)]
+        return [Change(self.shot_id, kinds=ChangeKind.OBJECTS)]
 
     def undo(self, project: Project) -> list[Change]:
         assert self._removed is not None, "undo before do"
         index, obj = self._removed
         project.shot(self.shot_id).objects.insert(index, obj)
-        return [Change(self.shot_id)]
+        return [Change(self.shot_id, kinds=ChangeKind.OBJECTS)]
 
 
 @dataclass
@@ -412,12 +463,12 @@ class RelinkMedia(Command):
 
     def do(self, project: Project) -> list[Change]:
         self._previous = project.relink(self.shot_id, self.path)
-        return [Change(self.shot_id)]
+        return [Change(self.shot_id, kinds=ChangeKind.MEDIA)]
 
     def undo(self, project: Project) -> list[Change]:
         assert self._previous is not None, "undo before do"
         project.shot(self.shot_id).media = self._previous
-        return [Change(self.shot_id)]
+        return [Change(self.shot_id, kinds=ChangeKind.MEDIA)]
 
 
 @dataclass

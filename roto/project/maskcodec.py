@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass, field
 
 import numpy as np
 from pycocotools import mask as coco_mask
@@ -38,6 +39,32 @@ def encode_mask(mask: np.ndarray) -> bytes:
 def blob_digest(blob: bytes) -> str:
     """Content address of a blob: its file name in the mask store, and the check that the file is intact."""
     return hashlib.blake2b(blob, digest_size=16).hexdigest()
+
+
+@dataclass(frozen=True)
+class EncodedMask:
+    """A mask already compressed and hashed, ready for ``MaskStore.put_encoded`` and the mask commands.
+
+    Build it with ``EncodedMask.from_mask`` on a worker thread: encoding (COCO RLE) and hashing are the costly
+    part of storing a mask, and the thread that records it (the GUI's, in the editor) then only files the blob.
+    ``mask`` keeps the (read-only) pixels it came from, when asked to, so the store can cache them and the
+    overlay that shows the new mask needs not decode it again.
+    """
+
+    digest: str
+    blob: bytes
+    shape: tuple[int, int]
+    mask: np.ndarray | None = field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def from_mask(cls, mask: np.ndarray, *, keep_pixels: bool = True) -> EncodedMask:
+        """Encode and hash a bool HxW mask (thread-safe: a pure function of ``mask``)."""
+        blob = encode_mask(mask)
+        pixels = None
+        if keep_pixels:
+            pixels = np.array(mask, dtype=np.bool_, order="C")
+            pixels.flags.writeable = False
+        return cls(blob_digest(blob), blob, (int(mask.shape[0]), int(mask.shape[1])), pixels)
 
 
 def decode_mask(blob: bytes, expected_shape: tuple[int, int], source: str) -> np.ndarray:

@@ -8,13 +8,14 @@ however long the shot: the document and the undo history only ever hold digests.
 from __future__ import annotations
 
 import re
+import threading
 from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
 
 from roto.errors import ProjectError
-from roto.project.maskcodec import MAX_BLOB_BYTES, blob_digest, decode_mask, encode_mask
+from roto.project.maskcodec import MAX_BLOB_BYTES, EncodedMask, blob_digest, decode_mask
 
 MASK_SUFFIX = ".rle"
 DIGEST_PATTERN = re.compile(r"[0-9a-f]{32}")
@@ -30,7 +31,13 @@ def mask_file_name(digest: str) -> str:
 
 
 class MaskStore:
-    """Blobs by digest, from disk or memory, and a byte-bounded LRU of decoded masks."""
+    """Blobs by digest, from disk or memory, and a byte-bounded LRU of decoded masks.
+
+    Safe to share between threads (the GUI thread edits while an export thread reads): one lock guards the
+    blob tables, the LRU and its byte count. Files are read and masks decoded outside the lock, so a slow read
+    on one thread never stalls a cached read on another. Blobs never change once stored (they are addressed by
+    their content), so a reader holding a digest always gets the same pixels.
+    """
 
     def __init__(self, cache_bytes: int = DEFAULT_CACHE_BYTES) -> None:
         self.cache_bytes = cache_bytes
@@ -39,6 +46,7 @@ class MaskStore:
         self._pending: dict[str, bytes] = {}
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cached_bytes = 0
+        self._lock = threading.RLock()
 
     @property
     def folder(self) -> Path | None:
@@ -48,42 +56,65 @@ class MaskStore:
     @property
     def pending_bytes(self) -> int:
         """Memory held by compressed masks not yet saved."""
-        return sum(len(blob) for blob in self._pending.values())
+        with self._lock:
+            return sum(len(blob) for blob in self._pending.values())
 
     def attach(self, folder: Path, on_disk: set[str]) -> None:
         """Read blobs from ``folder`` from now on; blobs now saved there leave memory."""
-        self._folder = folder
-        self._on_disk = set(on_disk)
-        for digest in self._on_disk.intersection(self._pending):
-            del self._pending[digest]
+        with self._lock:
+            self._folder = folder
+            self._on_disk = set(on_disk)
+            for digest in self._on_disk.intersection(self._pending):
+                del self._pending[digest]
 
     def known(self) -> set[str]:
         """Every digest this store can produce (the document and undo history may reference any of them)."""
-        return self._on_disk | set(self._pending)
+        with self._lock:
+            return self._on_disk | set(self._pending)
 
     def retain(self, digest: str) -> None:
         """Copy a saved blob into memory before its file is deleted: undo history may still need it."""
-        if digest in self._on_disk and digest not in self._pending:
-            self._pending[digest] = self.blob(digest)
-        self._on_disk.discard(digest)
+        with self._lock:
+            needed = digest in self._on_disk and digest not in self._pending
+        blob = self.blob(digest) if needed else None
+        with self._lock:
+            if blob is not None:
+                self._pending.setdefault(digest, blob)
+            self._on_disk.discard(digest)
 
     def put(self, mask: np.ndarray) -> str:
-        """Store a bool HxW mask, returning its digest (identical masks share one blob)."""
-        blob = encode_mask(mask)
-        digest = blob_digest(blob)
-        if digest not in self._on_disk:
-            self._pending.setdefault(digest, blob)
-        self._remember(digest, np.array(mask, dtype=np.bool_, order="C"))
-        return digest
+        """Store a bool HxW mask, returning its digest (identical masks share one blob).
+
+        Encodes and hashes on the calling thread; a worker can do that part with ``EncodedMask.from_mask``
+        and hand the result to ``put_encoded``.
+        """
+        return self.put_encoded(EncodedMask.from_mask(mask))
+
+    def put_encoded(self, encoded: EncodedMask) -> str:
+        """Store a mask encoded elsewhere (``EncodedMask.from_mask``), returning its digest.
+
+        The blob is checked against its digest (BLAKE2b of a few kilobytes: microseconds), so a hand-made
+        EncodedMask cannot file bytes under another mask's name.
+        """
+        if not DIGEST_PATTERN.fullmatch(encoded.digest) or blob_digest(encoded.blob) != encoded.digest:
+            raise ProjectError(f"encoded mask {encoded.digest!r} does not match its data")
+        with self._lock:
+            if encoded.digest not in self._on_disk:
+                self._pending.setdefault(encoded.digest, encoded.blob)
+            if encoded.mask is not None:
+                self._remember(encoded.digest, encoded.mask)
+        return encoded.digest
 
     def blob(self, digest: str) -> bytes:
         """The encoded bytes of a mask, checked against their digest."""
-        pending = self._pending.get(digest)
+        with self._lock:
+            pending = self._pending.get(digest)
+            folder = self._folder if digest in self._on_disk else None
         if pending is not None:
             return pending
-        if self._folder is None or digest not in self._on_disk:
+        if folder is None:
             raise ProjectError(f"mask {digest} is not in this project")
-        path = self._folder / mask_file_name(digest)
+        path = folder / mask_file_name(digest)
         try:
             size = path.stat().st_size
             if size > MAX_BLOB_BYTES:
@@ -92,6 +123,10 @@ class MaskStore:
                 )
             blob = path.read_bytes()
         except OSError as exc:
+            with self._lock:
+                pending = self._pending.get(digest)
+            if pending is not None:  # a save on another thread moved it into memory, then deleted its file
+                return pending
             raise ProjectError(f"{path}: cannot read mask file ({exc.strerror or exc})") from exc
         if blob_digest(blob) != digest:
             raise ProjectError(f"{path}: mask file is damaged (its content does not match its name)")
@@ -99,14 +134,16 @@ class MaskStore:
 
     def get(self, digest: str, shape: tuple[int, int]) -> np.ndarray:
         """The decoded mask (read-only: copy it to edit), from the cache or decoded now."""
-        mask = self._cache.get(digest)
-        if mask is not None:
-            self._cache.move_to_end(digest)
-        else:
+        with self._lock:
+            mask = self._cache.get(digest)
+            if mask is not None:
+                self._cache.move_to_end(digest)
             folder = self._folder if digest in self._on_disk else None
+        if mask is None:
             source = str(folder / mask_file_name(digest)) if folder is not None else f"mask {digest}"
             mask = decode_mask(self.blob(digest), shape, source)
-            self._remember(digest, mask)
+            with self._lock:
+                self._remember(digest, mask)
         if mask.shape != tuple(shape):
             raise ProjectError(
                 f"mask {digest} is {mask.shape[0]}x{mask.shape[1]}, expected {shape[0]}x{shape[1]}"
@@ -114,6 +151,7 @@ class MaskStore:
         return mask
 
     def _remember(self, digest: str, mask: np.ndarray) -> None:
+        """Cache a decoded mask (the caller holds the lock)."""
         mask.flags.writeable = False
         if digest in self._cache:
             self._cache.move_to_end(digest)

@@ -7,10 +7,12 @@ so a 1000-frame shot costs kilobytes of document and undo history instead of gig
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from fractions import Fraction
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -130,6 +132,28 @@ class Shot:
     def frame_shape(self) -> tuple[int, int]:
         return (self.height, self.width)
 
+    @property
+    def frames(self) -> range:
+        """The shot's frame numbers: ``first_frame`` to ``first_frame + frame_count - 1``."""
+        return range(self.first_frame, self.first_frame + self.frame_count)
+
+    def media_index(self, frame: int) -> int:
+        """The media index (0 = the clip's first frame) that shot frame ``frame`` shows.
+
+        Shot frames are what the document is keyed by (prompts, masks, ``--range``); media indices are what
+        ``MediaSource.read`` and export's frame indices take. They differ by ``first_frame``.
+        """
+        self.check_frame(frame)
+        return frame - self.first_frame
+
+    def shot_frame(self, index: int) -> int:
+        """The shot frame shown by media index ``index``: the inverse of ``media_index``."""
+        if not 0 <= index < self.frame_count:
+            raise ProjectError(
+                f"media index {index} is outside shot {self.id!r} (indices 0-{self.frame_count - 1})"
+            )
+        return self.first_frame + index
+
     def object(self, object_id: int) -> RotoObject:
         for obj in self.objects:
             if obj.id == object_id:
@@ -139,12 +163,111 @@ class Shot:
     def next_object_id(self) -> int:
         return max((obj.id for obj in self.objects), default=0) + 1
 
+    def unused_object_name(self, prefix: str = "Object") -> str:
+        """The default name for a new object: ``"Object N"``, N the first number from the object count + 1 that
+        no object of the shot is called."""
+        names = {obj.name for obj in self.objects}
+        number = len(self.objects) + 1
+        while f"{prefix} {number}" in names:
+            number += 1
+        return f"{prefix} {number}"
+
+    def check_object_name(self, name: str, object_id: int | None = None) -> None:
+        """Refuse an empty name, or one that another object of the shot (not ``object_id``) already has.
+
+        Names are unique within a shot because they name the exported files and address objects in export.
+        """
+        if not name.strip():
+            raise ProjectError(f"an object of shot {self.id!r} needs a name (got {name!r})")
+        for other in self.objects:
+            if other.name == name and other.id != object_id:
+                what = "a new object" if object_id is None else f"object {object_id}"
+                raise ProjectError(
+                    f"cannot call {what} {name!r}: object {other.id} of shot {self.id!r} is already called "
+                    f"{name!r}; names must be unique because they name the exported files"
+                )
+
     def check_frame(self, frame: int) -> None:
         if not self.first_frame <= frame < self.first_frame + self.frame_count:
             last = self.first_frame + self.frame_count - 1
             raise ProjectError(
                 f"frame {frame} is outside shot {self.id!r} (frames {self.first_frame}-{last})"
             )
+
+    def snapshot(self) -> ShotSnapshot:
+        """An immutable copy of what export reads: frame range, size, rate, objects and their mask digests."""
+        return ShotSnapshot(
+            id=self.id,
+            first_frame=self.first_frame,
+            frame_count=self.frame_count,
+            fps=self.fps,
+            width=self.width,
+            height=self.height,
+            objects=tuple(
+                ObjectSnapshot(
+                    id=obj.id,
+                    name=obj.name,
+                    color=obj.color,
+                    visible=obj.visible,
+                    masks=MappingProxyType({frame: entry.digest for frame, entry in obj.masks.items()}),
+                )
+                for obj in self.objects
+            ),
+        )
+
+
+def check_media_match(shot: Shot, media: MediaSource) -> None:
+    """Refuse opened media whose frame size or frame count is not the shot's (the file was replaced or re-cut).
+
+    The one rule the editor (opening a project) and ``roto export`` share: shot frame F shows media index
+    ``F - shot.first_frame``, so the clip must have exactly the shot's frames, at the shot's size.
+    """
+    if (media.size, media.frame_count) != ((shot.width, shot.height), shot.frame_count):
+        raise ProjectError(
+            f"{shot.media}: the media no longer matches the project "
+            f"({media.size[0]}x{media.size[1]}, {media.frame_count} frames; the project expects "
+            f"{shot.width}x{shot.height}, {shot.frame_count} frames)"
+        )
+
+
+@dataclass(frozen=True)
+class ObjectSnapshot:
+    """One object as it was when a snapshot was taken: its masks as ``{shot frame: digest}`` (read-only)."""
+
+    id: int
+    name: str
+    color: tuple[int, int, int]
+    visible: bool
+    masks: Mapping[int, str]
+
+
+@dataclass(frozen=True)
+class ShotSnapshot:
+    """A shot frozen for a reader on another thread (export): later edits of the document do not reach it.
+
+    Mask digests name immutable blobs in the project's (thread-safe) MaskStore, so the snapshot costs a few
+    dozen bytes per mask and no pixels.
+    """
+
+    id: str
+    first_frame: int
+    frame_count: int
+    fps: Fraction
+    width: int
+    height: int
+    objects: tuple[ObjectSnapshot, ...]
+
+    @property
+    def frame_shape(self) -> tuple[int, int]:
+        return (self.height, self.width)
+
+    def shot_frame(self, index: int) -> int:
+        """As ``Shot.shot_frame``: the shot frame shown by media index ``index``."""
+        if not 0 <= index < self.frame_count:
+            raise ProjectError(
+                f"media index {index} is outside shot {self.id!r} (indices 0-{self.frame_count - 1})"
+            )
+        return self.first_frame + index
 
 
 @dataclass

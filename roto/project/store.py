@@ -373,6 +373,15 @@ class _Decoder:
         shot.objects = [self.object(value, f"{where}.objects[{i}]", shot) for i, value in enumerate(objects)]
         if len({obj.id for obj in shot.objects}) != len(shot.objects):
             self.fail(f"{where}.objects", "two objects share an id")
+        names: set[str] = set()
+        for obj in shot.objects:
+            if obj.name in names:
+                self.fail(
+                    f"{where}.objects",
+                    f"two objects are called {obj.name!r}; names must be unique in a shot "
+                    "(they name the exported files)",
+                )
+            names.add(obj.name)
         return shot
 
     def object(self, value: Any, where: str, shot: Shot) -> RotoObject:

@@ -1,6 +1,7 @@
 import copy
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -14,9 +15,11 @@ from roto.project import (
     Batch,
     Box,
     Change,
+    ChangeKind,
     ClearFrame,
     DeleteObject,
     DeletePrompt,
+    EncodedMask,
     MaskOrigin,
     MovePrompt,
     Point,
@@ -235,7 +238,7 @@ def test_listeners_hear_every_change_with_what_to_redraw(stack: UndoStack) -> No
     stack.redo()
     stack.set_clean()
     assert [e.action for e in events] == ["do", "undo", "redo", "clean"]
-    assert events[0].changes == (Change("shot1", 1, (2,)),)
+    assert events[0].changes == (Change("shot1", 1, (2,), ChangeKind.PROMPTS),)
     assert [e.clean for e in events] == [False, True, False, True]
     unsubscribe()
     stack.undo()
@@ -335,3 +338,151 @@ def test_random_sequences_undo_to_the_start_and_redo_to_the_end(data: st.DataObj
     while stack.can_redo:
         stack.redo()
     assert stack.index == top and project.shots == states[top]
+
+
+# ----------------------------------------------------------------------------- what each command says changed
+
+P, M, OBJ = ChangeKind.PROMPTS, ChangeKind.MASKS, ChangeKind.OBJECTS
+
+
+@pytest.mark.parametrize(
+    ("make", "expected"),
+    [
+        (lambda: AddPrompt("shot1", 1, 4, Point(1, 1)), [Change("shot1", 1, (4,), P)]),
+        (lambda: AddPrompt("shot1", 1, 4, Box(1, 1, 5, 5)), [Change("shot1", 1, (4,), P)]),
+        (lambda: MovePrompt("shot1", 1, 0, 0, Point(3, 3)), [Change("shot1", 1, (0,), P)]),
+        (lambda: DeletePrompt("shot1", 1, 0, "points", 0), [Change("shot1", 1, (0,), P)]),
+        (lambda: SetMask("shot1", 2, 5, disc(5, 5, 3)), [Change("shot1", 2, (5,), M)]),
+        (lambda: SetMask("shot1", 1, 1, None), [Change("shot1", 1, (1,), M)]),
+        (
+            lambda: Propagate("shot1", [(1, 6, disc(1, 1, 2)), (2, 7, disc(2, 2, 2)), (1, 5, disc(3, 3, 2))]),
+            [Change("shot1", 1, (5, 6), M), Change("shot1", 2, (7,), M)],
+        ),
+        (lambda: ClearFrame("shot1", 0, 1), [Change("shot1", 1, (0,), P | M)]),
+        (lambda: ClearFrame("shot1", 0), [Change("shot1", 1, (0,), P | M), Change("shot1", 2, (0,), P | M)]),
+        (lambda: AddObject("shot1", "dog", (1, 2, 3)), [Change("shot1", None, (), OBJ)]),
+        (lambda: UpdateObject("shot1", 2, name="cat", visible=False), [Change("shot1", 2, (), OBJ)]),
+        (lambda: DeleteObject("shot1", 2), [Change("shot1", None, (), OBJ)]),
+    ],
+)
+def test_every_command_says_what_kind_of_thing_changed(
+    stack: UndoStack, make: Any, expected: list[Change]
+) -> None:
+    stack.push(AddPrompt("shot1", 1, 0, Point(2, 2)))
+    events: list[StackEvent] = []
+    stack.add_listener(events.append)
+    stack.push(make())
+    stack.undo()
+    stack.redo()
+    assert [list(e.changes) for e in events] == [expected] * 3
+
+
+def test_change_kinds_combine_and_default_to_everything() -> None:
+    cleared = Change("s", 1, (3,), ChangeKind.PROMPTS | ChangeKind.MASKS)
+    assert ChangeKind.PROMPTS in cleared.kinds and ChangeKind.MASKS in cleared.kinds
+    assert ChangeKind.OBJECTS not in cleared.kinds
+    everything = Change("s")
+    assert all(kind in everything.kinds for kind in ChangeKind)
+
+
+def test_relink_reports_a_media_change(stack: UndoStack, tmp_path: Path) -> None:
+    (tmp_path / "new.mp4").write_bytes(b"x")
+    events: list[StackEvent] = []
+    stack.add_listener(events.append)
+    stack.push(RelinkMedia("shot1", tmp_path / "new.mp4"))
+    assert events[0].changes == (Change("shot1", kinds=ChangeKind.MEDIA),)
+
+
+# ----------------------------------------------------------------------------------------- unique object names
+
+
+def test_adding_an_object_with_a_name_already_taken_is_refused(stack: UndoStack) -> None:
+    before = state(stack.project)
+    with pytest.raises(ProjectError, match=r"object 1 of shot 'shot1' is already called 'person'") as caught:
+        stack.push(AddObject("shot1", "person", (0, 0, 0)))
+    assert "exported files" in str(caught.value) and "new object" in str(caught.value)
+    assert stack.project.shots == before and stack.index == 5
+
+
+def test_renaming_onto_another_objects_name_is_refused(stack: UndoStack) -> None:
+    with pytest.raises(
+        ProjectError, match=r"cannot call object 2 'person': object 1 .* already called"
+    ) as caught:
+        stack.push(UpdateObject("shot1", 2, name="person", visible=False))
+    assert "exported files" in str(caught.value)
+    assert stack.project.shot("shot1").object(2).name == "ball"
+    assert stack.project.shot("shot1").object(2).visible  # refused as a whole
+    stack.push(UpdateObject("shot1", 1, name="person"))  # its own name is fine
+    stack.push(UpdateObject("shot1", 1, color=(9, 9, 9)))  # so is any edit that keeps the name
+
+
+@pytest.mark.parametrize("name", ["", "   "])
+def test_empty_names_are_refused(stack: UndoStack, name: str) -> None:
+    with pytest.raises(ProjectError, match="needs a name"):
+        stack.push(AddObject("shot1", name, (0, 0, 0)))
+    with pytest.raises(ProjectError, match="needs a name"):
+        stack.push(UpdateObject("shot1", 1, name=name))
+    assert [o.name for o in stack.project.shot("shot1").objects] == ["person", "ball"]
+
+
+def test_a_name_freed_by_rename_or_delete_can_be_used_again(stack: UndoStack) -> None:
+    stack.push(UpdateObject("shot1", 1, name="hero"))
+    stack.push(AddObject("shot1", "person", (0, 0, 0)))
+    stack.push(DeleteObject("shot1", 2))
+    stack.push(UpdateObject("shot1", 1, name="ball"))
+    assert [o.name for o in stack.project.shot("shot1").objects] == ["ball", "person"]
+
+
+def test_unused_object_name_picks_the_next_free_default(project: Project) -> None:
+    shot = project.shot("shot1")
+    assert shot.unused_object_name() == "Object 1"
+    stack = UndoStack(project)
+    for _ in range(3):
+        stack.push(AddObject("shot1", shot.unused_object_name(), (0, 0, 0)))
+    assert [o.name for o in shot.objects] == ["Object 1", "Object 2", "Object 3"]
+    stack.push(DeleteObject("shot1", 1))
+    stack.push(UpdateObject("shot1", 3, name="Object 4"))
+    assert shot.unused_object_name() == "Object 3"  # two objects: starts at 3, which is free again
+    stack.push(AddObject("shot1", shot.unused_object_name(), (0, 0, 0)))
+    assert shot.unused_object_name() == "Object 5"  # 4 is taken
+    assert shot.unused_object_name("Layer") == "Layer 4"
+
+
+# -------------------------------------------------------------------------------- masks encoded on a worker
+
+
+def test_set_mask_with_a_mask_encoded_elsewhere_is_the_same_edit(stack: UndoStack) -> None:
+    mask = disc(7, 8, 5)
+    encoded = EncodedMask.from_mask(mask)
+    stack.push(SetMask("shot1", 2, 4, encoded, MaskOrigin.PROMPTED))
+    entry = stack.project.shot("shot1").object(2).masks[4]
+    assert entry.digest == encoded.digest == stack.project.masks.put(mask)
+    np.testing.assert_array_equal(stack.project.get_mask("shot1", 2, 4), mask)
+    stack.undo()
+    assert 4 not in stack.project.shot("shot1").object(2).masks
+    stack.redo()
+    assert stack.project.shot("shot1").object(2).masks[4] == entry
+
+
+def test_propagate_takes_encoded_masks_and_undoes_exactly(stack: UndoStack) -> None:
+    before = state(stack.project)
+    masks = {frame: disc(3 + frame, 10, 4) for frame in range(2, 6)}
+    stack.push(
+        Propagate("shot1", [(1, f, EncodedMask.from_mask(m, keep_pixels=False)) for f, m in masks.items()])
+    )
+    for frame, mask in masks.items():
+        np.testing.assert_array_equal(stack.project.get_mask("shot1", 1, frame), mask)
+        assert stack.project.shot("shot1").object(1).masks[frame].origin is MaskOrigin.PROPAGATED
+    stack.undo()
+    assert stack.project.shots == before
+
+
+def test_encoded_masks_of_the_wrong_size_are_refused(stack: UndoStack) -> None:
+    wrong = EncodedMask.from_mask(np.zeros((5, 5), dtype=bool))
+    before = state(stack.project)
+    with pytest.raises(ProjectError, match=r"must be 24x32, got an encoded mask of 5x5"):
+        stack.push(SetMask("shot1", 1, 4, wrong))
+    with pytest.raises(ProjectError, match=r"must be 24x32"):
+        stack.push(Propagate("shot1", [(1, 4, EncodedMask.from_mask(disc(1, 1, 1))), (1, 5, wrong)]))
+    assert stack.project.shots == before and stack.index == 5
+    assert wrong.digest not in stack.project.masks.known()

@@ -90,6 +90,12 @@ def test_truncated_manifest(saved: Path) -> None:
         ),
         (lambda m: m["shots"].append(m["shots"][0]), "two shots share an id"),
         (lambda m: m["shots"][0]["objects"].append(m["shots"][0]["objects"][0]), "two objects share an id"),
+        (
+            lambda m: m["shots"][0]["objects"].append(
+                {**m["shots"][0]["objects"][1], "id": 7, "name": "person"}
+            ),
+            r"shots\[0\]\.objects: two objects are called 'person'; names must be unique",
+        ),
         (lambda m: m.update(shots=[{}] * (store.MAX_SHOTS + 1)), "more than the 1000 allowed"),
     ],
 )
