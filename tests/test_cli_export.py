@@ -143,3 +143,60 @@ def test_track_then_export_in_a_script(
     )
     assert code == 0
     assert [Path(f).name for f in json.loads(out)["files"]] == ["square_square.mp4"]
+
+
+def _saved_project_over_a_sequence(tmp_path: Path, first_frame: int) -> Path:
+    """A project whose shot starts at `first_frame`, over plate.1001.png.., with a mask per shot frame."""
+    from roto.media import open_media
+    from roto.project import AddObject, SetMask, Shot, UndoStack, save_project
+    from roto.project import Project as Doc
+    from tests.export.test_project_source import band, write_sequence
+
+    with open_media(write_sequence(tmp_path / "plate")) as media:
+        shot = Shot.for_media(media)
+    shot.first_frame = first_frame
+    stack = UndoStack(Doc("seq", [shot]))
+    stack.push(AddObject(shot.id, "a", (255, 0, 0)))
+    for frame in shot.frames:
+        stack.push(SetMask(shot.id, 1, frame, band(frame - first_frame)))
+    save_project(stack.project, tmp_path / "seq.roto")
+    return tmp_path / "seq.roto"
+
+
+def test_export_range_is_in_shot_frames_and_files_keep_the_media_numbers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.export.test_project_source import band
+
+    saved = _saved_project_over_a_sequence(tmp_path, first_frame=100)
+    out = tmp_path / "out"
+    code, stdout, err = run(
+        capsys, "export", str(saved), "--out", str(out), "--format", "png8", "--range", "101-102", "--json"
+    )
+    assert code == 0, err
+    assert sorted(Path(f).name for f in json.loads(stdout)["files"]) == ["seq_a.1002.png", "seq_a.1003.png"]
+    for index, number in ((1, 1002), (2, 1003)):  # shot frame 100 + index is media index `index`
+        matte = cv2.imread(str(out / f"seq_a.{number}.png"), cv2.IMREAD_UNCHANGED)
+        np.testing.assert_array_equal(matte == 255, band(index))
+
+    code, stdout, err = run(
+        capsys, "export", str(saved), "--out", str(out), "--format", "png8", "--range", "1-2"
+    )
+    assert code == 1
+    assert_one_line_error(err, "roto: error: ", "--range 1-2 is outside shot 'shot-1' (frames 100-104)")
+
+
+def test_export_refuses_media_that_no_longer_matches(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    saved = _saved_project_over_a_sequence(tmp_path, first_frame=0)
+    (tmp_path / "plate" / "plate.1005.png").unlink()  # the sequence lost its last frame
+    code, _, err = run(capsys, "export", str(saved), "--out", str(tmp_path / "out"), "--format", "png8")
+    assert code == 1
+    assert_one_line_error(
+        err,
+        "roto: error: ",
+        "plate.1001.png: the media no longer matches the project (64x48, 4 frames; "
+        "the project expects 64x48, 5 frames)",
+    )
+    assert not (tmp_path / "out").exists()

@@ -132,3 +132,13 @@ def test_damaged_image_and_empty_folder_raise(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     with pytest.raises(MediaError, match="no numbered image sequence"):
         open_media(tmp_path / "empty")
+
+
+def test_frame_numbers_and_times_are_built_once_and_read_only(tmp_path: Path) -> None:
+    """Export asks for them once per frame: they must not rebuild the whole clip's sequence each time."""
+    paths = write_sequence(tmp_path, "shot.####.png", [1, 2, 4])
+    with open_media(paths[0], sequence_fps=24) as source:
+        assert source.frame_numbers is source.frame_numbers
+        assert source.frame_times is source.frame_times
+        with pytest.raises(ValueError, match="read-only"):
+            source.frame_times[0] = 5.0

@@ -183,3 +183,11 @@ def test_reading_out_of_range_or_after_close_raises(make_clip: Callable[..., Pat
     source.close()
     with pytest.raises(MediaError, match="closed"):
         source.read(0)
+
+
+def test_video_frame_numbers_and_times_are_built_once_and_read_only(make_clip: Callable[..., Path]) -> None:
+    with open_media(make_clip("once.mp4", "libx264", "yuv420p", frames=6)) as source:
+        assert source.frame_numbers is source.frame_numbers == tuple(range(6))
+        assert source.frame_times is source.frame_times
+        with pytest.raises(ValueError, match="read-only"):
+            source.frame_times[0] = 5.0
