@@ -27,8 +27,8 @@ from common import SHARED_MEDIA, emit, peak_rss_mib, random_bundle, reference_mo
 
 from roto.engine.bundle import load_bundle
 from roto.engine.embeddings import EmbeddingCache
-from roto.engine.propagator import VideoPropagator
 from roto.engine.quantize import quantized_bundle
+from roto.engine.service import EngineService
 from roto.engine.session import RuntimeOptions
 from roto.media import open_media
 
@@ -56,9 +56,8 @@ class LoopedClip:
 def run_ours(bundle_path: Path, frames: int, threads: int, cache_mib: int = 64) -> dict[str, float]:
     bundle = load_bundle(bundle_path)
     cache = EmbeddingCache(cache_mib << 20)
-    propagator = VideoPropagator(
-        bundle, LoopedClip(frames), RuntimeOptions(provider="cpu", threads=threads), cache
-    )
+    engine = EngineService.open(bundle, RuntimeOptions(provider="cpu", threads=threads), cache)
+    propagator = engine.video(LoopedClip(frames))
     propagator.add_prompts(0, 1, POINT, np.array([1]))
     start = time.perf_counter()
     done = sum(1 for _ in propagator.propagate())

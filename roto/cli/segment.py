@@ -23,7 +23,7 @@ def cmd_segment(args: argparse.Namespace) -> int:
     import numpy as np
 
     from roto.engine.bundle import load_bundle
-    from roto.engine.predictor import ImagePredictor
+    from roto.engine.service import EngineService, StillImage
 
     image_path = Path(args.image)
     bgr = cv2.imread(str(image_path), cv2.IMREAD_COLOR) if image_path.is_file() else None
@@ -31,12 +31,12 @@ def cmd_segment(args: argparse.Namespace) -> int:
         raise RotoError(f"{image_path}: missing or not a readable image")
     if not args.point and not args.box:
         raise RotoError("give at least one --point X,Y[:LABEL] or a --box X0,Y0,X1,Y1")
-    predictor = ImagePredictor(load_bundle(resolve_model(args.model)), runtime_options(args))
-    predictor.set_frame(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+    engine = EngineService.open(load_bundle(resolve_model(args.model)), runtime_options(args))
+    image = StillImage(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
     points = np.array([p[:2] for p in args.point], np.float32) if args.point else None
     labels = np.array([p[2] for p in args.point]) if args.point else None
     box = np.array(args.box, np.float32) if args.box else None
-    prediction = predictor.predict(points, labels, box, multimask=not args.single)
+    prediction = engine.predict(image, 0, points, labels, box, multimask=not args.single)
     mask = prediction.mask()
     out = Path(args.output)
     if not cv2.imwrite(str(out), mask.astype(np.uint8) * 255):
@@ -45,7 +45,7 @@ def cmd_segment(args: argparse.Namespace) -> int:
         "output": str(out),
         "score": float(prediction.scores[prediction.best]),
         "area": int(mask.sum()),
-        "provider": predictor.report.provider,
+        "provider": engine.report.provider,
     }
     emit(args, data, f"wrote {out} (score {data['score']:.3f}, {data['area']} px)")
     return 0

@@ -272,7 +272,8 @@ def check_save_path(path: Path, overwrite: bool) -> None:
 
 def cmd_track(args: argparse.Namespace) -> int:
     from roto.engine.bundle import load_bundle
-    from roto.engine.propagator import VideoPropagator
+    from roto.engine.embeddings import EmbeddingCache
+    from roto.engine.service import EngineService
     from roto.export.project_source import ProjectMatteSource
     from roto.media import open_media
     from roto.project import save_project
@@ -293,7 +294,10 @@ def cmd_track(args: argparse.Namespace) -> int:
         spec = export_spec(args, frames, None)
         check_export(source, spec)  # a bad --out or format fails now, not after the tracking
         bundle = load_bundle(resolve_model(args.model))
-        propagator = VideoPropagator(bundle, media, runtime_options(args))
+        # embeddings persist in the user cache folder (RAM tier off: tracking reads each frame in turn), so
+        # tracking the same media again with the same model re-encodes nothing the disk tier still holds
+        engine = EngineService.open(bundle, runtime_options(args), EmbeddingCache.user(max_bytes=0))
+        propagator = engine.video(media)
         try:
             tracker = Tracker(project, shot, propagator, objects, ids)
             with progress_bar(args, len(frames) * len(tracker.groups()), "track") as bar:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import sys
 import tempfile
@@ -18,6 +19,7 @@ from typing import Any
 
 import platformdirs
 
+from roto.engine.settings import Sam2Settings, settings_problems
 from roto.errors import ModelError
 
 BUNDLE_FORMAT = "roto-sam2-bundle"
@@ -50,17 +52,6 @@ GRAPH_NAMES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("pix_feat_with_mem",),
     ),
 }
-
-REQUIRED_SETTINGS = (
-    "image_size",
-    "backbone_stride",
-    "hidden_dim",
-    "mem_dim",
-    "num_maskmem",
-    "mask_threshold",
-    "pixel_mean",
-    "pixel_std",
-)
 
 
 @dataclass(frozen=True)
@@ -115,10 +106,11 @@ VARIANTS: dict[str, VariantSpec] = load_catalog()
 
 @dataclass(frozen=True)
 class Bundle:
-    """A bundle whose manifest has been read and checked for structure (not yet for checksums)."""
+    """A bundle whose manifest has been read and checked for structure and settings (not yet for checksums)."""
 
     path: Path
     manifest: dict[str, Any]
+    settings: Sam2Settings  # validated from manifest["settings"] by load_bundle
 
     @property
     def name(self) -> str:
@@ -133,20 +125,20 @@ class Bundle:
         return bool(self.manifest.get("random_weights", False))
 
     @property
-    def settings(self) -> dict[str, Any]:
-        return dict(self.manifest["settings"])
-
-    @property
     def image_size(self) -> int:
-        return int(self.manifest["settings"]["image_size"])
+        return self.settings.image_size
 
     def graph_path(self, graph: str) -> Path:
         return self.path / self.manifest["graphs"][graph]["file"]
 
     def model_key(self) -> str:
-        """Identifies the weights (for embedding caches): the encoder's checksum, not the folder name."""
+        """Identifies what an embedding depends on (for embedding caches): the encoder's checksum and the
+        pre-processing settings, not the folder name, so two bundles share embeddings only when they would
+        compute the same ones."""
         encoder_file = self.manifest["graphs"]["image_encoder"]["file"]
-        return str(self.manifest["files"][encoder_file]["sha256"])
+        s = self.settings
+        text = f"{self.manifest['files'][encoder_file]['sha256']}|{s.image_size}|{s.pixel_mean}|{s.pixel_std}"
+        return hashlib.sha256(text.encode()).hexdigest()
 
 
 def write_manifest(path: Path, manifest: dict[str, Any]) -> None:
@@ -199,9 +191,7 @@ def _structure_problems(folder: Path, data: dict[str, Any]) -> list[str]:
         return problems
     if data["variant"] not in VARIANTS:
         problems.append(f"{where}: unknown SAM2 variant {data['variant']!r}")
-    for key in REQUIRED_SETTINGS:
-        if key not in data["settings"]:
-            problems.append(f"{where}: settings lack {key!r}")
+    problems.extend(settings_problems(data["settings"], where))
     for graph in GRAPH_NAMES:
         entry = data["graphs"].get(graph)
         if not isinstance(entry, dict) or not isinstance(entry.get("file"), str):
@@ -231,7 +221,7 @@ def load_bundle(folder: Path | str) -> Bundle:
         path = folder / data["graphs"][graph]["file"]
         if not path.is_file():
             raise ModelError(f"{path}: missing from bundle {folder.name} (run `roto models verify {folder}`)")
-    return Bundle(folder, data)
+    return Bundle(folder, data, Sam2Settings.from_manifest(data["settings"], folder / MANIFEST_NAME))
 
 
 def sha256_file(path: Path) -> str:
@@ -346,3 +336,18 @@ def find_bundle(name_or_path: str) -> Path:
     raise ModelError(
         f"no model bundle named {name_or_path!r} (installed: {installed}); see `roto models list`"
     )
+
+
+def choose_bundle(preferred: str = "") -> Path | None:
+    """The bundle to use: ROTO_MODEL (a folder or an installed name) when set, else `preferred`, else the first
+    installed bundle with real weights (None when there is none). The editor and the CLI both choose this way."""
+    explicit = os.environ.get("ROTO_MODEL") or preferred
+    if explicit:
+        return find_bundle(explicit)
+    for folder in installed_bundles():
+        try:
+            if not load_bundle(folder).random_weights:
+                return folder
+        except ModelError as exc:  # a broken bundle is `roto models verify`'s business; the next may do
+            logging.getLogger(__name__).warning("skipping model bundle %s: %s", folder, exc)
+    return None

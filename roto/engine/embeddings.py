@@ -1,9 +1,10 @@
 """Per-frame image embeddings, cached so each click runs only the prompt decoder.
 
 The encoder is the expensive step (seconds per frame on a CPU). Its outputs are kept in a memory LRU bounded in
-bytes and, optionally, in a disk cache bounded in bytes (the user cache directory by default) so reopening a
-project needs no re-encode. Keys name the media, the frame and the model weights, so a different model or a
-changed file never reuses a stale embedding.
+bytes and, optionally, in a disk cache bounded in bytes (`EmbeddingCache.user`: the user cache directory, which
+the editor and `roto track` use) so reopening a project needs no re-encode. Keys name the media (path, size and
+modification time), the frame and the model (encoder checksum and pre-processing settings), so a different model
+or a changed file never reuses a stale embedding.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import logging
 import os
 import tempfile
 import threading
+import time
 import zipfile
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -24,6 +26,10 @@ import platformdirs
 log = logging.getLogger(__name__)
 
 _ARRAYS = ("image_embed", "high_res_feats_0", "high_res_feats_1")
+DISK_FORMAT = 1  # part of every disk key: raise it when what an embedding holds or how it is computed changes
+DEFAULT_DISK_BYTES = 2 << 30
+CACHE_DIR_ENV = "ROTO_CACHE_DIR"  # overrides the user cache directory (tests point it at a temporary folder)
+_STALE_TMP_SECONDS = 3600.0  # a temp file this old was left by a crashed writer
 
 
 @dataclass(frozen=True)
@@ -35,7 +41,7 @@ class EmbeddingKey:
     model: str
 
     def digest(self) -> str:
-        text = f"{self.media_id}\0{self.frame}\0{self.model}"
+        text = f"{self.media_id}\0{self.frame}\0{self.model}\0{DISK_FORMAT}"
         return hashlib.sha256(text.encode()).hexdigest()[:40]
 
 
@@ -62,7 +68,9 @@ class CacheStats:
 
 
 def default_disk_dir() -> Path:
-    return Path(platformdirs.user_cache_dir("roto", appauthor=False)) / "embeddings"
+    """`embeddings` in the user cache directory (`~/.cache/roto` on Linux), or in $ROTO_CACHE_DIR when set."""
+    root = os.environ.get(CACHE_DIR_ENV) or platformdirs.user_cache_dir("roto", appauthor=False)
+    return Path(root) / "embeddings"
 
 
 class EmbeddingCache:
@@ -77,14 +85,24 @@ class EmbeddingCache:
         if max_bytes < 0 or max_disk_bytes < 0:
             raise ValueError("cache sizes must be >= 0 bytes")
         self.max_bytes = max_bytes
-        self.disk_dir = disk_dir
         self.max_disk_bytes = max_disk_bytes
         self.stats = CacheStats()
         self._items: OrderedDict[EmbeddingKey, FrameEmbedding] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
         if disk_dir is not None:
-            disk_dir.mkdir(parents=True, exist_ok=True)
+            try:
+                disk_dir.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:  # an unwritable cache folder costs re-encodes, never segmentation
+                log.warning("embedding disk cache off: cannot create %s: %s", disk_dir, exc)
+                disk_dir = None
+        self.disk_dir = disk_dir
+
+    @classmethod
+    def user(cls, max_bytes: int = 1 << 30, max_disk_bytes: int = DEFAULT_DISK_BYTES) -> EmbeddingCache:
+        """The cache the editor and `roto track` use: `max_bytes` in RAM over a disk tier in `default_disk_dir()`
+        bounded to `max_disk_bytes` (least recently used files go first)."""
+        return cls(max_bytes, default_disk_dir(), max_disk_bytes)
 
     @property
     def memory_bytes(self) -> int:
@@ -113,11 +131,6 @@ class EmbeddingCache:
     def put(self, key: EmbeddingKey, embedding: FrameEmbedding) -> None:
         self._remember(key, embedding)
         self._write_disk(key, embedding)
-
-    def clear_memory(self) -> None:
-        with self._lock:
-            self._items.clear()
-            self._bytes = 0
 
     def _remember(self, key: EmbeddingKey, embedding: FrameEmbedding) -> None:
         if embedding.nbytes > self.max_bytes:
@@ -158,12 +171,14 @@ class EmbeddingCache:
             return None
 
     def _write_disk(self, key: EmbeddingKey, embedding: FrameEmbedding) -> None:
+        """Write to a temp file in the same folder, then rename: a reader never sees a half-written file."""
         path = self._path(key)
         if path is None or self.max_disk_bytes == 0:
             return
         assert self.disk_dir is not None
+        tmp: str | None = None
         try:
-            fd, tmp = tempfile.mkstemp(dir=self.disk_dir, suffix=".tmp")
+            fd, tmp = tempfile.mkstemp(dir=self.disk_dir, prefix=".", suffix=".tmp")
             with os.fdopen(fd, "wb") as handle:
                 np.savez(
                     handle,
@@ -171,20 +186,30 @@ class EmbeddingCache:
                     **{name: getattr(embedding, name) for name in _ARRAYS},
                 )
             os.replace(tmp, path)
+            tmp = None
             self._trim_disk()
         except OSError as exc:  # a full or read-only cache disk must never break segmentation
             log.warning("cannot write embedding cache in %s: %s", self.disk_dir, exc)
-            Path(tmp).unlink(missing_ok=True)
+        finally:
+            if tmp is not None:
+                Path(tmp).unlink(missing_ok=True)
 
     def _trim_disk(self) -> None:
         assert self.disk_dir is not None
         entries = []
+        now = time.time()
         for path in self.disk_dir.glob("*.npz"):
             try:
                 stat = path.stat()
             except OSError:
                 continue
             entries.append((stat.st_mtime, stat.st_size, path))
+        for path in self.disk_dir.glob(".*.tmp"):  # left by a writer that crashed between write and rename
+            try:
+                if now - path.stat().st_mtime > _STALE_TMP_SECONDS:
+                    path.unlink(missing_ok=True)
+            except OSError:
+                continue
         total = sum(size for _, size, _ in entries)
         for _, size, path in sorted(entries):
             if total <= self.max_disk_bytes:

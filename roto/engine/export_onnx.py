@@ -36,6 +36,7 @@ from roto.engine.bundle import (
     sha256_file,
     write_manifest,
 )
+from roto.engine.settings import Sam2Settings
 from roto.errors import ModelError
 
 log = logging.getLogger(__name__)
@@ -560,32 +561,36 @@ def _export_graph(graphs: _Graphs, name: str, path: Path) -> None:
 
 
 def _model_settings(model: Any) -> dict[str, Any]:
-    """The tracking and post-processing settings the numpy side of the engine must follow, from the model."""
+    """The tracking and post-processing settings the numpy side of the engine must follow, from the model.
+
+    Built as a `Sam2Settings`, so a field the engine reads can never be left out of a manifest.
+    """
     decoder = model.sam_mask_decoder
-    return {
-        "image_size": int(model.image_size),
-        "backbone_stride": int(model.backbone_stride),
-        "hidden_dim": int(model.hidden_dim),
-        "mem_dim": int(model.mem_dim),
-        "num_maskmem": int(model.num_maskmem),
-        "max_obj_ptrs_in_encoder": int(model.max_obj_ptrs_in_encoder),
-        "max_cond_frames_in_attn": int(model.max_cond_frames_in_attn),
-        "memory_temporal_stride_for_eval": int(model.memory_temporal_stride_for_eval),
-        "multimask_output_in_sam": bool(model.multimask_output_in_sam),
-        "multimask_output_for_tracking": bool(model.multimask_output_for_tracking),
-        "multimask_min_pt_num": int(model.multimask_min_pt_num),
-        "multimask_max_pt_num": int(model.multimask_max_pt_num),
-        "use_multimask_token_for_obj_ptr": bool(model.use_multimask_token_for_obj_ptr),
-        "only_obj_ptrs_in_the_past_for_eval": bool(model.only_obj_ptrs_in_the_past_for_eval),
-        "use_signed_tpos_enc_to_obj_ptrs": bool(model.use_signed_tpos_enc_to_obj_ptrs),
-        "pred_obj_scores": bool(model.pred_obj_scores),
-        "dynamic_multimask_via_stability": bool(decoder.dynamic_multimask_via_stability),
-        "dynamic_multimask_stability_delta": float(decoder.dynamic_multimask_stability_delta),
-        "dynamic_multimask_stability_thresh": float(decoder.dynamic_multimask_stability_thresh),
-        "mask_threshold": 0.0,
-        "pixel_mean": [0.485, 0.456, 0.406],
-        "pixel_std": [0.229, 0.224, 0.225],
-    }
+    settings = Sam2Settings(
+        image_size=int(model.image_size),
+        backbone_stride=int(model.backbone_stride),
+        pixel_mean=(0.485, 0.456, 0.406),
+        pixel_std=(0.229, 0.224, 0.225),
+        hidden_dim=int(model.hidden_dim),
+        mem_dim=int(model.mem_dim),
+        num_maskmem=int(model.num_maskmem),
+        memory_temporal_stride_for_eval=int(model.memory_temporal_stride_for_eval),
+        max_cond_frames_in_attn=int(model.max_cond_frames_in_attn),
+        max_obj_ptrs_in_encoder=int(model.max_obj_ptrs_in_encoder),
+        only_obj_ptrs_in_the_past_for_eval=bool(model.only_obj_ptrs_in_the_past_for_eval),
+        use_signed_tpos_enc_to_obj_ptrs=bool(model.use_signed_tpos_enc_to_obj_ptrs),
+        multimask_output_in_sam=bool(model.multimask_output_in_sam),
+        multimask_output_for_tracking=bool(model.multimask_output_for_tracking),
+        multimask_min_pt_num=int(model.multimask_min_pt_num),
+        multimask_max_pt_num=int(model.multimask_max_pt_num),
+        use_multimask_token_for_obj_ptr=bool(model.use_multimask_token_for_obj_ptr),
+        pred_obj_scores=bool(model.pred_obj_scores),
+        dynamic_multimask_via_stability=bool(decoder.dynamic_multimask_via_stability),
+        dynamic_multimask_stability_delta=float(decoder.dynamic_multimask_stability_delta),
+        dynamic_multimask_stability_thresh=float(decoder.dynamic_multimask_stability_thresh),
+        mask_threshold=0.0,
+    )
+    return settings.to_manifest()
 
 
 def _io_signature(path: Path) -> dict[str, list[dict[str, Any]]]:

@@ -7,17 +7,22 @@ fallback, same upsampling) on the bundle's ONNX graphs.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from roto.engine.bundle import Bundle
 from roto.engine.embeddings import EmbeddingCache, EmbeddingKey, FrameEmbedding
-from roto.engine.session import RuntimeOptions, SessionReport, create_session
+from roto.engine.session import RuntimeOptions
+from roto.engine.settings import Sam2Settings
 from roto.engine.transforms import preprocess_image, prompts_to_model, validate_prompts
 from roto.errors import PromptError
 from roto.matte import clean_logits, resize_logits
+
+if TYPE_CHECKING:
+    from roto.engine.service import Sam2Graphs
 
 LOGIT_CLAMP = 32.0  # Meta clamps the low-res logits it hands back for refinement
 
@@ -79,29 +84,27 @@ def stability_scores(logits: np.ndarray, delta: float) -> np.ndarray:
 
 
 def select_masks(
-    out: DecoderOutput, multimask: bool, settings: dict[str, Any]
+    out: DecoderOutput, multimask: bool, settings: Sam2Settings
 ) -> tuple[np.ndarray, np.ndarray]:
     """Pick the mask tokens Meta's MaskDecoder returns: tokens 1-3, or token 0 with the stability fallback."""
     if multimask:
         return out.masks[1:], out.iou[1:]
-    if settings.get("dynamic_multimask_via_stability", False):
-        stable = stability_scores(out.masks[:1], settings["dynamic_multimask_stability_delta"])[0]
-        if stable < settings["dynamic_multimask_stability_thresh"]:
+    if settings.dynamic_multimask_via_stability:
+        stable = stability_scores(out.masks[:1], settings.dynamic_multimask_stability_delta)[0]
+        if stable < settings.dynamic_multimask_stability_thresh:
             best = 1 + int(np.argmax(out.iou[1:]))
             return out.masks[best : best + 1], out.iou[best : best + 1]
     return out.masks[:1], out.iou[:1]
 
 
 class PromptDecoder:
-    """Runs the prompt-decoder graph; shared by the image predictor and video propagation."""
+    """Runs the prompt-decoder graph's session; shared by clicks and video propagation (see service.Sam2Graphs)."""
 
-    def __init__(self, bundle: Bundle, options: RuntimeOptions, report: SessionReport) -> None:
-        self.bundle = bundle
-        self.settings = bundle.settings
-        self.session = create_session(bundle.graph_path("prompt_decoder"), options, report)
-        size = self.settings["image_size"] // self.settings["backbone_stride"] * 4
-        self.mask_side = size  # low-res mask grid (4x the feature map): the shape of mask_input and masks
-        self._no_mask = np.zeros((1, 1, size, size), np.float32)
+    def __init__(self, session: Any, settings: Sam2Settings) -> None:
+        self.session = session
+        self.settings = settings
+        self.mask_side = settings.mask_side  # low-res mask grid: the side of mask_input and of the masks
+        self._no_mask = np.zeros((1, 1, self.mask_side, self.mask_side), np.float32)
 
     def __call__(
         self,
@@ -129,66 +132,103 @@ class PromptDecoder:
 
 
 class ImageEncoder:
-    """Runs the image-encoder graph, through the embedding cache when a key is given."""
+    """Runs the image-encoder graph's session, through an embedding cache when a key and a cache are given."""
 
-    def __init__(
-        self, bundle: Bundle, options: RuntimeOptions, report: SessionReport, cache: EmbeddingCache | None
-    ) -> None:
-        self.bundle = bundle
+    def __init__(self, session: Any, bundle: Bundle, threads: int) -> None:
+        self.session = session
         self.settings = bundle.settings
-        self.cache = cache
-        self.session = create_session(bundle.graph_path("image_encoder"), options, report, memory_arena=False)
-        self.threads = options.threads
+        self.model_key = bundle.model_key()
+        self.threads = threads
+        self.runs = 0  # encoder runs so far (cache hits excluded): for tests and benchmarks
         self._lock = threading.Lock()  # one encode at a time: ORT already uses every core
 
     def key(self, media_id: str, frame: int) -> EmbeddingKey:
-        return EmbeddingKey(media_id, frame, self.bundle.model_key())
+        return EmbeddingKey(media_id, frame, self.model_key)
 
-    def __call__(self, rgb: np.ndarray, key: EmbeddingKey | None = None) -> FrameEmbedding:
-        if key is not None and self.cache is not None:
-            cached = self.cache.get(key)
+    def encode(
+        self, read: Callable[[], np.ndarray], key: EmbeddingKey | None, cache: EmbeddingCache | None
+    ) -> FrameEmbedding:
+        """The embedding under `key` from `cache`, else encode `read()` (the frame is read only on a miss)."""
+        if key is not None and cache is not None:
+            cached = cache.get(key)
             if cached is not None:
                 return cached
+        rgb = read()
+        settings = self.settings
         tensor = preprocess_image(
-            rgb,
-            self.settings["image_size"],
-            tuple(self.settings["pixel_mean"]),
-            tuple(self.settings["pixel_std"]),
-            self.threads,
+            rgb, settings.image_size, settings.pixel_mean, settings.pixel_std, self.threads
         )
         with self._lock:
             image_embed, feats_0, feats_1 = self.session.run(None, {"image": tensor})
+            self.runs += 1
         embedding = FrameEmbedding(image_embed, feats_0, feats_1, (int(rgb.shape[0]), int(rgb.shape[1])))
-        if key is not None and self.cache is not None:
-            self.cache.put(key, embedding)
+        if key is not None and cache is not None:
+            cache.put(key, embedding)
         return embedding
+
+    def __call__(
+        self, rgb: np.ndarray, key: EmbeddingKey | None = None, cache: EmbeddingCache | None = None
+    ) -> FrameEmbedding:
+        return self.encode(lambda: rgb, key, cache)
+
+
+def decode_prompts(
+    decoder: PromptDecoder,
+    embedding: FrameEmbedding,
+    points: np.ndarray | None = None,
+    labels: np.ndarray | None = None,
+    box: np.ndarray | None = None,
+    mask_input: np.ndarray | None = None,
+    multimask: bool = True,
+) -> Prediction:
+    """Masks for points (x, y in frame pixels; label 1 include, 0 exclude) and/or a box (x0, y0, x1, y1)."""
+    settings = decoder.settings
+    frame_hw = embedding.frame_hw
+    pts, lbl, bx = validate_prompts(points, labels, box, frame_hw)
+    if mask_input is not None:
+        mask_input = np.asarray(mask_input, np.float32)
+        side = decoder.mask_side
+        if mask_input.size != side * side or not np.all(np.isfinite(mask_input)):
+            raise PromptError(
+                f"mask_input must be finite low-res logits of {side}x{side}, got {mask_input.shape}"
+            )
+    coords, codes = prompts_to_model(pts, lbl, bx, frame_hw, settings.image_size)
+    out = decoder(embedding, coords, codes, mask_input)
+    masks, scores = select_masks(out, multimask, settings)
+    return Prediction(masks, scores, frame_hw, settings.mask_threshold)
 
 
 class ImagePredictor:
-    """Click-to-mask on single frames: `set_frame` once (cached), then `predict` per prompt."""
+    """Click-to-mask on single frames: `set_frame` once (cached), then `predict` per prompt.
 
-    def __init__(
-        self,
-        bundle: Bundle,
-        options: RuntimeOptions | None = None,
-        cache: EmbeddingCache | None = None,
-    ) -> None:
-        options = options or RuntimeOptions()
-        self.bundle = bundle
-        self.settings = bundle.settings
-        self.report = SessionReport(provider="", requested=options.provider)
-        self.encoder = ImageEncoder(bundle, options, self.report, cache)
-        self.decoder = PromptDecoder(bundle, options, self.report)
+    Runs on a bundle's shared `Sam2Graphs`; `ImagePredictor.open` opens graphs of its own for one-off use
+    (tests, scripts). The editor and the CLI go through `roto.engine.service.EngineService`.
+    """
+
+    def __init__(self, graphs: Sam2Graphs, cache: EmbeddingCache | None = None) -> None:
+        self.graphs = graphs
+        self.bundle = graphs.bundle
+        self.settings = graphs.settings
+        self.report = graphs.report
+        self.encoder = graphs.encoder
+        self.decoder = graphs.decoder
+        self.cache = cache
         self._embedding: FrameEmbedding | None = None
+
+    @classmethod
+    def open(
+        cls, bundle: Bundle, options: RuntimeOptions | None = None, cache: EmbeddingCache | None = None
+    ) -> ImagePredictor:
+        """A predictor with sessions of its own (not shared with anything else)."""
+        from roto.engine.service import Sam2Graphs
+
+        return cls(Sam2Graphs(bundle, options), cache)
 
     def set_frame(self, rgb: np.ndarray, media_id: str | None = None, frame: int = 0) -> FrameEmbedding:
         """Encode a frame (or fetch it from the cache when `media_id` names it) and make it current."""
         key = self.encoder.key(media_id, frame) if media_id is not None else None
-        self._embedding = self.encoder(rgb, key)
+        self._embedding = self.encoder(rgb, key, self.cache)
         return self._embedding
-
-    def set_embedding(self, embedding: FrameEmbedding) -> None:
-        self._embedding = embedding
 
     def predict(
         self,
@@ -201,16 +241,4 @@ class ImagePredictor:
         """Masks for points (x, y in frame pixels; label 1 include, 0 exclude) and/or a box (x0, y0, x1, y1)."""
         if self._embedding is None:
             raise PromptError("no frame is set: call set_frame before predicting")
-        frame_hw = self._embedding.frame_hw
-        pts, lbl, bx = validate_prompts(points, labels, box, frame_hw)
-        if mask_input is not None:
-            mask_input = np.asarray(mask_input, np.float32)
-            side = self.decoder.mask_side
-            if mask_input.size != side * side or not np.all(np.isfinite(mask_input)):
-                raise PromptError(
-                    f"mask_input must be finite low-res logits of {side}x{side}, got {mask_input.shape}"
-                )
-        coords, codes = prompts_to_model(pts, lbl, bx, frame_hw, self.settings["image_size"])
-        out = self.decoder(self._embedding, coords, codes, mask_input)
-        masks, scores = select_masks(out, multimask, self.settings)
-        return Prediction(masks, scores, frame_hw, float(self.settings["mask_threshold"]))
+        return decode_prompts(self.decoder, self._embedding, points, labels, box, mask_input, multimask)

@@ -16,18 +16,21 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from roto.engine.bundle import Bundle
 from roto.engine.embeddings import EmbeddingCache, FrameEmbedding
-from roto.engine.predictor import LOGIT_CLAMP, ImageEncoder, PromptDecoder, select_masks
-from roto.engine.session import RuntimeOptions, SessionReport, create_session
+from roto.engine.predictor import LOGIT_CLAMP, select_masks
+from roto.engine.session import RuntimeOptions
 from roto.engine.spill import SpillStore
 from roto.engine.transforms import prompts_to_model, validate_prompts
 from roto.errors import PromptError
 from roto.matte import fill_holes, resize_logits
+
+if TYPE_CHECKING:
+    from roto.engine.service import Sam2Graphs
 
 NO_OBJ_SCORE = -1024.0  # SAM2's logit for "object absent"
 
@@ -88,36 +91,55 @@ class VideoPropagator:
 
     def __init__(
         self,
-        bundle: Bundle,
+        graphs: Sam2Graphs,
         reader: FrameReader,
-        options: RuntimeOptions | None = None,
         cache: EmbeddingCache | None = None,
         fill_hole_area: int = 8,
         binarize_prompted_masks: bool = True,
         memory_frames: int = 16,
         logit_frames: int = 16,
     ) -> None:
-        options = options or RuntimeOptions()
-        self.bundle = bundle
+        """Per-shot state over a bundle's shared sessions (`EngineService.video` builds one)."""
+        self.graphs = graphs
+        self.bundle = graphs.bundle
         self.reader = reader
-        self.settings = bundle.settings
+        self.settings = graphs.settings
+        self.cache = cache
         self.num_frames = int(reader.frame_count)
         if self.num_frames < 1:
             raise PromptError("the shot has no frames")
         self.fill_hole_area = fill_hole_area
         self.binarize_prompted_masks = binarize_prompted_masks
-        self._memories = SpillStore(max(memory_frames, int(self.settings["num_maskmem"])), bfloat16=True)
+        self._memories = SpillStore(max(memory_frames, self.settings.num_maskmem), bfloat16=True)
         self._logits = SpillStore(logit_frames)
-        self.report = SessionReport(provider="", requested=options.provider)
-        self.encoder = ImageEncoder(bundle, options, self.report, cache)
-        self.decoder = PromptDecoder(bundle, options, self.report)
-        graphs = ("memory_encoder", "memory_attention")
-        self.memory_encoder, self.memory_attention = (
-            create_session(bundle.graph_path(g), options, self.report, memory_arena=False) for g in graphs
-        )
+        self.report = graphs.report
+        self.encoder = graphs.encoder
+        self.decoder = graphs.decoder
         self.objects: dict[int, ObjectTrack] = {}
         self._last: tuple[int, FrameEmbedding] | None = None
         self._frame_hw: tuple[int, int] | None = None  # every frame of a shot has one size
+
+    @classmethod
+    def open(
+        cls,
+        bundle: Bundle,
+        reader: FrameReader,
+        options: RuntimeOptions | None = None,
+        cache: EmbeddingCache | None = None,
+        **kwargs: Any,
+    ) -> VideoPropagator:
+        """A propagator with sessions of its own, for one-off use (tests, scripts); keyword arguments as above."""
+        from roto.engine.service import Sam2Graphs
+
+        return cls(Sam2Graphs(bundle, options), reader, cache, **kwargs)
+
+    @property
+    def memory_encoder(self) -> Any:
+        return self.graphs.memory_encoder
+
+    @property
+    def memory_attention(self) -> Any:
+        return self.graphs.memory_attention
 
     # --- frames --------------------------------------------------------------------------------------------
 
@@ -126,7 +148,8 @@ class VideoPropagator:
             return self._last[1]
         if not 0 <= frame < self.num_frames:
             raise PromptError(f"frame {frame} is outside the shot (0..{self.num_frames - 1})")
-        embedding = self.encoder(self.reader.read(frame), self.encoder.key(self.reader.media_id, frame))
+        key = self.encoder.key(self.reader.media_id, frame)
+        embedding = self.encoder.encode(lambda: self.reader.read(frame), key, self.cache)
         self._last = (frame, embedding)
         self._frame_hw = embedding.frame_hw
         return embedding
@@ -144,7 +167,7 @@ class VideoPropagator:
         """Set an object's prompts on a frame (replacing earlier ones there); the frame becomes conditioning."""
         embedding = self._embedding(frame)
         pts, lbl, bx = validate_prompts(points, labels, box, embedding.frame_hw)
-        coords, codes = prompts_to_model(pts, lbl, bx, embedding.frame_hw, self.settings["image_size"])
+        coords, codes = prompts_to_model(pts, lbl, bx, embedding.frame_hw, self.settings.image_size)
         track = self.objects.setdefault(obj_id, ObjectTrack())
         track.prompts[frame] = (coords, codes)
         is_init = frame not in track.reverse
@@ -274,17 +297,17 @@ class VideoPropagator:
             coords, codes = prompts
             num_points = coords.shape[1]
         multimask = (
-            settings["multimask_output_in_sam"]
-            and (is_init or settings["multimask_output_for_tracking"])
-            and settings["multimask_min_pt_num"] <= num_points <= settings["multimask_max_pt_num"]
+            settings.multimask_output_in_sam
+            and (is_init or settings.multimask_output_for_tracking)
+            and settings.multimask_min_pt_num <= num_points <= settings.multimask_max_pt_num
         )
         decoded = self.decoder(embedding, coords, codes, mask_input, features=features)
         masks, scores = select_masks(decoded, multimask, settings)
         best = int(np.argmax(scores)) if multimask else 0
         low_res = masks[best]
-        if settings["pred_obj_scores"] and decoded.object_score <= 0:
+        if settings.pred_obj_scores and decoded.object_score <= 0:
             low_res = np.full_like(low_res, NO_OBJ_SCORE)
-        token = 1 + best if multimask and settings["use_multimask_token_for_obj_ptr"] else 0
+        token = 1 + best if multimask and settings.use_multimask_token_for_obj_ptr else 0
         if prompts is None:
             self._memories.put(
                 (obj_id, frame), self._encode_memory(embedding, low_res, decoded.object_score, False)
@@ -319,9 +342,10 @@ class VideoPropagator:
     ) -> np.ndarray:
         """Assemble memories and pointers exactly as SAM2Base._prepare_memory_conditioned_features does."""
         settings = self.settings
-        num_maskmem = int(settings["num_maskmem"])
-        stride = int(settings["memory_temporal_stride_for_eval"])
-        # max_cond_frames_in_attn == -1: every conditioning frame attends, once its memory is encoded.
+        num_maskmem = settings.num_maskmem
+        stride = settings.memory_temporal_stride_for_eval
+        # max_cond_frames_in_attn is -1 (Sam2Settings refuses other values): every conditioning frame attends,
+        # once its memory is encoded.
         cond = {t: out for t, out in track.cond.items() if t not in track.pending}
         memories: list[tuple[int, int]] = [(t, 0) for t in cond]
         for t_pos in range(1, num_maskmem):
@@ -339,9 +363,9 @@ class VideoPropagator:
             memory = self._memories.get((obj_id, t))
             assert memory is not None, f"memory of frame {t} missing"
             spatial.append((memory, num_maskmem - t_pos - 1))
-        max_ptrs = min(self.num_frames, int(settings["max_obj_ptrs_in_encoder"]))
+        max_ptrs = min(self.num_frames, settings.max_obj_ptrs_in_encoder)
         sign = -1 if reverse else 1
-        if settings["only_obj_ptrs_in_the_past_for_eval"]:
+        if settings.only_obj_ptrs_in_the_past_for_eval:
             past = {t: o for t, o in cond.items() if (t >= frame if reverse else t <= frame)}
         else:
             past = dict(cond)
@@ -354,9 +378,9 @@ class VideoPropagator:
             if out is not None:
                 pointers.append((t_diff, out.obj_ptr))
         t_diff_max = max(max_ptrs - 1, 1)
-        if not settings.get("use_signed_tpos_enc_to_obj_ptrs", True):
+        if not settings.use_signed_tpos_enc_to_obj_ptrs:
             pointers = [(abs(p), ptr) for p, ptr in pointers]
-        hidden = int(settings["hidden_dim"])
+        hidden = settings.hidden_dim
         (pix,) = self.memory_attention.run(
             None,
             {

@@ -243,7 +243,7 @@ class MainWindow(QMainWindow):
         self.cancel_button.hide()
 
         self.loader = FrameLoader()
-        self.engine = EngineWorker(EmbeddingCache(self.preferences.cache_bytes))
+        self.engine = EngineWorker(EmbeddingCache.user(self.preferences.cache_bytes))  # RAM, then disk
         self._connect()
         self._build_actions()
         self.loader.start()

@@ -24,8 +24,8 @@ from roto.editor.requests import (
 )
 from roto.engine.bundle import Bundle, load_bundle
 from roto.engine.embeddings import EmbeddingCache
-from roto.engine.predictor import ImagePredictor
 from roto.engine.propagator import VideoPropagator
+from roto.engine.service import EngineService
 from roto.engine.session import RuntimeOptions
 from roto.errors import RotoError
 from roto.export import ExportResult, ExportSpec, MatteSource, export
@@ -106,11 +106,10 @@ class EngineWorker(JobThread):
     def __init__(self, cache: EmbeddingCache | None = None) -> None:
         super().__init__()
         self.cache = cache if cache is not None else EmbeddingCache(EMBEDDING_CACHE_BYTES)
-        self._predictor: ImagePredictor | None = None
-        self._bundle: Bundle | None = None
-        self._options = RuntimeOptions()
+        # The model's one set of sessions, shared by clicks and propagation; replaced only by a reload.
+        self.service: EngineService | None = None
         self._source: MediaSource | None = None
-        self._video: VideoPropagator | None = None  # owned by the worker thread, like the predictor
+        self._video: VideoPropagator | None = None  # per-shot tracking state on the service's sessions
         self._video_key: tuple[str, tuple[ObjectPromptSet, ...]] | None = None
         self._cancel = threading.Event()
 
@@ -156,22 +155,22 @@ class EngineWorker(JobThread):
         self._drop_video()
         try:
             bundle: Bundle = load_bundle(folder)
-            self._predictor = ImagePredictor(bundle, options, self.cache)
-            self._bundle, self._options = bundle, options
+            self.service = EngineService.open(bundle, options, self.cache)
         except RotoError as exc:
             self.engine_failed.emit(str(exc))
             return
-        report = self._predictor.report
+        report = self.service.report
         self.engine_ready.emit(EngineInfo(bundle.name, report.provider, bundle.random_weights))
 
-    def _set_frame(self, source: MediaSource, index: int) -> ImagePredictor | None:
-        if self._predictor is None:
+    def _set_frame(self, source: MediaSource, index: int) -> EngineService | None:
+        """Make sure the frame is encoded (read only if no cache tier holds it); None if no model is loaded."""
+        if self.service is None:
             return None
-        self._predictor.set_frame(source.read(index), media_id=source.media_id, frame=index)
-        return self._predictor
+        self.service.encode(source, index)
+        return self.service
 
     def _encode(self, source: MediaSource, index: int) -> None:
-        if self._predictor is not None:
+        if self.service is not None:
             self.encoding.emit(index)
             self._set_frame(source, index)
             self.frame_encoded.emit(index)
@@ -186,22 +185,22 @@ class EngineWorker(JobThread):
             self.queue.put("ahead", lambda: self._encode_ahead(source, shown, index, rest), self._AHEAD)
 
     def _encode_ahead(self, source: MediaSource, shown: int, index: int, rest: tuple[int, ...]) -> None:
-        predictor = self._predictor
-        if predictor is not None and source is self._source:
-            predictor.encoder(
-                source.read(index), predictor.encoder.key(source.media_id, index)
-            )  # into the cache
+        service = self.service
+        if service is not None and source is self._source:
+            service.encode(source, index)  # into the cache
             self._queue_ahead(source, shown, rest)
 
     def _predict(self, source: MediaSource, request: PredictRequest) -> None:
         try:
-            predictor = self._set_frame(source, request.target.frame)
-            if predictor is None:
+            service = self.service
+            if service is None:
                 raise RotoError("No model is loaded: install one with `roto models install tiny`.")
             points = np.array([(p.x, p.y) for p in request.points], np.float32).reshape(-1, 2)
             labels = np.array([p.label for p in request.points], np.int32)
             box = request.box
-            prediction = predictor.predict(
+            prediction = service.predict(
+                source,
+                request.target.frame,
                 points if len(points) else None,
                 labels if len(points) else None,
                 np.array([box.x0, box.y0, box.x1, box.y1], np.float32) if box is not None else None,
@@ -262,9 +261,9 @@ class EngineWorker(JobThread):
         if self._video is not None and self._video_key == key:
             return self._video
         self._drop_video()
-        if self._bundle is None:
+        if self.service is None:
             raise RotoError("No model is loaded: install one with `roto models install tiny`.")
-        video = VideoPropagator(self._bundle, source, self._options, self.cache)
+        video = self.service.video(source)  # new tracking state, no new sessions
         for obj in objects:
             for prompts in obj.frames:
                 if self._cancel.is_set():

@@ -27,6 +27,12 @@ def _pair(
     return model, load_bundle(folder)
 
 
+@pytest.fixture(autouse=True)
+def _private_cache_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Embedding caches made with `EmbeddingCache.user()` write here, never in the real user cache folder."""
+    monkeypatch.setenv("ROTO_CACHE_DIR", str(tmp_path_factory.mktemp("user-cache")))
+
+
 @pytest.fixture(scope="session")
 def reference_pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Bundle]:
     """(Meta's SAM2 model with seeded random weights, the bundle Roto's converter made from the same weights)."""
@@ -57,4 +63,6 @@ def returning_pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Bundl
 def truck_rgb(shared_media: Path) -> Any:
     import cv2
 
-    return cv2.cvtColor(cv2.imread(str(shared_media / "truck.jpg")), cv2.COLOR_BGR2RGB)
+    bgr = cv2.imread(str(shared_media / "truck.jpg"))
+    assert bgr is not None
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)

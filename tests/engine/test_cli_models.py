@@ -263,7 +263,7 @@ def test_segment_writes_the_predictors_best_mask(
     written = _read_image(out_png, cv2.IMREAD_UNCHANGED)
 
     rgb = cv2.cvtColor(_read_image(truck, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
-    predictor = ImagePredictor(load_bundle(test_bundle_path))
+    predictor = ImagePredictor.open(load_bundle(test_bundle_path))
     predictor.set_frame(rgb)
     prediction = predictor.predict(np.array([[500.0, 375.0]]), np.array([1]))
     expected = prediction.mask()

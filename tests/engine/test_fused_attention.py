@@ -56,8 +56,8 @@ def test_fused_attention_matches_torch(tmp_path: Path, num_heads: int) -> None:
     def heads(x: np.ndarray) -> Any:
         return torch.from_numpy(x).reshape(2, x.shape[1], num_heads, -1).transpose(1, 2)
 
-    expected = functional.scaled_dot_product_attention(heads(q), heads(k), heads(v))
-    expected = expected.transpose(1, 2).reshape(2, 33, 4).numpy()
+    attended = functional.scaled_dot_product_attention(heads(q), heads(k), heads(v))
+    expected = attended.transpose(1, 2).reshape(2, 33, 4).numpy()
     assert ours.shape == (2, 33, 4)
     assert np.abs(ours - expected).max() < 1e-5
 

@@ -23,7 +23,7 @@ def predictors(reference_pair: tuple[Any, Any]) -> tuple[Any, ImagePredictor]:
     size = model.image_size
     # Meta hard-codes the 1024 px feature sizes; the reduced test model runs at `size`.
     reference._bb_feat_sizes = [(size // 4, size // 4), (size // 8, size // 8), (size // 16, size // 16)]
-    return reference, ImagePredictor(bundle)
+    return reference, ImagePredictor.open(bundle)
 
 
 def _iou(a: np.ndarray, b: np.ndarray) -> float:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from roto.engine.embeddings import FrameEmbedding
-from roto.engine.predictor import ImageEncoder, PromptDecoder
+from roto.engine.service import Sam2Graphs
 from roto.engine.session import RuntimeOptions, SessionReport, create_session
 
 TOL = 1e-4
@@ -23,13 +23,11 @@ def frame_features(reference_pair: tuple[Any, Any], truck_rgb: np.ndarray) -> di
 
     model, bundle = reference_pair
     settings = bundle.settings
-    tensor = preprocess_image(
-        truck_rgb, settings["image_size"], settings["pixel_mean"], settings["pixel_std"]
-    )
+    tensor = preprocess_image(truck_rgb, settings.image_size, settings.pixel_mean, settings.pixel_std)
     with torch.no_grad():
         backbone = model.forward_image(torch.from_numpy(tensor))
         _, feats, pos, sizes = model._prepare_backbone_features(backbone)
-    encoder = ImageEncoder(bundle, RuntimeOptions(), SessionReport("", "auto"), None)
+    encoder = Sam2Graphs(bundle).encoder
     ours = encoder(truck_rgb)
     return {"feats": feats, "pos": pos, "sizes": sizes, "ours": ours}
 
@@ -56,7 +54,7 @@ def test_memory_encoder_matches_meta(
 
     model, bundle = reference_pair
     feats, sizes = frame_features["feats"], frame_features["sizes"]
-    low = bundle.settings["image_size"] // bundle.settings["backbone_stride"] * 4
+    low = bundle.settings.image_size // bundle.settings.backbone_stride * 4
     rng = np.random.default_rng(1)
     logits = (rng.standard_normal((1, 1, low, low)) * 4).astype(np.float32)
     score = np.array([[object_score]], np.float32)
@@ -178,7 +176,7 @@ def test_decoder_pointer_and_object_score_match_meta(
             high_res_features=high_res,
             multimask_output=True,
         )
-    decoder = PromptDecoder(bundle, RuntimeOptions(), SessionReport("", "auto"))
+    decoder = Sam2Graphs(bundle).decoder
     embedding = FrameEmbedding(pix, ours.high_res_feats_0, ours.high_res_feats_1, ours.frame_hw)
     out = decoder(embedding, coords, labels, features=pix)
     best = 1 + int(np.argmax(out.iou[1:]))

@@ -68,8 +68,7 @@ def _meta_video(pair: tuple[Any, Any], frames: list[np.ndarray], folder: Path) -
     # Same input tensors on both sides: Meta's video loader resizes JPEG files with PIL, its image path with
     # torchvision; Roto follows the image path. The tracking, not the resize, is under test here.
     images = [
-        preprocess_image(f, settings["image_size"], settings["pixel_mean"], settings["pixel_std"])
-        for f in frames
+        preprocess_image(f, settings.image_size, settings.pixel_mean, settings.pixel_std) for f in frames
     ]
     state["images"] = torch.from_numpy(np.concatenate(images))
     state["cached_features"] = {}  # init_state warmed frame 0 up from its own loader
@@ -108,7 +107,7 @@ def test_tracking_and_correction_match_meta(
 
     predictor, state = reference
     _, bundle = reference_pair
-    ours = VideoPropagator(bundle, clip, fill_hole_area=0, memory_frames=7, logit_frames=4)
+    ours = VideoPropagator.open(bundle, clip, fill_hole_area=0, memory_frames=7, logit_frames=4)
     point = np.array([[480.0, 300.0]], np.float32)
     box = np.array([100.0, 150.0, 400.0, 450.0], np.float32)
     with torch.inference_mode():
@@ -168,7 +167,7 @@ def test_backward_propagation_matches_meta(
 
     predictor, state = reference
     _, bundle = reference_pair
-    ours = VideoPropagator(bundle, clip, fill_hole_area=0)
+    ours = VideoPropagator.open(bundle, clip, fill_hole_area=0)
     point = np.array([[300.0, 350.0]], np.float32)
     last = FRAMES - 1
     with torch.inference_mode():
@@ -197,7 +196,7 @@ def test_absent_object_gives_empty_masks_like_meta(
     with torch.inference_mode():
         predictor.add_new_points_or_box(state, 0, 1, points=point, labels=np.array([1], np.int32))
         reference_run = {f: m for f, _, m in predictor.propagate_in_video(state)}
-    ours = VideoPropagator(bundle, ClipReader(frames, clip.media_id), fill_hole_area=0)
+    ours = VideoPropagator.open(bundle, ClipReader(frames, clip.media_id), fill_hole_area=0)
     ours.add_prompts(0, 1, point, np.array([1]))
     for result in ours.propagate():
         assert result.object_scores[1] < 0
@@ -231,7 +230,7 @@ def test_object_lost_and_found_again_like_meta(
         predictor.add_new_points_or_box(state, 0, 1, points=point, labels=np.array([1], np.int32))
         reference_run = {f: m for f, _, m in predictor.propagate_in_video(state)}
     _, bundle = returning_pair
-    ours = VideoPropagator(bundle, ClipReader(frames, clip.media_id), fill_hole_area=0)
+    ours = VideoPropagator.open(bundle, ClipReader(frames, clip.media_id), fill_hole_area=0)
     ours.add_prompts(0, 1, point, np.array([1]))
     present = []
     for result in ours.propagate():

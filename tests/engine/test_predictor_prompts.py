@@ -27,7 +27,7 @@ def bundle(test_bundle_path: Path) -> Bundle:
 @pytest.fixture(scope="module")
 def predictor(bundle: Bundle) -> ImagePredictor:
     """One predictor with a 320x240 frame set, shared by the prompt-checking tests (they never change it)."""
-    shared = ImagePredictor(bundle, RuntimeOptions(provider="cpu"))
+    shared = ImagePredictor.open(bundle, RuntimeOptions(provider="cpu"))
     shared.set_frame(_frame(*FRAME_HW))
     return shared
 
@@ -101,7 +101,7 @@ def test_bad_mask_input(predictor: ImagePredictor, mask_input: np.ndarray, messa
 
 def test_predict_before_set_frame(bundle: Bundle) -> None:
     with pytest.raises(PromptError, match="no frame is set: call set_frame before predicting"):
-        ImagePredictor(bundle).predict(**ONE_POINT)
+        ImagePredictor.open(bundle).predict(**ONE_POINT)
 
 
 def test_prompts_on_the_frame_edge_are_accepted(predictor: ImagePredictor) -> None:
@@ -121,11 +121,11 @@ def test_mask_input_is_fed_back(predictor: ImagePredictor) -> None:
 
 @pytest.mark.parametrize(("height", "width"), [(240, 320), (1080, 1920), (1920, 1080), (2160, 3840)])
 def test_frame_sizes(bundle: Bundle, height: int, width: int) -> None:
-    predictor = ImagePredictor(bundle, RuntimeOptions(provider="cpu"))
+    predictor = ImagePredictor.open(bundle, RuntimeOptions(provider="cpu"))
     embedding = predictor.set_frame(_frame(height, width))
     assert embedding.frame_hw == (height, width)
-    side = bundle.image_size // bundle.settings["backbone_stride"]
-    assert embedding.image_embed.shape == (1, bundle.settings["hidden_dim"], side, side)
+    side = bundle.image_size // bundle.settings.backbone_stride
+    assert embedding.image_embed.shape == (1, bundle.settings.hidden_dim, side, side)
 
     points = np.array([[width * 0.3, height * 0.4], [width - 1.0, height - 1.0]])
     multi = predictor.predict(points, np.array([1, 0]))
@@ -157,7 +157,7 @@ def test_prompts_are_scaled_to_the_square_model_input() -> None:
 
 def test_second_set_frame_hits_the_cache(bundle: Bundle) -> None:
     cache = EmbeddingCache(max_bytes=64 << 20)
-    predictor = ImagePredictor(bundle, RuntimeOptions(provider="cpu"), cache=cache)
+    predictor = ImagePredictor.open(bundle, RuntimeOptions(provider="cpu"), cache=cache)
     rgb = _frame(240, 320)
     first_embedding = predictor.set_frame(rgb, media_id="shot.mp4", frame=7)
     first = predictor.predict(**ONE_POINT)
@@ -180,7 +180,7 @@ def test_second_set_frame_hits_the_cache(bundle: Bundle) -> None:
 
 def test_frames_without_media_id_bypass_the_cache(bundle: Bundle) -> None:
     cache = EmbeddingCache(max_bytes=64 << 20)
-    predictor = ImagePredictor(bundle, RuntimeOptions(provider="cpu"), cache=cache)
+    predictor = ImagePredictor.open(bundle, RuntimeOptions(provider="cpu"), cache=cache)
     predictor.set_frame(_frame(240, 320))
     predictor.set_frame(_frame(240, 320))
     assert cache.stats.misses == cache.stats.memory_hits == 0
@@ -189,8 +189,8 @@ def test_frames_without_media_id_bypass_the_cache(bundle: Bundle) -> None:
 
 def test_cache_is_keyed_by_model_weights(bundle: Bundle) -> None:
     cache = EmbeddingCache(max_bytes=64 << 20)
-    predictor = ImagePredictor(bundle, RuntimeOptions(provider="cpu"), cache=cache)
+    predictor = ImagePredictor.open(bundle, RuntimeOptions(provider="cpu"), cache=cache)
     key = predictor.encoder.key("shot.mp4", 7)
-    assert key.model == bundle.manifest["files"]["image_encoder.onnx"]["sha256"]
+    assert key.model == bundle.model_key()  # the encoder's checksum and pre-processing: see test_bundle.py
     predictor.set_frame(_frame(240, 320), media_id="shot.mp4", frame=7)
     assert key in cache

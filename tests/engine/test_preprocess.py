@@ -26,7 +26,9 @@ def test_matches_sam2_transforms(shared_media: Path, width: int, height: int, co
     sam2_transforms = pytest.importorskip("sam2.utils.transforms")
 
     if content == "photo":
-        photo = cv2.cvtColor(cv2.imread(str(shared_media / "truck.jpg")), cv2.COLOR_BGR2RGB)
+        bgr = cv2.imread(str(shared_media / "truck.jpg"))
+        assert bgr is not None
+        photo = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
         rgb = cv2.resize(photo, (width, height), interpolation=cv2.INTER_AREA)
     else:
         rgb = np.random.default_rng(0).integers(0, 256, (height, width, 3), dtype=np.uint8)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -34,8 +35,10 @@ class MovingSquare:
 
 
 @pytest.fixture()
-def propagator(test_bundle_path: Path) -> VideoPropagator:
-    prop = VideoPropagator(load_bundle(test_bundle_path), MovingSquare(), memory_frames=7, logit_frames=2)
+def propagator(test_bundle_path: Path) -> Iterator[VideoPropagator]:
+    prop = VideoPropagator.open(
+        load_bundle(test_bundle_path), MovingSquare(), memory_frames=7, logit_frames=2
+    )
     prop.add_prompts(0, 1, np.array([[80.0, 120.0]]), np.array([1]))
     prop.add_prompts(0, 2, box=np.array([30.0, 70.0, 130.0, 170.0]))
     yield prop
@@ -58,11 +61,11 @@ def test_streams_every_frame_once_per_frame_for_all_objects(propagator: VideoPro
 def test_cancel_keeps_done_frames_and_resume_matches_uninterrupted(test_bundle_path: Path) -> None:
     bundle = load_bundle(test_bundle_path)
     point, label = np.array([[80.0, 120.0]]), np.array([1])
-    whole = VideoPropagator(bundle, MovingSquare(), memory_frames=7)
+    whole = VideoPropagator.open(bundle, MovingSquare(), memory_frames=7)
     whole.add_prompts(0, 1, point, label)
     expected = {r.frame: r.logits[1] for r in whole.propagate()}
 
-    parts = VideoPropagator(bundle, MovingSquare(), memory_frames=7)
+    parts = VideoPropagator.open(bundle, MovingSquare(), memory_frames=7)
     parts.add_prompts(0, 1, point, label)
     done: dict[int, np.ndarray] = {}
     for result in parts.propagate(cancel=lambda: len(done) >= 5):
@@ -86,7 +89,7 @@ def test_prompted_frames_are_never_replaced_by_propagation(propagator: VideoProp
 
 
 def test_backward_from_a_later_prompt(test_bundle_path: Path) -> None:
-    prop = VideoPropagator(load_bundle(test_bundle_path), MovingSquare())
+    prop = VideoPropagator.open(load_bundle(test_bundle_path), MovingSquare())
     prop.add_prompts(11, 3, np.array([[190.0, 120.0]]), np.array([1]))
     frames = [r.frame for r in prop.propagate(reverse=True)]
     assert frames == list(range(11, -1, -1))
@@ -109,7 +112,7 @@ def test_errors_are_clear(propagator: VideoPropagator, test_bundle_path: Path) -
         list(propagator.propagate(start=5, end=2))
     with pytest.raises(PromptError, match="outside the 320x240 frame"):
         propagator.add_prompts(3, 1, np.array([[400.0, 10.0]]), np.array([1]))
-    empty = VideoPropagator(load_bundle(test_bundle_path), MovingSquare())
+    empty = VideoPropagator.open(load_bundle(test_bundle_path), MovingSquare())
     with pytest.raises(PromptError, match="add points or a box first"):
         list(empty.propagate())
     empty.close()
@@ -146,7 +149,7 @@ def test_spill_store_round_trips_through_disk() -> None:
 
 def test_object_prompted_later_than_the_start_has_no_pointers_yet(test_bundle_path: Path) -> None:
     """Object 2's only prompt is on frame 6: tracking it from frame 0 attends to that future memory alone."""
-    prop = VideoPropagator(load_bundle(test_bundle_path), MovingSquare())
+    prop = VideoPropagator.open(load_bundle(test_bundle_path), MovingSquare())
     prop.add_prompts(0, 1, np.array([[80.0, 120.0]]), np.array([1]))
     prop.add_prompts(6, 2, np.array([[140.0, 120.0]]), np.array([1]))
     results = list(prop.propagate(end=8))

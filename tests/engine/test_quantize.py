@@ -29,10 +29,9 @@ def test_int8_bundle_is_verified_and_agrees_with_fp32(
     assert quantized_bundle(int8) is int8
     assert quantized_bundle(fp32).path == int8.path  # reused, not rebuilt
 
-    a, b = ImagePredictor(fp32), ImagePredictor(int8)
-    a.set_frame(truck_rgb)
-    b.set_frame(truck_rgb)
-    assert not np.array_equal(a._embedding.image_embed, b._embedding.image_embed)  # really another encoder
+    a, b = ImagePredictor.open(fp32), ImagePredictor.open(int8)
+    ea, eb = a.set_frame(truck_rgb), b.set_frame(truck_rgb)
+    assert not np.array_equal(ea.image_embed, eb.image_embed)  # really another encoder
     point, label = np.array([[500.0, 375.0]]), np.array([1])
     ma, mb = a.predict(point, label).mask(), b.predict(point, label).mask()
     iou = np.logical_and(ma, mb).sum() / max(np.logical_or(ma, mb).sum(), 1)

@@ -1,0 +1,165 @@
+"""One engine per model bundle: one set of ONNX Runtime sessions shared by clicks and propagation.
+
+SAM2 separates the networks (`sam2/modeling/`, no per-video state) from the stateful predictors that use them;
+Roto does the same. `Sam2Graphs` holds the four graphs' sessions of one bundle, each opened at most once.
+`EngineService` adds the embedding cache and offers what the editor and the CLI need: encode a frame, predict
+masks from prompts on a frame, and start the per-shot state of a propagation (`VideoPropagator`), which keeps
+its memory bank to itself but runs on the service's sessions. Nothing here knows about Qt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from typing import Any
+
+import numpy as np
+
+from roto.engine import session as ort_sessions
+from roto.engine.bundle import Bundle
+from roto.engine.embeddings import EmbeddingCache, EmbeddingKey, FrameEmbedding
+from roto.engine.predictor import ImageEncoder, Prediction, PromptDecoder, decode_prompts
+from roto.engine.propagator import FrameReader, VideoPropagator
+from roto.engine.session import RuntimeOptions, SessionReport
+from roto.engine.settings import Sam2Settings
+from roto.errors import PromptError
+
+
+class StillImage:
+    """One in-memory RGB image as a one-frame reader; its media id is a digest of its pixels (safe to cache)."""
+
+    frame_count = 1
+
+    def __init__(self, rgb: np.ndarray) -> None:
+        self.rgb = rgb
+        digest = hashlib.sha256(repr(rgb.shape).encode() + np.ascontiguousarray(rgb).tobytes())
+        self.media_id = f"pixels:{digest.hexdigest()[:32]}"
+
+    def read(self, index: int) -> np.ndarray:
+        if index != 0:
+            raise PromptError(f"frame {index} is outside a still image (frame 0 only)")
+        return self.rgb
+
+
+class Sam2Graphs:
+    """The ONNX Runtime sessions of one bundle's four graphs, and the report of where they run.
+
+    The image encoder and prompt decoder open with the object (every use needs them); the memory encoder and
+    memory attention open on first use, so clicking alone never pays for them. Each opens at most once.
+    Sessions may be run from several threads (ONNX Runtime allows it); the encoder serialises its own runs.
+    """
+
+    def __init__(self, bundle: Bundle, options: RuntimeOptions | None = None) -> None:
+        self.bundle = bundle
+        self.settings: Sam2Settings = bundle.settings
+        self.options = options or RuntimeOptions()
+        self.report = SessionReport(provider="", requested=self.options.provider)
+        # big activations: ORT's arena would keep their peak for the whole session (see create_session)
+        self.encoder = ImageEncoder(
+            self._open("image_encoder", memory_arena=False), bundle, self.options.threads
+        )
+        self.decoder = PromptDecoder(self._open("prompt_decoder", memory_arena=True), self.settings)
+        self._memory: tuple[Any, Any] | None = None
+        self._lock = threading.Lock()
+
+    def _open(self, graph: str, memory_arena: bool) -> Any:
+        return ort_sessions.create_session(
+            self.bundle.graph_path(graph), self.options, self.report, memory_arena=memory_arena
+        )
+
+    def _memory_sessions(self) -> tuple[Any, Any]:
+        with self._lock:
+            if self._memory is None:
+                self._memory = (
+                    self._open("memory_encoder", memory_arena=False),
+                    self._open("memory_attention", memory_arena=False),
+                )
+            return self._memory
+
+    @property
+    def memory_encoder(self) -> Any:
+        """The memory-encoder session (opened on first use)."""
+        return self._memory_sessions()[0]
+
+    @property
+    def memory_attention(self) -> Any:
+        """The memory-attention session (opened on first use)."""
+        return self._memory_sessions()[1]
+
+    @property
+    def sessions_open(self) -> int:
+        """How many of the four sessions are open now."""
+        return 2 if self._memory is None else 4
+
+
+class EngineService:
+    """A bundle's sessions plus the embedding cache: what the editor and the CLI call for every model run.
+
+    Frames are named by a reader (a `roto.media` source or anything with `frame_count`, `media_id` and
+    `read(index)`) and an index into it; embeddings are cached under (media id, frame, model), so a frame is
+    encoded once whether a click or a propagation asked first.
+    """
+
+    def __init__(self, graphs: Sam2Graphs, cache: EmbeddingCache | None = None) -> None:
+        self.graphs = graphs
+        self.cache = cache
+
+    @classmethod
+    def open(
+        cls, bundle: Bundle, options: RuntimeOptions | None = None, cache: EmbeddingCache | None = None
+    ) -> EngineService:
+        """Open the bundle's sessions (see `Sam2Graphs`) and serve through `cache` (None: no caching)."""
+        return cls(Sam2Graphs(bundle, options), cache)
+
+    @property
+    def bundle(self) -> Bundle:
+        return self.graphs.bundle
+
+    @property
+    def settings(self) -> Sam2Settings:
+        return self.graphs.settings
+
+    @property
+    def report(self) -> SessionReport:
+        return self.graphs.report
+
+    def key(self, reader: FrameReader, frame: int) -> EmbeddingKey:
+        return self.graphs.encoder.key(reader.media_id, frame)
+
+    def encode(self, reader: FrameReader, frame: int) -> FrameEmbedding:
+        """The frame's embedding: from the cache (memory, then disk), else read and encoded, then cached."""
+        return self.graphs.encoder.encode(lambda: reader.read(frame), self.key(reader, frame), self.cache)
+
+    def predict(
+        self,
+        reader: FrameReader,
+        frame: int,
+        points: np.ndarray | None = None,
+        labels: np.ndarray | None = None,
+        box: np.ndarray | None = None,
+        mask_input: np.ndarray | None = None,
+        multimask: bool = True,
+    ) -> Prediction:
+        """Masks for prompts on one frame (points x, y in frame pixels, label 1 include / 0 exclude; a box
+        x0, y0, x1, y1); the frame is encoded first unless cached."""
+        embedding = self.encode(reader, frame)
+        return decode_prompts(self.graphs.decoder, embedding, points, labels, box, mask_input, multimask)
+
+    def video(
+        self,
+        reader: FrameReader,
+        fill_hole_area: int = 8,
+        binarize_prompted_masks: bool = True,
+        memory_frames: int = 16,
+        logit_frames: int = 16,
+    ) -> VideoPropagator:
+        """A new per-shot tracking state over `reader` on the shared sessions; `close()` it when done."""
+        return VideoPropagator(
+            self.graphs,
+            reader,
+            self.cache,
+            fill_hole_area=fill_hole_area,
+            binarize_prompted_masks=binarize_prompted_masks,
+            memory_frames=memory_frames,
+            logit_frames=logit_frames,
+        )
