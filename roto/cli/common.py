@@ -113,15 +113,14 @@ def bundle_summary(folder: Path, check: bool) -> dict[str, Any]:
 
 
 def resolve_model(name: str | None) -> Path:
-    """The bundle named on the command line, else the first installed one with real weights."""
-    from roto.engine.bundle import find_bundle, installed_bundles
+    """The bundle named on the command line, else as the editor chooses (ROTO_MODEL, then the first installed
+    bundle with real weights)."""
+    from roto.engine.bundle import choose_bundle, find_bundle
 
-    if name:
-        return find_bundle(name)
-    real = [p for p in installed_bundles() if not bundle_summary(p, check=False).get("random_weights", True)]
-    if not real:
+    chosen = find_bundle(name) if name else choose_bundle()
+    if chosen is None:
         raise RotoError("no model bundle installed: run `roto models install tiny`, or pass --model PATH")
-    return real[0]
+    return chosen
 
 
 def add_runtime_options(parser: argparse.ArgumentParser) -> None:

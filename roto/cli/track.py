@@ -181,84 +181,43 @@ def new_project(media: MediaSource, objects: list[ObjectPrompts]) -> tuple[Proje
     return project, shot, ids
 
 
-def prompt_arrays(
-    obj: ObjectPrompts, frame: int
-) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
-    import numpy as np
+def track(
+    project: Project, shot: Shot, propagator: VideoPropagator, frames: range, on_frame: Callable[[], object]
+) -> dict[int, int]:
+    """Prompt every object, then propagate as the editor's Propagate Both Ways does with the playhead on the
+    range's first frame (docs/ui.md, "Propagation"): each object forward from its first prompted frame to the
+    range's end and backward from there to its start. Every mask lands in the project as it comes; returns the
+    number of frames on which each object has a non-empty mask."""
+    from roto.editor.propagation import Direction, add_prompts, plan_legs, prompt_sets, track_legs
+    from roto.editor.requests import PropagateRequest
+    from roto.project import MaskOrigin, Propagate, SetMask
 
-    points = [p for p in obj.points if p.frame == frame]
-    boxes = [b for b in obj.boxes if b.frame == frame]
-    coords = np.array([(p.x, p.y) for p in points], np.float32) if points else None
-    labels = np.array([p.label for p in points], np.int64) if points else None
-    box = np.array([boxes[0].x0, boxes[0].y0, boxes[0].x1, boxes[0].y1], np.float32) if boxes else None
-    return coords, labels, box
+    objects = prompt_sets(shot.objects, shot.first_frame)
+    present = {obj.object_id: 0 for obj in objects}
+    for obj_id, index, mask in add_prompts(propagator, objects):
+        present[obj_id] += bool(mask.any())
+        SetMask(shot.id, obj_id, shot.shot_frame(index), mask, MaskOrigin.PROMPTED, "Prompt").do(project)
+    first, last = shot.media_index(frames.start), shot.media_index(frames.stop - 1)
+    request = PropagateRequest(0, objects, plan_legs(Direction.BOTH, first, first, last, objects))
+
+    def results() -> Iterator[tuple[int, int, np.ndarray]]:
+        for index, masks in track_legs(propagator, request, lambda: False):
+            for obj_id, mask in masks.items():
+                present[obj_id] += bool(mask.any())
+                yield obj_id, shot.shot_frame(index), mask
+            on_frame()
+
+    Propagate(shot.id, results()).do(project)
+    return present
 
 
-class Tracker:
-    """Runs the propagator over the range and files every mask into the project as it comes."""
+def planned_frames(shot: Shot, frames: range) -> int:
+    """How many frames `track` will track (its progress bar's length)."""
+    from roto.editor.propagation import Direction, plan_legs, prompt_sets
 
-    def __init__(
-        self,
-        project: Project,
-        shot: Shot,
-        propagator: VideoPropagator,
-        objects: list[ObjectPrompts],
-        ids: dict[str, int],
-    ) -> None:
-        self.project, self.shot, self.propagator = project, shot, propagator
-        self.objects, self.ids = objects, ids
-        self.prompted = {ids[obj.name]: set(obj.frames()) for obj in objects}
-        self.present = dict.fromkeys(ids.values(), 0)  # frames on which each object has a non-empty mask
-
-    def prompt(self) -> None:
-        """SAM2 takes each prompted frame as a conditioning frame; its mask is stored as prompted."""
-        from roto.project import MaskOrigin, SetMask
-
-        for obj in self.objects:
-            obj_id = self.ids[obj.name]
-            for frame in obj.frames():
-                result = self.propagator.add_prompts(frame, obj_id, *prompt_arrays(obj, frame))
-                mask = result.mask(obj_id)
-                self.present[obj_id] += bool(mask.any())
-                SetMask(self.shot.id, obj_id, frame, mask, MaskOrigin.PROMPTED, "Prompt").do(self.project)
-
-    def groups(self) -> dict[int, list[int]]:
-        """Objects by their first prompted frame, where their propagation starts.
-
-        SAM2 reads an object's pointer from its conditioning frames on the near side of the tracked frame, so an
-        object cannot be tracked on frames before its first prompt in a forward pass: objects first prompted
-        on different frames propagate in separate passes (each pass encodes its frames again).
-        """
-        groups: dict[int, list[int]] = {}
-        for obj_id, prompted in self.prompted.items():
-            groups.setdefault(min(prompted), []).append(obj_id)
-        return dict(sorted(groups.items()))
-
-    def propagate(self, frames: range, on_frame: Callable[[], object]) -> None:
-        """Forward from the first prompted frame to the range's end, then backward to its start (as SAM2 does)."""
-        from roto.project import Propagate
-
-        Propagate(self.shot.id, self._results(frames, on_frame)).do(self.project)
-
-    def _results(
-        self, frames: range, on_frame: Callable[[], object]
-    ) -> Iterator[tuple[int, int, np.ndarray]]:
-        for start, ids in self.groups().items():
-            passes = [(start, frames.stop - 1, False)]
-            if start > frames.start:
-                passes.append((start, frames.start, True))
-            seen: set[int] = set()
-            for first, last, reverse in passes:
-                for result in self.propagator.propagate(first, last, reverse=reverse, obj_ids=ids):
-                    if result.frame in seen:
-                        continue
-                    seen.add(result.frame)
-                    for obj_id in ids:
-                        if result.frame not in self.prompted[obj_id]:
-                            mask = result.mask(obj_id)
-                            self.present[obj_id] += bool(mask.any())
-                            yield obj_id, result.frame, mask
-                    on_frame()
+    objects = prompt_sets(shot.objects, shot.first_frame)
+    first, last = shot.media_index(frames.start), shot.media_index(frames.stop - 1)
+    return sum(leg.length for leg in plan_legs(Direction.BOTH, first, first, last, objects))
 
 
 def check_save_path(path: Path, overwrite: bool) -> None:
@@ -299,10 +258,8 @@ def cmd_track(args: argparse.Namespace) -> int:
         engine = EngineService.open(bundle, runtime_options(args), EmbeddingCache.user(max_bytes=0))
         propagator = engine.video(media)
         try:
-            tracker = Tracker(project, shot, propagator, objects, ids)
-            with progress_bar(args, len(frames) * len(tracker.groups()), "track") as bar:
-                tracker.prompt()
-                tracker.propagate(frames, lambda: bar.update(1))
+            with progress_bar(args, planned_frames(shot, frames), "track") as bar:
+                present = track(project, shot, propagator, frames, lambda: bar.update(1))
         finally:
             propagator.close()
         if save_path is not None:
@@ -318,7 +275,7 @@ def cmd_track(args: argparse.Namespace) -> int:
                 "name": obj.name,
                 "id": ids[obj.name],
                 "prompted_frames": obj.frames(),
-                "frames_with_mask": tracker.present[ids[obj.name]],
+                "frames_with_mask": present[ids[obj.name]],
             }
             for obj in objects
         ],

@@ -49,3 +49,20 @@ class LatestJobQueue:
             self._closed = True
             self._jobs.clear()
             self._condition.notify_all()
+
+
+class TaskState:
+    """What a long task shares with whoever started it: progress out, cancellation in (Orange's TaskState)."""
+
+    def __init__(self) -> None:
+        self.cancelled = threading.Event()
+        self.on_progress: Callable[[int, int], None] = lambda _done, _total: None
+
+    def cancel(self) -> None:
+        self.cancelled.set()
+
+    def is_cancelled(self) -> bool:
+        return self.cancelled.is_set()
+
+    def report(self, done: int, total: int) -> None:
+        self.on_progress(done, total)

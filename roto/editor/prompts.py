@@ -3,16 +3,21 @@
 A click does not touch the document at once: its command waits here, drawn as a pending marker, while the worker
 predicts from the prompts the frame will have. When the newest answer for that object and frame arrives, the
 waiting commands and a SetMask go onto the UndoStack together as one Batch. Answers to superseded requests are
-dropped (latest click wins). No Qt here, so the logic is tested without a window.
+dropped (latest click wins). A single click's answer may hold several candidate masks (SAM2's multimask
+output); they stay offered while that frame's prompts are still that one click. No Qt here, so the logic is
+tested without a window.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from roto.editor.requests import PredictRequest, PredictResult, PredictTarget
+import numpy as np
+
+from roto.editor.requests import FramePromptSet, PredictRequest, PredictResult, PredictTarget
 from roto.project import (
     AddPrompt,
     Batch,
@@ -26,6 +31,16 @@ from roto.project import (
     SetMask,
     UndoStack,
 )
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """The multimask answers to a single click, and which of them the frame shows."""
+
+    target: PredictTarget
+    prompts: FramePrompts  # the frame's prompts when they were answered: a later edit retires the candidates
+    masks: tuple[np.ndarray, ...]
+    index: int = 0
 
 
 @dataclass
@@ -42,6 +57,7 @@ class PromptSession:
         self._send = send
         self._pending: dict[PredictTarget, _Pending] = {}
         self._next_id = 0
+        self.candidates: Candidates | None = None
 
     # -- edits from the canvas -------------------------------------------------------------------
 
@@ -68,10 +84,13 @@ class PromptSession:
 
     # -- what the canvas draws ---------------------------------------------------------------------
 
+    def _committed(self, target: PredictTarget) -> FramePrompts:
+        obj = self.stack.project.shot(target.shot_id).object(target.object_id)
+        return copy.deepcopy(obj.prompts.get(target.frame, FramePrompts()))
+
     def prompts(self, target: PredictTarget) -> FramePrompts:
         """The prompts the frame will have once waiting edits land (committed ones plus pending ones)."""
-        obj = self.stack.project.shot(target.shot_id).object(target.object_id)
-        prompts = copy.deepcopy(obj.prompts.get(target.frame, FramePrompts()))
+        prompts = self._committed(target)
         pending = self._pending.get(target)
         for command in pending.commands if pending else []:
             _apply(prompts, command)
@@ -98,7 +117,31 @@ class PromptSession:
         target = result.request.target
         mask = SetMask(target.shot_id, target.object_id, target.frame, result.mask, MaskOrigin.PROMPTED)
         self._commit([*pending.commands, mask])
+        many = len(result.candidates) > 1
+        self.candidates = Candidates(target, self._committed(target), result.candidates) if many else None
         return True
+
+    def current_candidates(self) -> Candidates | None:
+        """The candidates, while their frame's prompts are still the click they answer (else None)."""
+        chosen = self.candidates
+        if chosen is not None and self._committed(chosen.target) != chosen.prompts:
+            self.candidates = chosen = None
+        return chosen
+
+    def next_candidate(self) -> Candidates | None:
+        """Show the click's next candidate mask, as its own undo step; None when no candidates apply."""
+        chosen = self.current_candidates()
+        if chosen is None:
+            return None
+        index = (chosen.index + 1) % len(chosen.masks)
+        target = chosen.target
+        mask = chosen.masks[index]
+        label = "Next mask candidate"
+        self.stack.push(
+            SetMask(target.shot_id, target.object_id, target.frame, mask, MaskOrigin.PROMPTED, label)
+        )
+        self.candidates = dataclasses.replace(chosen, index=index)
+        return self.candidates
 
     def on_failed(self, request: PredictRequest) -> bool:
         """Drop the edits whose mask could not be computed; False if the request was already stale."""
@@ -121,8 +164,11 @@ class PromptSession:
             ]
             self._commit(pending.commands + (clear if target.frame in obj.masks else []))
             return
+        index = self.stack.project.shot(target.shot_id).media_index(target.frame)
         box = prompts.boxes[-1] if prompts.boxes else None
-        self._send(PredictRequest(target, pending.request_id, tuple(prompts.points), box))
+        self._send(
+            PredictRequest(target, pending.request_id, FramePromptSet(index, tuple(prompts.points), box))
+        )
 
     def _take(self, request: PredictRequest) -> _Pending | None:
         pending = self._pending.get(request.target)

@@ -1,22 +1,31 @@
-"""A propagation run as the document sees it: which frames to track, and its frames landing as one undo step.
+"""One propagation run, the same for the editor and `roto track`: plan the legs, track them, land the masks.
 
-Masks arrive from the worker one frame at a time and go onto the UndoStack at once, so the canvas, the timeline
+The rule (docs/ui.md, "Propagation"): a run tracks the chosen objects over a range of frames, from a start frame
+(the editor's playhead; for `roto track`, each object's first prompted frame) forward to the range's end, backward
+to its start, or both. SAM2 takes an object's pointer only from its prompts on the near side of the tracked
+frame, so an object is tracked forward only from its first prompted frame on and backward only from its last one
+back: a leg of the run starts, for each object, at the later (forward) or earlier (backward) of the start frame
+and that prompt. Objects whose legs start on the same frame are tracked together. Prompted frames keep the masks
+the user made. `plan_legs` is that rule, `track_legs` runs it on a `VideoPropagator`, and both the editor's
+worker and the CLI call them, so the same prompts give the same masks in both.
+
+In the editor, masks arrive one frame at a time and go onto the UndoStack at once, so the canvas, the timeline
 and an export see them while the run goes on and a cancelled run keeps what it did. Each frame is a
-`roto.project.Propagate` command wrapped in a `PropagationStep`; the steps of one run merge on the stack, so the
-whole run is undone (exactly: Propagate restores each frame's previous mask entry) in one step. Nothing here
-needs a window, so it is tested without one.
+`roto.project.Propagate` wrapped in a `PropagationStep`; the steps of one run merge on the stack, so the whole run
+is undone (exactly: Propagate restores each frame's previous mask entry) in one step.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol
 
 import numpy as np
 
-from roto.editor.requests import FramePromptSet, ObjectPromptSet
-from roto.project import Batch, Command, Propagate, RotoObject
+from roto.editor.requests import FramePromptSet, Leg, ObjectPromptSet, PropagateRequest
+from roto.project import Batch, Command, EncodedMask, Propagate, RotoObject
 
 
 class Direction(StrEnum):
@@ -25,29 +34,51 @@ class Direction(StrEnum):
     BOTH = "both"
 
 
-def plan_legs(direction: Direction, frame: int, first: int, last: int) -> tuple[tuple[int, int, bool], ...]:
-    """(start, end, reverse) legs from `frame` to the ends of the range `first..last` (inclusive).
+LABELS = {
+    Direction.FORWARD: "Propagate forward",
+    Direction.BACKWARD: "Propagate backward",
+    Direction.BOTH: "Propagate",
+}
 
-    Both directions run forward first, then backward from the frame before: every frame is tracked once.
+
+def plan_legs(
+    direction: Direction, frame: int, first: int, last: int, objects: Iterable[ObjectPromptSet]
+) -> tuple[Leg, ...]:
+    """The legs of a run from `frame` over `first..last` (inclusive) for these objects, in the order to run them.
+
+    Forward legs come first; with both directions the backward legs start before the frames the forward ones
+    covered, so every frame is tracked once per object.
     """
     if not first <= frame <= last:
         raise ValueError(f"frame {frame} is outside the range {first}..{last}")
-    forward = ((frame, last, False),)
-    backward = ((frame, first, True),)
-    if direction == Direction.FORWARD:
-        return forward
-    if direction == Direction.BACKWARD:
-        return backward
-    return forward + (((frame - 1, first, True),) if frame > first else ())
+    forward: dict[int, list[int]] = {}
+    backward: dict[int, list[int]] = {}
+    for obj in objects:
+        prompted = [f.frame for f in obj.frames]
+        if not prompted:
+            continue
+        if direction != Direction.BACKWARD:
+            start = max(frame, min(prompted))
+            if start <= last:
+                forward.setdefault(start, []).append(obj.object_id)
+        if direction != Direction.FORWARD:
+            start = max(frame, min(prompted)) - 1 if direction == Direction.BOTH else frame
+            start = min(start, max(prompted))
+            if start >= first:
+                backward.setdefault(start, []).append(obj.object_id)
+    return tuple(
+        [Leg(start, last, False, tuple(ids)) for start, ids in sorted(forward.items())]
+        + [Leg(start, first, True, tuple(ids)) for start, ids in sorted(backward.items(), reverse=True)]
+    )
 
 
-def prompt_sets(objects: Iterable[RotoObject]) -> tuple[ObjectPromptSet, ...]:
-    """The prompts the propagator is built from: every prompted frame of each object (last box only)."""
+def prompt_sets(objects: Iterable[RotoObject], shot_first_frame: int = 0) -> tuple[ObjectPromptSet, ...]:
+    """The prompts a propagator is built from, on media frames: every prompted frame of each object (last box)."""
     return tuple(
         ObjectPromptSet(
             obj.id,
             tuple(
-                FramePromptSet(frame, tuple(p.points), p.boxes[-1] if p.boxes else None)
+                FramePromptSet(frame - shot_first_frame, tuple(p.points), p.boxes[-1] if p.boxes else None)
                 for frame, p in sorted(obj.prompts.items())
                 if not p.is_empty()
             ),
@@ -55,6 +86,76 @@ def prompt_sets(objects: Iterable[RotoObject]) -> tuple[ObjectPromptSet, ...]:
         for obj in objects
         if any(not p.is_empty() for p in obj.prompts.values())
     )
+
+
+class Tracker(Protocol):
+    """What a run needs of roto.engine's VideoPropagator (frames here are media indices)."""
+
+    def add_prompts(
+        self,
+        frame: int,
+        obj_id: int,
+        points: np.ndarray | None = None,
+        labels: np.ndarray | None = None,
+        box: np.ndarray | None = None,
+    ) -> TrackedFrame: ...
+
+    def propagate(
+        self,
+        start: int | None = None,
+        end: int | None = None,
+        reverse: bool = False,
+        obj_ids: list[int] | None = None,
+        cancel: Callable[[], bool] | None = None,
+    ) -> Iterator[TrackedFrame]: ...
+
+
+class TrackedFrame(Protocol):
+    @property
+    def frame(self) -> int: ...
+
+    def mask(self, obj_id: int) -> np.ndarray: ...
+
+
+def add_prompts(
+    tracker: Tracker, objects: Iterable[ObjectPromptSet]
+) -> Iterator[tuple[int, int, np.ndarray]]:
+    """Give the tracker every prompted frame; yields (object id, frame, mask) of each prompted frame."""
+    for obj in objects:
+        for prompts in obj.frames:
+            result = tracker.add_prompts(prompts.frame, obj.object_id, *prompts.arrays())
+            yield obj.object_id, prompts.frame, result.mask(obj.object_id)
+
+
+def track_legs(
+    tracker: Tracker, request: PropagateRequest, cancel: Callable[[], bool]
+) -> Iterator[tuple[int, dict[int, np.ndarray]]]:
+    """Run the request's legs; yields (frame, {object id: mask}) for each frame tracked, prompted frames left out.
+
+    A frame where every object of its leg is prompted yields an empty dict, so a caller counting progress sees
+    each frame of `request.total`.
+    """
+    prompted = {obj.object_id: {f.frame for f in obj.frames} for obj in request.objects}
+    for leg in request.legs:
+        ids = list(leg.object_ids)
+        for result in tracker.propagate(leg.start, leg.end, leg.reverse, ids, cancel):
+            yield result.frame, {oid: result.mask(oid) for oid in ids if result.frame not in prompted[oid]}
+        if cancel():
+            return
+
+
+@dataclass
+class PropagationRun:
+    """The run in progress in the editor: its id tags the worker's answers and its undo step."""
+
+    run_id: int
+    label: str
+    total: int
+    follow: int | None  # the frame the playhead was moved to, while it follows the run
+    frames_done: int = 0
+    last_frame: int | None = None  # the latest frame received (a timeline position)
+    followed_at: float = 0.0
+    cancelling: bool = False
 
 
 @dataclass
@@ -71,7 +172,8 @@ class PropagationStep(Batch):
 
 
 def frame_step(
-    run_id: int, label: str, shot_id: str, frame: int, masks: dict[int, np.ndarray]
+    run_id: int, label: str, shot_id: str, frame: int, masks: Mapping[int, np.ndarray | EncodedMask]
 ) -> PropagationStep:
+    """The undo step of one frame of a run; `frame` is a shot frame."""
     results = [(object_id, frame, mask) for object_id, mask in masks.items()]
     return PropagationStep([Propagate(shot_id, results, label=label)], label=label, run_id=run_id)

@@ -14,6 +14,29 @@ from roto.project import Box, Point
 
 
 @dataclass(frozen=True)
+class FramePromptSet:
+    """One prompted frame of an object, as the model takes it (one box at most); `frame` is a media index."""
+
+    frame: int
+    points: tuple[Point, ...]
+    box: Box | None
+
+    def arrays(self) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
+        """(coords (N, 2), labels (N,), box (4,)) in frame pixels, None where absent: the engine's arguments."""
+        return prompt_arrays(self.points, self.box)
+
+
+def prompt_arrays(
+    points: tuple[Point, ...], box: Box | None
+) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
+    """Prompts as the engine's numpy arguments (None where there are none)."""
+    coords = np.array([(p.x, p.y) for p in points], np.float32).reshape(-1, 2) if points else None
+    labels = np.array([p.label for p in points], np.int32) if points else None
+    corners = np.array([box.x0, box.y0, box.x1, box.y1], np.float32) if box is not None else None
+    return coords, labels, corners
+
+
+@dataclass(frozen=True)
 class PredictTarget:
     """Which mask a prompt edit is about: an object on a frame of a shot."""
 
@@ -24,12 +47,14 @@ class PredictTarget:
 
 @dataclass(frozen=True)
 class PredictRequest:
-    """All prompts of an object on a frame (the model sees them together), tagged so stale answers are dropped."""
+    """All prompts of an object on a frame (the model sees them together), tagged so stale answers are dropped.
+
+    `target` names the mask in the document (a shot frame); `prompts.frame` is the media index the model reads.
+    """
 
     target: PredictTarget
     request_id: int
-    points: tuple[Point, ...]
-    box: Box | None
+    prompts: FramePromptSet
 
 
 @dataclass(frozen=True)
@@ -41,15 +66,6 @@ class PredictResult:
 
 
 @dataclass(frozen=True)
-class FramePromptSet:
-    """One prompted frame of an object, as the propagator takes it (one box at most)."""
-
-    frame: int
-    points: tuple[Point, ...]
-    box: Box | None
-
-
-@dataclass(frozen=True)
 class ObjectPromptSet:
     """All prompted frames of one object: equal sets mean the propagator built for them can be reused."""
 
@@ -58,16 +74,31 @@ class ObjectPromptSet:
 
 
 @dataclass(frozen=True)
+class Leg:
+    """Part of a run: track these objects from `start` to `end` (inclusive media indices) in one direction."""
+
+    start: int
+    end: int
+    reverse: bool
+    object_ids: tuple[int, ...]
+
+    @property
+    def length(self) -> int:
+        return abs(self.end - self.start) + 1
+
+
+@dataclass(frozen=True)
 class PropagateRequest:
-    """A propagation run: legs of (start, end, reverse) run one after the other for the objects given."""
+    """A propagation run: its legs run one after the other, over the prompts of the objects given."""
 
     run_id: int
     objects: tuple[ObjectPromptSet, ...]
-    legs: tuple[tuple[int, int, bool], ...]
+    legs: tuple[Leg, ...]
 
     @property
     def total(self) -> int:
-        return sum(abs(end - start) + 1 for start, end, _ in self.legs)
+        """Frames the run tracks, counted once per leg: the length of its progress bar."""
+        return sum(leg.length for leg in self.legs)
 
 
 @dataclass(frozen=True)

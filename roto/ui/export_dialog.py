@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QEventLoop, Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -12,14 +11,11 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFormLayout,
     QLineEdit,
-    QMessageBox,
-    QProgressDialog,
     QWidget,
 )
 
-from roto.export import Content, ExportFormat, ExportResult, ExportSpec, Layout, MatteSource
+from roto.export import Content, ExportFormat, ExportSpec, Layout
 from roto.ui.folder_field import folder_row
-from roto.ui.worker import ExportThread
 
 
 class ExportDialog(QDialog):
@@ -62,33 +58,3 @@ def _combo(kind: type[ExportFormat] | type[Layout] | type[Content]) -> QComboBox
     for member in kind:
         combo.addItem(member.value, member)
     return combo
-
-
-def run_export(parent: QWidget, source: MatteSource, spec: ExportSpec) -> ExportResult | None:
-    """Export with a modal progress dialog (Cancel stops cleanly); errors are shown, None is returned."""
-    progress = QProgressDialog("Exporting mattes…", "Cancel", 0, source.frame_count, parent)
-    progress.setWindowModality(Qt.WindowModality.WindowModal)
-    progress.setMinimumDuration(0)
-    thread = ExportThread(source, spec)
-    outcome: list[ExportResult] = []
-    errors: list[str] = []
-
-    def show_progress(done: int, total: int) -> None:
-        progress.setMaximum(total)
-        progress.setValue(done)
-
-    thread.progressed.connect(show_progress)
-    thread.finished_ok.connect(outcome.append)
-    thread.failed.connect(errors.append)
-    progress.canceled.connect(thread.cancel)
-    loop = QEventLoop()
-    thread.finished.connect(loop.quit)  # queued: delivered inside exec() even if the export is already done
-    thread.start()
-    progress.show()
-    loop.exec()
-    thread.wait()
-    progress.reset()
-    if errors:
-        QMessageBox.critical(parent, "Export failed", errors[0])
-        return None
-    return outcome[0] if outcome else None

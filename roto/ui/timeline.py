@@ -6,7 +6,7 @@ and the in/out band use the slider's own frame-to-pixel mapping, so they line up
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from PySide6.QtCore import QRect, Qt, QTimer, Signal
@@ -22,6 +22,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from roto.editor.coverage import FrameRuns
+
 PROMPT_MARK = QColor(255, 200, 60)
 MASK_MARK = QColor(90, 160, 255)
 RANGE_FILL = QColor(255, 255, 255, 28)
@@ -34,7 +36,7 @@ class Coverage:
     """One object's row under the slider: the frames that have a mask, in the object's colour."""
 
     color: tuple[int, int, int]
-    frames: frozenset[int]
+    frames: FrameRuns  # kept up to date by the editor's ShotMarks: the bar only paints it
 
 
 class MarkedSlider(QSlider):
@@ -42,19 +44,19 @@ class MarkedSlider(QSlider):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(Qt.Orientation.Horizontal, parent)
-        self._prompted: frozenset[int] = frozenset()
-        self._masked: frozenset[int] = frozenset()
+        self._prompted = FrameRuns()
+        self._masked = FrameRuns()
         self.in_out: tuple[int, int] | None = None
         self.setMinimumHeight(28)
 
-    def set_marks(self, prompted: Iterable[int], masked: Iterable[int]) -> None:
-        self._prompted = frozenset(prompted)
-        self._masked = frozenset(masked) - self._prompted
+    def set_marks(self, prompted: FrameRuns, masked: FrameRuns) -> None:
+        """The current object's marks (live: the editor updates them in place, then calls this to repaint)."""
+        self._prompted, self._masked = prompted, masked
         self.update()
 
     @property
     def prompted(self) -> frozenset[int]:
-        return self._prompted
+        return frozenset(self._prompted)
 
     def frame_mapping(self) -> tuple[int, int]:
         """(left, span): frame f sits at left + sliderPositionFromValue(min, max, f, span), the handle's centre.
@@ -96,10 +98,10 @@ class MarkedSlider(QSlider):
         painter.end()
         super().paintEvent(event)
         painter = QPainter(self)
-        for frames, color, height in ((self._masked, MASK_MARK, 3), (self._prompted, PROMPT_MARK, 6)):
-            for frame in frames:
-                x = self.frame_x(frame, mapping)
-                painter.fillRect(QRect(x - 1, self.height() - height, 2, height), color)
+        for runs, color, height in ((self._masked, MASK_MARK, 3), (self._prompted, PROMPT_MARK, 6)):
+            for first, last in runs.runs():
+                x0, x1 = self.frame_x(first, mapping), self.frame_x(last, mapping)
+                painter.fillRect(QRect(x0 - 1, self.height() - height, x1 - x0 + 2, height), color)
         painter.end()
 
 
@@ -133,22 +135,11 @@ class CoverageBar(QWidget):
         for row, coverage in enumerate(self._rows):
             top = 1 + row * COVERAGE_ROW_PX
             color = QColor(*coverage.color)
-            for start, stop in _runs(sorted(coverage.frames)):
+            for start, stop in coverage.frames.runs():
                 x0 = offset + slider.frame_x(start, mapping) - width // 2
                 x1 = offset + slider.frame_x(stop, mapping) + (width + 1) // 2
                 painter.fillRect(QRect(x0, top, max(1, x1 - x0), COVERAGE_ROW_PX - 1), color)
         painter.end()
-
-
-def _runs(frames: Sequence[int]) -> list[tuple[int, int]]:
-    """Consecutive frames as (first, last) runs, so a long coverage is a few rectangles, not thousands."""
-    runs: list[tuple[int, int]] = []
-    for frame in frames:
-        if runs and frame == runs[-1][1] + 1:
-            runs[-1] = (runs[-1][0], frame)
-        else:
-            runs.append((frame, frame))
-    return runs
 
 
 class Timeline(QWidget):

@@ -1,8 +1,9 @@
-"""The one place threads meet Qt: frame decoding, the SAM2 engine and exports run off the GUI thread.
+"""QThreads and signals: frame decoding and the model's work (roto.editor.engine) run off the GUI thread.
 
 Each background thread owns a `LatestJobQueue`: a job posted under a key replaces the one still waiting under
 that key, so scrubbing decodes only the frame the user stopped on and the latest click wins over stale ones.
-Results and errors come back as Qt signals carrying plain data (queued into the GUI thread by Qt).
+Results and errors come back as Qt signals carrying plain data (queued into the GUI thread by Qt). Exports run
+as roto.ui.operations.
 """
 
 from __future__ import annotations
@@ -11,24 +12,20 @@ import logging
 import threading
 from pathlib import Path
 
-import numpy as np
 from PySide6.QtCore import QThread, Signal
 
+from roto.editor.engine import EditorEngine
 from roto.editor.jobs import LatestJobQueue
 from roto.editor.requests import (
     EngineInfo,
-    ObjectPromptSet,
     PredictRequest,
-    PredictResult,
     PropagateRequest,
 )
 from roto.engine.bundle import Bundle, load_bundle
 from roto.engine.embeddings import EmbeddingCache
-from roto.engine.propagator import VideoPropagator
 from roto.engine.service import EngineService
 from roto.engine.session import RuntimeOptions
 from roto.errors import RotoError
-from roto.export import ExportResult, ExportSpec, MatteSource, export
 from roto.media import MediaSource
 
 log = logging.getLogger(__name__)
@@ -93,9 +90,7 @@ class EngineWorker(JobThread):
     frame_encoded = Signal(int)
     mask_ready = Signal(object)  # PredictResult
     predict_failed = Signal(object, str)  # PredictRequest, message
-    propagated = Signal(
-        int, int, object
-    )  # run id, frame, {object id: bool (H, W) mask} (prompted frames left out)
+    propagated = Signal(int, int, object)  # run id, media index, {object id: EncodedMask} (prompted left out)
     propagation_progress = Signal(int, int, int)  # run id, frames done, frames in the run
     propagation_done = Signal(int, bool)  # run id, cancelled
     propagation_failed = Signal(int, str)  # run id, message
@@ -107,11 +102,13 @@ class EngineWorker(JobThread):
         super().__init__()
         self.cache = cache if cache is not None else EmbeddingCache(EMBEDDING_CACHE_BYTES)
         # The model's one set of sessions, shared by clicks and propagation; replaced only by a reload.
-        self.service: EngineService | None = None
+        self.model: EditorEngine | None = None
         self._source: MediaSource | None = None
-        self._video: VideoPropagator | None = None  # per-shot tracking state on the service's sessions
-        self._video_key: tuple[str, tuple[ObjectPromptSet, ...]] | None = None
         self._cancel = threading.Event()
+
+    @property
+    def service(self) -> EngineService | None:
+        return self.model.service if self.model is not None else None
 
     def load_bundle(self, folder: Path, options: RuntimeOptions | None = None) -> None:
         self.queue.put("load", lambda: self._load(folder, options or RuntimeOptions()), self._LOAD)
@@ -136,7 +133,8 @@ class EngineWorker(JobThread):
     def stop(self) -> None:
         self._cancel.set()
         super().stop()
-        self._drop_video()
+        if self.model is not None:
+            self.model.close()
 
     def encode(self, index: int) -> None:
         source = self._source
@@ -152,27 +150,23 @@ class EngineWorker(JobThread):
     # -- in the worker thread ----------------------------------------------------------------------
 
     def _load(self, folder: Path, options: RuntimeOptions) -> None:
-        self._drop_video()
+        if self.model is not None:
+            self.model.close()
+            self.model = None
         try:
             bundle: Bundle = load_bundle(folder)
-            self.service = EngineService.open(bundle, options, self.cache)
+            self.model = EditorEngine(EngineService.open(bundle, options, self.cache))
         except RotoError as exc:
             self.engine_failed.emit(str(exc))
             return
-        report = self.service.report
+        report = self.model.service.report
         self.engine_ready.emit(EngineInfo(bundle.name, report.provider, bundle.random_weights))
 
-    def _set_frame(self, source: MediaSource, index: int) -> EngineService | None:
-        """Make sure the frame is encoded (read only if no cache tier holds it); None if no model is loaded."""
-        if self.service is None:
-            return None
-        self.service.encode(source, index)
-        return self.service
-
     def _encode(self, source: MediaSource, index: int) -> None:
+        """Encode the shown frame (read only if no cache tier holds it), then its neighbours when idle."""
         if self.service is not None:
             self.encoding.emit(index)
-            self._set_frame(source, index)
+            self.service.encode(source, index)
             self.frame_encoded.emit(index)
             self._queue_ahead(source, index, self.AHEAD)
 
@@ -192,21 +186,9 @@ class EngineWorker(JobThread):
 
     def _predict(self, source: MediaSource, request: PredictRequest) -> None:
         try:
-            service = self.service
-            if service is None:
+            if self.model is None:
                 raise RotoError("No model is loaded: install one with `roto models install tiny`.")
-            points = np.array([(p.x, p.y) for p in request.points], np.float32).reshape(-1, 2)
-            labels = np.array([p.label for p in request.points], np.int32)
-            box = request.box
-            prediction = service.predict(
-                source,
-                request.target.frame,
-                points if len(points) else None,
-                labels if len(points) else None,
-                np.array([box.x0, box.y0, box.x1, box.y1], np.float32) if box is not None else None,
-                # SAM2's advice: several candidates for one ambiguous click, one mask once prompts agree.
-                multimask=len(request.points) == 1 and box is None,
-            )
+            result = self.model.predict(source, request)
         except RotoError as exc:
             self.predict_failed.emit(request, str(exc))
             return
@@ -214,104 +196,24 @@ class EngineWorker(JobThread):
             log.exception("prediction failed")
             self.predict_failed.emit(request, f"Unexpected internal error: {exc!r}. Details are in the log.")
             return
-        order = np.argsort(-prediction.scores) if len(prediction) > 1 else np.array([prediction.best])
-        candidates = tuple(prediction.mask(int(i)) for i in order) if len(order) > 1 else ()
-        self.mask_ready.emit(
-            PredictResult(
-                request,
-                candidates[0] if candidates else prediction.mask(),
-                float(prediction.scores[prediction.best]),
-                candidates,
-            )
-        )
+        self.mask_ready.emit(result)
 
     def _propagate(self, source: MediaSource, request: PropagateRequest) -> None:
         try:
-            self._run_propagation(source, request)
+            if self.model is None:
+                raise RotoError("No model is loaded: install one with `roto models install tiny`.")
+            cancel = self._cancel.is_set
+            frames = self.model.propagate(source, request, cancel)
+            for done, (frame, masks) in enumerate(frames, start=1):
+                self.propagated.emit(request.run_id, frame, masks)
+                self.propagation_progress.emit(request.run_id, done, request.total)
         except RotoError as exc:
             self.propagation_failed.emit(request.run_id, str(exc))
+            return
         except Exception as exc:  # the GUI waits for an outcome whatever went wrong
             log.exception("propagation failed")
             self.propagation_failed.emit(
                 request.run_id, f"Unexpected internal error: {exc!r}. Details are in the log."
             )
-
-    def _run_propagation(self, source: MediaSource, request: PropagateRequest) -> None:
-        video = self._video_for(source, request.objects)
-        if video is None:
-            self.propagation_done.emit(request.run_id, True)
             return
-        ids = [obj.object_id for obj in request.objects]
-        prompted = {obj.object_id: {f.frame for f in obj.frames} for obj in request.objects}
-        done = 0
-        for start, end, reverse in request.legs:
-            for result in video.propagate(start, end, reverse, ids, self._cancel.is_set):
-                masks = {oid: result.mask(oid) for oid in ids if result.frame not in prompted[oid]}
-                if masks:
-                    self.propagated.emit(request.run_id, result.frame, masks)
-                done += 1
-                self.propagation_progress.emit(request.run_id, done, request.total)
-            if self._cancel.is_set():
-                break
-        self.propagation_done.emit(request.run_id, self._cancel.is_set())
-
-    def _video_for(self, source: MediaSource, objects: tuple[ObjectPromptSet, ...]) -> VideoPropagator | None:
-        """The propagator for these prompts, rebuilt only when they (or the media) changed; None if cancelled."""
-        key = (source.media_id, objects)
-        if self._video is not None and self._video_key == key:
-            return self._video
-        self._drop_video()
-        if self.service is None:
-            raise RotoError("No model is loaded: install one with `roto models install tiny`.")
-        video = self.service.video(source)  # new tracking state, no new sessions
-        for obj in objects:
-            for prompts in obj.frames:
-                if self._cancel.is_set():
-                    video.close()
-                    return None
-                points = np.array([(p.x, p.y) for p in prompts.points], np.float32).reshape(-1, 2)
-                labels = np.array([p.label for p in prompts.points], np.int32)
-                box = prompts.box
-                video.add_prompts(
-                    prompts.frame,
-                    obj.object_id,
-                    points if len(points) else None,
-                    labels if len(points) else None,
-                    np.array([box.x0, box.y0, box.x1, box.y1], np.float32) if box is not None else None,
-                )
-        self._video, self._video_key = video, key
-        return video
-
-    def _drop_video(self) -> None:
-        if self._video is not None:
-            self._video.close()
-        self._video, self._video_key = None, None
-
-
-class ExportThread(QThread):
-    """One export run; progress and the outcome come back as signals, `cancel` stops it between frames."""
-
-    progressed = Signal(int, int)
-    finished_ok = Signal(object)  # ExportResult
-    failed = Signal(str)
-
-    def __init__(self, source: MatteSource, spec: ExportSpec) -> None:
-        super().__init__()
-        self._source = source
-        self._spec = spec
-        self._cancel = threading.Event()
-
-    def cancel(self) -> None:
-        self._cancel.set()
-
-    def run(self) -> None:
-        try:
-            result: ExportResult = export(self._source, self._spec, self.progressed.emit, self._cancel)
-        except RotoError as exc:
-            self.failed.emit(str(exc))
-            return
-        except Exception as exc:
-            log.exception("export failed")
-            self.failed.emit(f"Unexpected internal error during export: {exc!r}")
-            return
-        self.finished_ok.emit(result)
+        self.propagation_done.emit(request.run_id, cancel())

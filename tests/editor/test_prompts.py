@@ -41,7 +41,7 @@ def answer(request: PredictRequest, fill: bool = True) -> PredictResult:
 
 def test_click_and_its_mask_are_one_undo_step(session: PromptSession, stack: UndoStack, sent: list) -> None:
     session.add_point(TARGET, Point(2, 3, 1))
-    assert sent[-1].points == (Point(2, 3, 1),) and sent[-1].box is None
+    assert sent[-1].prompts.points == (Point(2, 3, 1),) and sent[-1].prompts.box is None
     assert stack.project.get_mask("s", 1, 3) is None and session.is_waiting(TARGET)
     assert session.prompts(TARGET).points == [Point(2, 3, 1)]  # drawn while waiting
 
@@ -60,7 +60,10 @@ def test_latest_click_wins(session: PromptSession, stack: UndoStack, sent: list)
     session.add_point(TARGET, Point(1, 1, 1))
     session.add_point(TARGET, Point(5, 5, 0))
     first, second = sent
-    assert second.points == (Point(1, 1, 1), Point(5, 5, 0))  # the model sees every prompt of the frame
+    assert second.prompts.points == (
+        Point(1, 1, 1),
+        Point(5, 5, 0),
+    )  # the model sees every prompt of the frame
     assert not session.on_result(answer(first, fill=False))  # stale: superseded by the second click
     assert stack.project.get_mask("s", 1, 3) is None
     assert session.on_result(answer(second))
@@ -73,7 +76,7 @@ def test_new_box_replaces_the_old_one(session: PromptSession, stack: UndoStack, 
     session.add_box(TARGET, Box(0, 0, 4, 4))
     session.on_result(answer(sent[-1]))
     session.add_box(TARGET, Box(1, 1, 9, 7))
-    assert sent[-1].box == Box(1, 1, 9, 7)
+    assert sent[-1].prompts.box == Box(1, 1, 9, 7)
     session.on_result(answer(sent[-1]))
     assert stack.project.shot("s").object(1).prompts[3].boxes == [Box(1, 1, 9, 7)]
     stack.undo()

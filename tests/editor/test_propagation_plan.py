@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from roto.editor.propagation import Direction, frame_step, plan_legs, prompt_sets
-from roto.editor.requests import FramePromptSet, ObjectPromptSet, PropagateRequest
+from roto.editor.requests import FramePromptSet, Leg, ObjectPromptSet, PropagateRequest
 from roto.project import Box, FramePrompts, MaskOrigin, Point, Project, RotoObject, SetMask, Shot, UndoStack
 
 SHAPE = (4, 6)
@@ -23,14 +23,39 @@ def stack() -> UndoStack:
     return UndoStack(Project("p", [shot]))
 
 
+def _prompted(object_id: int, *frames: int) -> ObjectPromptSet:
+    return ObjectPromptSet(object_id, tuple(FramePromptSet(f, (Point(1, 1, 1),), None) for f in frames))
+
+
 def test_legs_cover_each_frame_of_the_range_once() -> None:
-    assert plan_legs(Direction.FORWARD, 3, 1, 8) == ((3, 8, False),)
-    assert plan_legs(Direction.BACKWARD, 3, 1, 8) == ((3, 1, True),)
-    assert plan_legs(Direction.BOTH, 3, 1, 8) == ((3, 8, False), (2, 1, True))
-    assert plan_legs(Direction.BOTH, 1, 1, 8) == ((1, 8, False),)
-    assert PropagateRequest(1, (), plan_legs(Direction.BOTH, 3, 1, 8)).total == 8
+    obj = [_prompted(1, 3)]
+    assert plan_legs(Direction.FORWARD, 3, 1, 8, obj) == (Leg(3, 8, False, (1,)),)
+    assert plan_legs(Direction.BACKWARD, 3, 1, 8, obj) == (Leg(3, 1, True, (1,)),)
+    both = plan_legs(Direction.BOTH, 3, 1, 8, obj)
+    assert both == (Leg(3, 8, False, (1,)), Leg(2, 1, True, (1,)))
+    assert plan_legs(Direction.BOTH, 1, 1, 8, [_prompted(1, 1)]) == (Leg(1, 8, False, (1,)),)
+    assert PropagateRequest(1, (), both).total == 8
     with pytest.raises(ValueError, match="outside"):
-        plan_legs(Direction.FORWARD, 9, 1, 8)
+        plan_legs(Direction.FORWARD, 9, 1, 8, obj)
+
+
+def test_an_object_is_tracked_forward_from_its_first_prompt_and_backward_from_its_last() -> None:
+    """SAM2 takes an object's pointer from prompts on the near side only: legs start at the prompts."""
+    early, late, both_sides = _prompted(1, 2), _prompted(2, 6), _prompted(3, 1, 9)
+    objects = [early, late, both_sides]
+    assert plan_legs(Direction.FORWARD, 4, 0, 9, objects) == (
+        Leg(4, 9, False, (1, 3)),  # prompted at or before the playhead: from the playhead
+        Leg(6, 9, False, (2,)),  # prompted after it: from its prompt, not from frames it cannot know yet
+    )
+    assert plan_legs(Direction.BACKWARD, 4, 0, 9, objects) == (
+        Leg(4, 0, True, (2, 3)),
+        Leg(2, 0, True, (1,)),  # its last prompt is before the playhead: from there back
+    )
+    # Both ways from each object's first prompt is what `roto track` runs: forward from it, backward before it.
+    assert plan_legs(Direction.BOTH, 2, 0, 9, [early]) == (Leg(2, 9, False, (1,)), Leg(1, 0, True, (1,)))
+    assert plan_legs(Direction.BOTH, 0, 0, 9, [late]) == (Leg(6, 9, False, (2,)), Leg(5, 0, True, (2,)))
+    assert plan_legs(Direction.FORWARD, 7, 0, 9, [early, _prompted(4)]) == (Leg(7, 9, False, (1,)),)
+    assert plan_legs(Direction.BACKWARD, 1, 0, 9, [late]) == (Leg(1, 0, True, (2,)),)
 
 
 def test_frames_of_a_run_merge_into_one_step_and_undo_exactly(stack: UndoStack) -> None:

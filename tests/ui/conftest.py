@@ -10,16 +10,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import av
-import numpy as np
 import pytest
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from roto.ui.app import MainWindow
-
-CLIP_SIZE = (160, 96)  # width, height: small so the whole folder stays fast on two shared cores
-CLIP_FRAMES = 12
 
 
 @dataclass
@@ -60,33 +55,13 @@ def test_model(monkeypatch: pytest.MonkeyPatch, test_bundle_path: Path) -> Path:
     return test_bundle_path
 
 
-@pytest.fixture(scope="session")
-def small_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A bright square moving over a dark gradient, H.264 like the footage users bring."""
-    path = tmp_path_factory.mktemp("clip") / "square.mp4"
-    width, height = CLIP_SIZE
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("libx264", rate=24)
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        ramp = np.linspace(20, 90, width, dtype=np.uint8)
-        for index in range(CLIP_FRAMES):
-            rgb = np.repeat(np.repeat(ramp[None, :, None], height, 0), 3, 2)
-            x = 30 + 4 * index
-            rgb[30:70, x : x + 40] = (230, 200, 60)
-            for packet in stream.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-    return path
-
-
 @pytest.fixture
 def window(qtbot, dialogs: Dialogs, test_model: Path) -> Iterator[MainWindow]:  # type: ignore[no-untyped-def]
     win = MainWindow()
     qtbot.addWidget(win)
     win.resize(900, 600)
     win.show()
-    qtbot.waitUntil(lambda: win.engine_info is not None, timeout=20_000)
+    qtbot.waitUntil(lambda: win.state.engine is not None, timeout=20_000)
     yield win
     dialogs.answer = QMessageBox.StandardButton.Discard  # closing must not wait on "save changes?"
     win.close()

@@ -14,7 +14,8 @@ from PySide6.QtWidgets import QFileDialog
 from roto.project import Point, load_project
 from roto.ui.app import MainWindow
 from roto.ui.export_dialog import ExportDialog
-from tests.ui.conftest import CLIP_FRAMES, CLIP_SIZE, Dialogs
+from tests.conftest import CLIP_FRAMES, CLIP_SIZE
+from tests.ui.conftest import Dialogs
 from tests.ui.ui_helpers import SHARED_CLIP, click_image, current_mask, open_and_show
 
 WAIT_MS = 15_000
@@ -27,7 +28,7 @@ def test_click_on_the_sample_clip_gives_a_mask_of_the_frame_shape(qtbot, window:
     click_image(qtbot, window, 480, 270)
     qtbot.waitUntil(lambda: current_mask(window) is not None, timeout=WAIT_MS)
     assert current_mask(window).shape == (540, 960)
-    assert "random weights (test bundle)" in window.model_label.text()
+    assert "random weights (test bundle)" in window.status.model.text()
 
 
 def test_click_undo_redo(qtbot, window: MainWindow, small_clip: Path) -> None:
@@ -36,16 +37,16 @@ def test_click_undo_redo(qtbot, window: MainWindow, small_clip: Path) -> None:
     qtbot.waitUntil(lambda: current_mask(window) is not None, timeout=WAIT_MS)
     mask = current_mask(window).copy()
     assert mask.shape == (CLIP_SIZE[1], CLIP_SIZE[0])
-    obj = window.doc.shot.object(window.object_id)
+    obj = window.state.document.shot.object(window.state.object_id)
     (point,) = obj.prompts[0].points
     assert (point.label, round(point.x), round(point.y)) == (1, 50, 50)
-    assert window.undo_action.text() == "&Undo Add point"
+    assert window.menu_actions["undo"].text() == "&Undo Add point"
 
     requests: list[object] = []
     window.engine.mask_ready.connect(requests.append)
-    window.undo_action.trigger()
+    window.menu_actions["undo"].trigger()
     assert current_mask(window) is None and 0 not in obj.prompts
-    window.redo_action.trigger()
+    window.menu_actions["redo"].trigger()
     assert np.array_equal(current_mask(window), mask) and obj.prompts[0].points == [point]
     qtbot.wait(100)
     assert requests == []  # undo/redo restored the mask without running the model
@@ -53,7 +54,7 @@ def test_click_undo_redo(qtbot, window: MainWindow, small_clip: Path) -> None:
 
 def test_box_drag_gives_a_mask(qtbot, window: MainWindow, small_clip: Path) -> None:
     open_and_show(qtbot, window, small_clip)
-    window.box_tool.trigger()
+    window.menu_actions["box_tool"].trigger()
     viewport = window.canvas.viewport()
     start, end = window.canvas.image_to_view(25, 25), window.canvas.image_to_view(80, 75)
     qtbot.mousePress(viewport, Qt.MouseButton.LeftButton, pos=start)
@@ -61,9 +62,9 @@ def test_box_drag_gives_a_mask(qtbot, window: MainWindow, small_clip: Path) -> N
     qtbot.mouseMove(viewport, end)
     qtbot.mouseRelease(viewport, Qt.MouseButton.LeftButton, pos=end)
     qtbot.waitUntil(lambda: current_mask(window) is not None, timeout=WAIT_MS)
-    (box,) = window.doc.shot.object(window.object_id).prompts[0].boxes
+    (box,) = window.state.document.shot.object(window.state.object_id).prompts[0].boxes
     assert [round(v) for v in (box.x0, box.y0, box.x1, box.y1)] == [25, 25, 80, 75]
-    assert window.undo_action.text() == "&Undo Add box"
+    assert window.menu_actions["undo"].text() == "&Undo Add box"
 
 
 def test_right_click_is_background_and_ctrl_click_deletes(
@@ -73,7 +74,7 @@ def test_right_click_is_background_and_ctrl_click_deletes(
     click_image(qtbot, window, 50, 50)
     qtbot.waitUntil(lambda: current_mask(window) is not None, timeout=WAIT_MS)
     click_image(qtbot, window, 120, 20, button=Qt.MouseButton.RightButton)
-    obj = window.doc.shot.object(window.object_id)
+    obj = window.state.document.shot.object(window.state.object_id)
     qtbot.waitUntil(lambda: len(obj.prompts[0].points) == 2, timeout=WAIT_MS)
     assert obj.prompts[0].points[1].label == 0
     click_image(qtbot, window, 50, 50, modifier=Qt.KeyboardModifier.ControlModifier)
@@ -106,7 +107,7 @@ def test_first_run_without_a_model_explains_how_to_install_one(
     win.show()
     assert "roto models install tiny" in win.message.text()
     assert "roto models import" in win.message.text()
-    assert win.model_label.text() == "No model installed"
+    assert win.status.model.text() == "No model installed"
     open_and_show(qtbot, win, small_clip)  # clips still open and play without a model
     click_image(qtbot, win, 50, 50)
     assert "No model is loaded" in win.statusBar().currentMessage()
@@ -138,12 +139,12 @@ def test_arrow_keys_step_and_prompted_frames_are_marked(qtbot, window: MainWindo
     assert window.timeline.slider.maximum() == CLIP_FRAMES - 1
     qtbot.keyClick(window.canvas, Qt.Key.Key_Right)
     qtbot.keyClick(window.canvas, Qt.Key.Key_Right)
-    qtbot.waitUntil(lambda: window.shown_frame == 2, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.state.shown_frame == 2, timeout=WAIT_MS)
     click_image(qtbot, window, 60, 50)
     qtbot.waitUntil(lambda: current_mask(window) is not None, timeout=WAIT_MS)
     assert window.timeline.slider.prompted == {2}
     qtbot.keyClick(window.canvas, Qt.Key.Key_Left)
-    qtbot.waitUntil(lambda: window.shown_frame == 1, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.state.shown_frame == 1, timeout=WAIT_MS)
     assert current_mask(window) is None
 
 
@@ -151,16 +152,16 @@ def test_objects_are_added_renamed_hidden_through_undoable_commands(
     qtbot, window: MainWindow, small_clip: Path
 ) -> None:
     open_and_show(qtbot, window, small_clip)
-    window.add_object_action.trigger()
-    shot = window.doc.shot
-    assert [o.name for o in shot.objects] == ["Object 1", "Object 2"] and window.object_id == 2
+    window.menu_actions["add_object"].trigger()
+    shot = window.state.document.shot
+    assert [o.name for o in shot.objects] == ["Object 1", "Object 2"] and window.state.object_id == 2
     item = window.objects.list.item(1)
     item.setText("Hat")
     assert shot.object(2).name == "Hat"
     item.setCheckState(Qt.CheckState.Unchecked)
     assert not shot.object(2).visible
-    window.undo()
-    window.undo()
+    window.editor.undo()
+    window.editor.undo()
     assert shot.object(2).visible and shot.object(2).name == "Object 2"
     assert window.objects.list.item(1).text() == "Object 2"
 
@@ -178,12 +179,12 @@ def test_save_and_reopen_project_keeps_the_mask(
     assert not window.isWindowModified()
     assert load_project(folder).shots[0].objects[0].prompts[0].points[0] == Point(*_point(window))
     assert window.open_path(folder)
-    qtbot.waitUntil(lambda: window.shown_frame == 0, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.state.shown_frame == 0, timeout=WAIT_MS)
     assert np.array_equal(current_mask(window), mask)
 
 
 def _point(win: MainWindow) -> tuple[float, float, int]:
-    p = win.doc.shot.objects[0].prompts[0].points[0]
+    p = win.state.document.shot.objects[0].prompts[0].points[0]
     return (p.x, p.y, p.label)
 
 
@@ -222,7 +223,8 @@ def test_export_dialog_writes_png_mattes(
         return ExportDialog.DialogCode.Accepted
 
     monkeypatch.setattr(ExportDialog, "exec", accept)
-    window.export_action.trigger()
+    window.menu_actions["export"].trigger()  # runs in the background: the files appear together at the end
+    qtbot.waitUntil(lambda: len(list(out.glob("*.png"))) == CLIP_FRAMES, timeout=WAIT_MS)
     files = sorted(out.glob("*.png"))
     assert len(files) == CLIP_FRAMES
     first = cv2.imread(str(files[0]), cv2.IMREAD_UNCHANGED)

@@ -1,14 +1,29 @@
-"""While the user looks at a frame, the worker encodes its neighbours so stepping to them needs no encoder run."""
+"""While the user looks at a frame, the worker encodes its neighbours so stepping to them needs no encoder run;
+clicks, encoding and every propagation run on the one set of sessions the worker's engine opened."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pytestqt.qtbot import QtBot
 
-from roto.engine.embeddings import EmbeddingKey
+from roto.editor.requests import (
+    FramePromptSet,
+    Leg,
+    ObjectPromptSet,
+    PredictRequest,
+    PredictTarget,
+    PropagateRequest,
+)
+from roto.engine import session as ort_sessions
+from roto.engine.embeddings import EmbeddingCache, EmbeddingKey
+from roto.engine.session import RuntimeOptions
+from roto.media import open_media
+from roto.project import Point
 from roto.ui.app import MainWindow
+from roto.ui.worker import EngineWorker
 from tests.ui.ui_helpers import open_and_show
 
 
@@ -23,9 +38,9 @@ def test_neighbours_of_the_shown_frame_are_encoded_when_idle(
 ) -> None:
     open_and_show(qtbot, window, small_clip)
     window.timeline.set_frame(5)
-    qtbot.waitUntil(lambda: window.shown_frame == 5, timeout=10_000)
+    qtbot.waitUntil(lambda: window.state.shown_frame == 5, timeout=10_000)
     worker = window.engine
-    source = window.doc.media if window.doc is not None else None
+    source = window.state.document.media if window.state.document is not None else None
     assert source is not None
     model = worker.service.bundle.model_key() if worker.service is not None else ""
 
@@ -34,3 +49,42 @@ def test_neighbours_of_the_shown_frame_are_encoded_when_idle(
 
     qtbot.waitUntil(lambda: all(cached(f) for f in (4, 5, 6, 7)), timeout=20_000)
     assert not cached(9)  # only the near neighbours, not the whole clip
+
+
+def test_clicks_and_propagations_share_one_set_of_sessions(
+    qtbot: QtBot, test_bundle_path: Path, small_clip: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two clicks, then two runs with different prompts (two tracking states): each graph opened once."""
+    opened: list[str] = []
+    create = ort_sessions.create_session
+
+    def counting(path: Path, *args: Any, **kwargs: Any) -> Any:
+        opened.append(path.name)
+        return create(path, *args, **kwargs)
+
+    monkeypatch.setattr(ort_sessions, "create_session", counting)
+    worker, media = EngineWorker(EmbeddingCache(64 << 20)), open_media(small_clip)
+    worker.start()
+    try:
+        with qtbot.waitSignal(worker.engine_ready, timeout=30_000):
+            worker.load_bundle(test_bundle_path, RuntimeOptions(provider="cpu"))
+        worker.set_source(media)
+        for frame in (0, 3):
+            with qtbot.waitSignal(worker.mask_ready, timeout=30_000):
+                target = PredictTarget("shot", 1, frame)
+                worker.predict(
+                    PredictRequest(target, frame, FramePromptSet(frame, (Point(50.0, 50.0),), None))
+                )
+        assert sorted(opened) == ["image_encoder.onnx", "prompt_decoder.onnx"]
+        for run_id, point in enumerate((Point(50.0, 50.0), Point(60.0, 40.0))):
+            objects = (ObjectPromptSet(1, (FramePromptSet(0, (point,), None),)),)
+            request = PropagateRequest(run_id, objects, (Leg(0, 4, False, (1,)),))
+            with qtbot.waitSignal(worker.propagation_done, timeout=60_000) as done:
+                worker.propagate(request)
+            assert done.args == [run_id, False]
+    finally:
+        worker.stop()
+        media.close()
+    assert sorted(opened) == sorted(
+        ["image_encoder.onnx", "prompt_decoder.onnx", "memory_encoder.onnx", "memory_attention.onnx"]
+    )

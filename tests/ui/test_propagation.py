@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt, QTimer
 
 from roto.project import MaskEntry, MaskOrigin
 from roto.ui.app import MainWindow
-from tests.ui.conftest import CLIP_FRAMES, CLIP_SIZE
+from tests.conftest import CLIP_FRAMES, CLIP_SIZE
 from tests.ui.ui_helpers import click_image, current_mask, drag_image, open_and_show
 
 WAIT_MS = 30_000
@@ -20,15 +20,15 @@ SHAPE = (CLIP_SIZE[1], CLIP_SIZE[0])
 def _prompt_frame_zero(qtbot, win: MainWindow) -> MaskEntry:  # type: ignore[no-untyped-def]
     click_image(qtbot, win, 50, 50)
     qtbot.waitUntil(lambda: current_mask(win) is not None, timeout=WAIT_MS)
-    return win.doc.shot.object(win.object_id).masks[0]
+    return win.state.document.shot.object(win.state.object_id).masks[0]
 
 
 def _wait_run_end(qtbot, win: MainWindow) -> None:  # type: ignore[no-untyped-def]
-    qtbot.waitUntil(lambda: win.run is None, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: win.state.run is None, timeout=WAIT_MS)
 
 
 def _masks(win: MainWindow) -> dict[int, MaskEntry]:
-    return dict(win.doc.shot.object(win.object_id).masks)
+    return dict(win.state.document.shot.object(win.state.object_id).masks)
 
 
 def test_propagate_forward_within_out_point(qtbot, window: MainWindow, small_clip: Path) -> None:
@@ -41,44 +41,46 @@ def test_propagate_forward_within_out_point(qtbot, window: MainWindow, small_cli
     assert window.timeline.in_out == (0, 9)
     progress: list[tuple[int, int]] = []
     window.engine.propagation_progress.connect(lambda _run, done, total: progress.append((done, total)))
-    window.forward_action.trigger()
-    assert window.run is not None and not window.undo_action.isEnabled()
+    window.menu_actions["propagate_forward"].trigger()
+    assert window.state.run is not None and not window.menu_actions["undo"].isEnabled()
     _wait_run_end(qtbot, window)
 
     masks = _masks(window)
     assert sorted(masks) == list(range(10))  # the in/out range limits the run: nothing on frames 10 and 11
     for frame in range(10):
-        mask = window.doc.project.get_mask(window.doc.shot.id, window.object_id, frame)
+        mask = window.state.document.project.get_mask(
+            window.state.document.shot.id, window.state.object_id, frame
+        )
         assert mask is not None and mask.shape == SHAPE and mask.dtype == np.bool_
     assert masks[0] == prompted  # the animator's prompted frame is never overwritten
     assert all(masks[f].origin == MaskOrigin.PROPAGATED for f in range(1, 10))
     assert progress == [(done, 10) for done in range(1, 11)]
-    assert window.timeline.coverage.rows[0].frames == frozenset(range(10))
+    assert set(window.timeline.coverage.rows[0].frames) == set(range(10))
     assert window.timeline.frame == 9  # the playhead followed the run
-    assert window.undo_action.text() == "&Undo Propagate forward"
+    assert window.menu_actions["undo"].text() == "&Undo Propagate forward"
 
 
 def test_undo_restores_previous_masks_exactly(qtbot, window: MainWindow, small_clip: Path) -> None:
     open_and_show(qtbot, window, small_clip)
     _prompt_frame_zero(qtbot, window)
     window.timeline.set_frame(4)
-    qtbot.waitUntil(lambda: window.shown_frame == 4, timeout=WAIT_MS)
-    window.brush_tool.trigger()
+    qtbot.waitUntil(lambda: window.state.shown_frame == 4, timeout=WAIT_MS)
+    window.menu_actions["brush_tool"].trigger()
     drag_image(qtbot, window, (20, 20), (60, 20))  # a hand-painted mask on frame 4 before the run
     before = _masks(window)
     assert sorted(before) == [0, 4] and before[4].origin == MaskOrigin.EDITED
     window.timeline.set_frame(0)
-    window.forward_action.trigger()
+    window.menu_actions["propagate_forward"].trigger()
     _wait_run_end(qtbot, window)
     after = _masks(window)
     assert sorted(after) == list(range(CLIP_FRAMES)) and after[4] != before[4]
 
-    window.undo_action.trigger()  # the whole run is one step
+    window.menu_actions["undo"].trigger()  # the whole run is one step
     assert _masks(window) == before
-    window.redo_action.trigger()
+    window.menu_actions["redo"].trigger()
     assert _masks(window) == after
-    window.undo_action.trigger()
-    assert window.undo_action.text() == "&Undo Brush stroke"
+    window.menu_actions["undo"].trigger()
+    assert window.menu_actions["undo"].text() == "&Undo Brush stroke"
 
 
 def test_cancel_keeps_done_frames_through_other_undo_redo(
@@ -91,34 +93,34 @@ def test_cancel_keeps_done_frames_through_other_undo_redo(
         lambda _run, done, _total: window.engine.cancel_propagation() if done == 3 else None,
         Qt.ConnectionType.DirectConnection,
     )
-    window.forward_action.trigger()
+    window.menu_actions["propagate_forward"].trigger()
     _wait_run_end(qtbot, window)
     assert sorted(_masks(window)) == [0, 1, 2]
     assert "cancelled" in window.statusBar().currentMessage()
     kept = _masks(window)
 
-    window.add_object_action.trigger()  # another edit, undone and redone
-    window.undo_action.trigger()
-    window.redo_action.trigger()
-    window.undo_action.trigger()
-    assert window.doc.shot.object(1).masks == kept
-    window.undo_action.trigger()  # then the cancelled run itself
-    assert sorted(window.doc.shot.object(1).masks) == [0]
+    window.menu_actions["add_object"].trigger()  # another edit, undone and redone
+    window.menu_actions["undo"].trigger()
+    window.menu_actions["redo"].trigger()
+    window.menu_actions["undo"].trigger()
+    assert window.state.document.shot.object(1).masks == kept
+    window.menu_actions["undo"].trigger()  # then the cancelled run itself
+    assert sorted(window.state.document.shot.object(1).masks) == [0]
 
 
 def test_backward_and_both_ways_respect_the_in_point(qtbot, window: MainWindow, small_clip: Path) -> None:
     open_and_show(qtbot, window, small_clip)
     window.timeline.set_frame(6)
-    qtbot.waitUntil(lambda: window.shown_frame == 6, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.state.shown_frame == 6, timeout=WAIT_MS)
     click_image(qtbot, window, 60, 50)
     qtbot.waitUntil(lambda: current_mask(window) is not None, timeout=WAIT_MS)
     window.timeline.set_in(3)
-    window.backward_action.trigger()
+    window.menu_actions["propagate_backward"].trigger()
     _wait_run_end(qtbot, window)
     assert sorted(_masks(window)) == [3, 4, 5, 6]
-    window.undo_action.trigger()
+    window.menu_actions["undo"].trigger()
     window.timeline.set_frame(6)
-    window.both_action.trigger()
+    window.menu_actions["propagate_both"].trigger()
     _wait_run_end(qtbot, window)
     assert sorted(_masks(window)) == list(range(3, CLIP_FRAMES))
 
@@ -131,7 +133,7 @@ def test_gui_never_stalls_during_propagation(qtbot, window: MainWindow, small_cl
     timer = QTimer()
     timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
     timer.start(10)
-    window.forward_action.trigger()
+    window.menu_actions["propagate_forward"].trigger()
     _wait_run_end(qtbot, window)
     timer.stop()
     gaps = np.diff(ticks)
@@ -142,25 +144,25 @@ def test_gui_never_stalls_during_propagation(qtbot, window: MainWindow, small_cl
 def test_edits_wait_while_a_run_owns_the_document(qtbot, window: MainWindow, small_clip: Path) -> None:
     open_and_show(qtbot, window, small_clip)
     _prompt_frame_zero(qtbot, window)
-    window.forward_action.trigger()
+    window.menu_actions["propagate_forward"].trigger()
     click_image(qtbot, window, 100, 60)  # refused: it would split the run's undo step
     assert "Propagating" in window.statusBar().currentMessage()
     _wait_run_end(qtbot, window)
-    assert len(window.doc.shot.object(1).prompts[0].points) == 1
+    assert len(window.state.document.shot.object(1).prompts[0].points) == 1
 
 
 def test_selected_objects_propagate_together(qtbot, window: MainWindow, small_clip: Path) -> None:
     open_and_show(qtbot, window, small_clip)
     _prompt_frame_zero(qtbot, window)
-    window.add_object_action.trigger()
+    window.menu_actions["add_object"].trigger()
     click_image(qtbot, window, 130, 80)
     qtbot.waitUntil(lambda: current_mask(window) is not None, timeout=WAIT_MS)
     window.objects.list.selectAll()
     assert sorted(window.objects.selected_ids()) == [1, 2]
     window.timeline.set_out(3)
-    window.forward_action.trigger()
+    window.menu_actions["propagate_forward"].trigger()
     _wait_run_end(qtbot, window)
-    assert [sorted(obj.masks) for obj in window.doc.shot.objects] == [[0, 1, 2, 3], [0, 1, 2, 3]]
+    assert [sorted(obj.masks) for obj in window.state.document.shot.objects] == [[0, 1, 2, 3], [0, 1, 2, 3]]
     assert len(window.timeline.coverage.rows) == 2
-    window.undo_action.trigger()
-    assert [sorted(obj.masks) for obj in window.doc.shot.objects] == [[0], [0]]
+    window.menu_actions["undo"].trigger()
+    assert [sorted(obj.masks) for obj in window.state.document.shot.objects] == [[0], [0]]

@@ -19,19 +19,19 @@ WAIT_MS = 15_000
 
 def test_brush_stroke_is_one_undoable_hand_edit(qtbot, window: MainWindow, small_clip: Path) -> None:
     open_and_show(qtbot, window, small_clip)
-    window.brush_tool.trigger()
+    window.menu_actions["brush_tool"].trigger()
     drag_image(qtbot, window, (20, 20), (80, 20))
     mask = current_mask(window)
     assert mask is not None and mask[20, 20] and mask[20, 50] and mask[20, 80] and not mask[80, 20]
-    assert window.doc.shot.object(1).masks[0].origin == MaskOrigin.EDITED
-    assert window.undo_action.text() == "&Undo Brush stroke"
-    window.eraser_tool.trigger()
+    assert window.state.document.shot.object(1).masks[0].origin == MaskOrigin.EDITED
+    assert window.menu_actions["undo"].text() == "&Undo Brush stroke"
+    window.menu_actions["eraser_tool"].trigger()
     drag_image(qtbot, window, (40, 20), (60, 20))
     erased = current_mask(window)
     assert erased[20, 20] and not erased[20, 50]
-    window.undo_action.trigger()
+    window.menu_actions["undo"].trigger()
     assert np.array_equal(current_mask(window), mask)
-    window.undo_action.trigger()
+    window.menu_actions["undo"].trigger()
     assert current_mask(window) is None
 
 
@@ -43,7 +43,7 @@ def test_bracket_keys_resize_the_brush(qtbot, window: MainWindow, small_clip: Pa
     qtbot.keyClick(window.canvas, Qt.Key.Key_BracketLeft)
     qtbot.keyClick(window.canvas, Qt.Key.Key_BracketLeft)
     assert window.canvas.brush_radius < radius
-    assert window.brush_label.text() == f"Brush {window.canvas.brush_radius:.0f} px"
+    assert window.status.brush.text() == f"Brush {window.canvas.brush_radius:.0f} px"
 
 
 def test_paint_stroke_covers_the_path_and_erases() -> None:
@@ -58,18 +58,18 @@ def test_multimask_candidates_cycle_with_c(qtbot, window: MainWindow, small_clip
     open_and_show(qtbot, window, small_clip)
     click_image(qtbot, window, 50, 50)
     qtbot.waitUntil(lambda: current_mask(window) is not None, timeout=WAIT_MS)
-    candidates = window.candidates
+    candidates = window.state.candidates
     assert candidates is not None and len(candidates.masks) == 3
     assert np.array_equal(current_mask(window), candidates.masks[0])
     assert any(not np.array_equal(candidates.masks[0], m) for m in candidates.masks[1:])
     for index in (1, 2, 0):
         qtbot.keyClick(window.canvas, Qt.Key.Key_C)
         assert np.array_equal(current_mask(window), candidates.masks[index])
-    assert window.undo_action.text() == "&Undo Next mask candidate"
+    assert window.menu_actions["undo"].text() == "&Undo Next mask candidate"
     click_image(qtbot, window, 120, 20, button=Qt.MouseButton.RightButton)  # two points: one mask only
-    obj = window.doc.shot.object(1)
+    obj = window.state.document.shot.object(1)
     qtbot.waitUntil(lambda: len(obj.prompts[0].points) == 2, timeout=WAIT_MS)
-    assert window.candidates is None and not window.candidate_action.isEnabled()
+    assert window.state.candidates is None and not window.menu_actions["next_candidate"].isEnabled()
 
 
 def test_dragging_a_point_moves_it_in_one_step(qtbot, window: MainWindow, small_clip: Path) -> None:
@@ -77,12 +77,12 @@ def test_dragging_a_point_moves_it_in_one_step(qtbot, window: MainWindow, small_
     click_image(qtbot, window, 50, 50)
     qtbot.waitUntil(lambda: current_mask(window) is not None, timeout=WAIT_MS)
     drag_image(qtbot, window, (50, 50), (90, 60))
-    obj = window.doc.shot.object(1)
+    obj = window.state.document.shot.object(1)
     qtbot.waitUntil(lambda: round(obj.prompts[0].points[0].x) == 90, timeout=WAIT_MS)
     (point,) = obj.prompts[0].points
     assert (round(point.x), round(point.y), point.label) == (90, 60, 1)
-    assert window.undo_action.text() == "&Undo Move point"
-    window.undo_action.trigger()
+    assert window.menu_actions["undo"].text() == "&Undo Move point"
+    window.menu_actions["undo"].trigger()
     assert [(round(p.x), round(p.y)) for p in obj.prompts[0].points] == [(50, 50)]
 
 
@@ -112,21 +112,21 @@ def test_dropped_file_opens(qtbot, window: MainWindow, small_clip: Path) -> None
         Qt.KeyboardModifier.NoModifier,
     )
     window.dropEvent(event)
-    assert window.doc is not None and window.doc.media.path == small_clip
-    qtbot.waitUntil(lambda: window.shown_frame == 0, timeout=WAIT_MS)
+    assert window.state.document is not None and window.state.document.media.path == small_clip
+    qtbot.waitUntil(lambda: window.state.shown_frame == 0, timeout=WAIT_MS)
 
 
 def test_preferences_are_stored_and_applied(
     qtbot, window: MainWindow, small_clip: Path, tmp_path: Path
 ) -> None:
     open_and_show(qtbot, window, small_clip)
-    window.doc.save_to(tmp_path / "shot.roto")
+    window.state.document.move_to(tmp_path / "shot.roto")
     chosen = Preferences(provider="cpu", threads=1, cache_mib=64, autosave_s=15)
     window.apply_preferences(chosen)
     assert Preferences.load() == chosen
     assert window.engine.cache.max_bytes == 64 << 20
-    assert window.doc.autosaver is not None and window.doc.autosaver.delay_s == 15
-    qtbot.waitUntil(lambda: window.engine_info is not None, timeout=WAIT_MS)  # reloaded with the new runtime
-    assert "CPU" in window.model_label.text()
+    assert window.state.document.autosaver is not None and window.state.document.autosaver.delay_s == 15
+    qtbot.waitUntil(lambda: window.state.engine is not None, timeout=WAIT_MS)  # reloaded with the new runtime
+    assert "CPU" in window.status.model.text()
     click_image(qtbot, window, 50, 50)
     qtbot.waitUntil(lambda: current_mask(window) is not None, timeout=WAIT_MS)

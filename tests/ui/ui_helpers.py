@@ -14,7 +14,7 @@ SHARED_CLIP = Path(__file__).resolve().parents[2].parent / "shared" / "media" / 
 def open_and_show(qtbot, win: MainWindow, path: Path) -> None:  # type: ignore[no-untyped-def]
     """Open a clip and wait until its first frame is on the canvas."""
     assert win.open_path(path)
-    qtbot.waitUntil(lambda: win.shown_frame == 0, timeout=10_000)
+    qtbot.waitUntil(lambda: win.state.shown_frame == 0, timeout=10_000)
 
 
 def click_image(
@@ -30,9 +30,9 @@ def click_image(
 
 
 def current_mask(win: MainWindow):  # type: ignore[no-untyped-def]
-    target = win.target
-    assert win.doc is not None and target is not None
-    return win.doc.project.get_mask(target.shot_id, target.object_id, target.frame)
+    target = win.state.target
+    assert win.state.document is not None and target is not None
+    return win.state.document.project.get_mask(target.shot_id, target.object_id, target.frame)
 
 
 def drag_image(qtbot, win: MainWindow, start: tuple[float, float], end: tuple[float, float]) -> None:  # type: ignore[no-untyped-def]

@@ -1,0 +1,117 @@
+"""Open, save and recover the editor's document: one shot, its media, its undo history and where it lives.
+
+The rules a document must keep when it is opened (the media still matches the project, the project has a shot to
+edit) are checked here, once, whatever window or test opens it. Questions for the user (restore a crash backup?)
+come in as a callable, so this module never shows anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from roto.errors import RotoError
+from roto.media import MediaSource, open_media
+from roto.project import (
+    Project,
+    RotoObject,
+    Shot,
+    UndoStack,
+    find_recovery,
+    load_project,
+    object_colour,
+    save_project,
+)
+from roto.project.autosave import DEFAULT_DELAY_S, Autosaver, Recovery
+from roto.project.model import check_media_match
+from roto.project.store import PROJECT_SUFFIX
+
+AskRestore = Callable[[Recovery], bool]
+
+
+class Document:
+    """An open shot: the project, its undo history, the media it reads and the folder it is saved in."""
+
+    def __init__(
+        self,
+        project: Project,
+        media: MediaSource,
+        folder: Path | None,
+        clean: bool = True,
+        autosave_s: float = DEFAULT_DELAY_S,
+    ) -> None:
+        self.project = project
+        self.shot: Shot = project.shots[0]
+        self.media = media
+        self.folder: Path | None = None
+        self.stack = UndoStack(project, clean=clean)
+        self.autosaver: Autosaver | None = None
+        self._autosave_s = autosave_s
+        if folder is not None:
+            self.move_to(folder)
+
+    @property
+    def name(self) -> str:
+        """What the title bar calls the document: its folder once saved, else the project's name."""
+        return self.folder.name if self.folder is not None else self.project.name
+
+    @property
+    def autosave_s(self) -> float:
+        return self._autosave_s
+
+    @autosave_s.setter
+    def autosave_s(self, seconds: float) -> None:
+        self._autosave_s = seconds
+        if self.autosaver is not None:
+            self.autosaver.delay_s = seconds
+
+    def move_to(self, folder: Path) -> None:
+        """Where the project lives from now on (and where its unsaved changes are backed up); writes nothing."""
+        self.folder = folder
+        self.autosaver = Autosaver(self.stack, folder, self._autosave_s)
+
+    def save(self, folder: Path) -> None:
+        """Save atomically into `folder` (which becomes the document's home) and mark the history clean."""
+        save_project(self.project, folder)
+        if self.folder != folder:
+            self.move_to(folder)
+        self.stack.set_clean()
+
+    def suggested_folder(self) -> Path:
+        """Where Save As proposes to put a project that has no folder yet: beside its media."""
+        return self.shot.media.with_name(self.project.name + PROJECT_SUFFIX)
+
+    def close(self) -> None:
+        self.media.close()
+
+    @classmethod
+    def from_media(cls, media: MediaSource, autosave_s: float = DEFAULT_DELAY_S) -> Document:
+        """A new, unsaved project over a whole clip, with one object ready to be clicked."""
+        shot = Shot.for_media(media)
+        shot.objects.append(RotoObject(1, "Object 1", object_colour(0)))
+        return cls(Project(name=media.path.stem, shots=[shot]), media, None, autosave_s=autosave_s)
+
+
+def is_project_path(path: Path) -> bool:
+    return path.suffix == PROJECT_SUFFIX or (path.is_dir() and (path / "project.json").is_file())
+
+
+def open_document(path: Path, ask_restore: AskRestore, autosave_s: float = DEFAULT_DELAY_S) -> Document:
+    """A project folder (offering its crash backup through `ask_restore`) or a clip; RotoError says why not."""
+    if not is_project_path(path):
+        return Document.from_media(open_media(path), autosave_s)
+    recovery = find_recovery(path) if path.is_dir() else None
+    restore = recovery is not None and ask_restore(recovery)
+    project = load_project(path, recovery=restore)
+    if not project.shots:
+        raise RotoError(f"{path}: the project has no shot to edit")
+    shot = project.shots[0]
+    if project.missing_media():
+        raise RotoError(f"{path}: the shot's media {shot.media} cannot be found (moved or deleted?)")
+    media = open_media(shot.media)
+    try:
+        check_media_match(shot, media)
+    except RotoError:
+        media.close()
+        raise
+    return Document(project, media, path, clean=not restore, autosave_s=autosave_s)

@@ -1,0 +1,131 @@
+"""The model work the editor asks for, without Qt: answer a prompt request, run a propagation request.
+
+roto.ui.worker runs these on its thread and turns the results into signals; tests and benchmarks call them
+directly (`SyncEngine`), so both go through the same code. Frames here are media indices.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from roto.editor.propagation import track_legs
+from roto.editor.requests import ObjectPromptSet, PredictRequest, PredictResult, PropagateRequest
+from roto.engine.propagator import FrameReader, VideoPropagator
+from roto.engine.service import EngineService
+from roto.project import EncodedMask
+
+
+class EditorEngine:
+    """One loaded model (its EngineService) and the tracking state of the latest propagation's prompts."""
+
+    def __init__(self, service: EngineService) -> None:
+        self.service = service
+        self._video: VideoPropagator | None = None  # per-shot tracking state on the service's sessions
+        self._video_key: tuple[str, tuple[ObjectPromptSet, ...]] | None = None
+
+    def predict(self, reader: FrameReader, request: PredictRequest) -> PredictResult:
+        """The mask for a frame's prompts; every multimask candidate too, best first, for a single click."""
+        prompts = request.prompts
+        prediction = self.service.predict(
+            reader,
+            prompts.frame,
+            *prompts.arrays(),
+            # SAM2's advice: several candidates for one ambiguous click, one mask once prompts agree.
+            multimask=len(prompts.points) == 1 and prompts.box is None,
+        )
+        order = np.argsort(-prediction.scores) if len(prediction) > 1 else np.array([prediction.best])
+        candidates = tuple(prediction.mask(int(i)) for i in order) if len(order) > 1 else ()
+        mask = candidates[0] if candidates else prediction.mask()
+        return PredictResult(request, mask, float(prediction.scores[prediction.best]), candidates)
+
+    def propagate(
+        self, reader: FrameReader, request: PropagateRequest, cancel: Callable[[], bool]
+    ) -> Iterator[tuple[int, dict[int, EncodedMask]]]:
+        """(media index, {object id: mask}) per frame tracked, masks compressed and hashed here (off the GUI
+        thread); nothing when cancelled while the prompts are being added."""
+        video = self._video_for(reader, request.objects, cancel)
+        if video is None:
+            return
+        for frame, masks in track_legs(video, request, cancel):
+            yield frame, {oid: EncodedMask.from_mask(mask) for oid, mask in masks.items()}
+
+    def _video_for(
+        self, reader: FrameReader, objects: tuple[ObjectPromptSet, ...], cancel: Callable[[], bool]
+    ) -> VideoPropagator | None:
+        """The tracking state for these prompts, rebuilt only when they (or the media) changed."""
+        key = (reader.media_id, objects)
+        if self._video is not None and self._video_key == key:
+            return self._video
+        self.close()
+        video = self.service.video(reader)  # new tracking state, no new sessions
+        for obj in objects:
+            for prompts in obj.frames:
+                if cancel():
+                    video.close()
+                    return None
+                video.add_prompts(prompts.frame, obj.object_id, *prompts.arrays())
+        self._video, self._video_key = video, key
+        return video
+
+    def close(self) -> None:
+        if self._video is not None:
+            self._video.close()
+        self._video, self._video_key = None, None
+
+
+@dataclass
+class SyncEngine:
+    """An EngineClient that does the work when asked to (`run_pending`), on the caller's thread.
+
+    What tests and benchmarks drive the editor with: the same requests and answers as the window's worker, in a
+    deterministic order; the latest request per target wins, as in the worker's queue.
+    """
+
+    engine: EditorEngine
+    on_mask: Callable[[PredictResult], None] = lambda _result: None
+    on_propagated: Callable[[int, int, dict[int, EncodedMask]], None] = lambda _run, _frame, _masks: None
+    on_done: Callable[[int, bool], None] = lambda _run, _cancelled: None
+    source: FrameReader | None = None
+    encoded: list[int] = field(default_factory=list)  # every frame asked to be encoded, in order
+    asked: list[PredictRequest] = field(default_factory=list)  # every prompt request, in order
+    _predicts: dict[object, PredictRequest] = field(default_factory=dict)
+    _runs: list[PropagateRequest] = field(default_factory=list)
+    _cancelled: bool = False
+
+    def set_source(self, source: FrameReader | None) -> None:
+        self.source = source
+
+    def encode(self, index: int) -> None:
+        if self.source is not None:
+            self.engine.service.encode(self.source, index)
+            self.encoded.append(index)
+
+    def predict(self, request: PredictRequest) -> None:
+        self.asked.append(request)
+        self._predicts[request.target] = request
+
+    def propagate(self, request: PropagateRequest) -> None:
+        self._cancelled = False
+        self._runs.append(request)
+
+    def cancel_propagation(self) -> None:
+        self._cancelled = True
+
+    def run_pending(self, stop_after: int | None = None) -> None:
+        """Answer the waiting prompt requests, then run the waiting propagations (cancelled after
+        `stop_after` frames when given)."""
+        assert self.source is not None
+        predicts, self._predicts = list(self._predicts.values()), {}
+        for request in predicts:
+            self.on_mask(self.engine.predict(self.source, request))
+        runs, self._runs = self._runs, []
+        for run in runs:
+            frames = self.engine.propagate(self.source, run, lambda: self._cancelled)
+            for done, (frame, masks) in enumerate(frames, start=1):
+                self.on_propagated(run.run_id, frame, masks)
+                if stop_after is not None and done >= stop_after:
+                    self._cancelled = True
+            self.on_done(run.run_id, self._cancelled)

@@ -1,0 +1,110 @@
+"""The window's dialogs around a document: recent files, "save changes?", "restore backup?", and export."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QMainWindow, QMenu, QMessageBox, QWidget
+
+from roto.editor.documents import Document
+from roto.editor.jobs import TaskState
+from roto.errors import RotoError
+from roto.export import ExportResult, ExportSpec, export
+from roto.export.project_source import ProjectMatteSource
+from roto.project.autosave import Recovery
+from roto.ui.export_dialog import ExportDialog
+from roto.ui.operations import Operation
+
+MAX_RECENT = 10
+
+
+class RecentFiles:
+    """File ▸ Open Recent, kept in QSettings."""
+
+    def __init__(self, file_menu: QMenu, open_path: Callable[[str], object]) -> None:
+        self.menu = file_menu.addMenu("Open &Recent")
+        self._open = open_path
+        self.refresh()
+
+    def remember(self, path: Path) -> None:
+        settings = QSettings()
+        entry = str(path.resolve())
+        recent = [p for p in _string_list(settings.value("recent")) if p != entry]
+        settings.setValue("recent", [entry, *recent][:MAX_RECENT])
+        self.refresh()
+
+    def refresh(self) -> None:
+        self.menu.clear()
+        recent = _string_list(QSettings().value("recent"))
+        for entry in recent:
+            action = self.menu.addAction(entry)
+            action.triggered.connect(lambda _=False, p=entry: self._open(p))
+        self.menu.setEnabled(bool(recent))
+
+
+def _string_list(value: object) -> list[str]:
+    """QSettings returns a str for one-element lists on some platforms and None when unset."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    return [str(v) for v in value]  # type: ignore[attr-defined]
+
+
+def ask_restore(parent: QWidget, folder: Path, recovery: Recovery) -> bool:
+    buttons = QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No
+    question = f"{folder.name} has unsaved changes from {recovery.saved_at:%Y-%m-%d %H:%M}. Restore them?"
+    answer = QMessageBox.question(parent, "Recover unsaved changes?", question, buttons)
+    return answer == QMessageBox.StandardButton.Yes
+
+
+def confirm_discard(parent: QWidget, doc: Document | None, save: Callable[[], bool]) -> bool:
+    """True when the document may be closed: it is saved, the user saved it now, or chose to discard."""
+    if doc is None or doc.stack.is_clean:
+        return True
+    answer = QMessageBox.question(
+        parent,
+        "Unsaved changes",
+        f"Save the changes to {doc.project.name}?",
+        QMessageBox.StandardButton.Save
+        | QMessageBox.StandardButton.Discard
+        | QMessageBox.StandardButton.Cancel,
+    )
+    if answer == QMessageBox.StandardButton.Save:
+        return save()
+    return answer == QMessageBox.StandardButton.Discard
+
+
+def export_mattes(
+    window: QMainWindow, doc: Document, in_out: tuple[int, int] | None
+) -> Operation[ExportResult] | None:
+    """Ask where and how, then export a snapshot of the document in the background (None: the user cancelled)."""
+    base = doc.folder.parent if doc.folder else doc.shot.media.parent
+    dialog = ExportDialog(base / f"{doc.project.name}_mattes", window)
+    if dialog.exec() != ExportDialog.DialogCode.Accepted:
+        return None
+    try:
+        spec: ExportSpec = dialog.spec()
+    except RotoError as exc:
+        QMessageBox.critical(window, "Cannot export", str(exc))
+        return None
+    if in_out is not None:
+        spec = dataclasses.replace(spec, frames=range(in_out[0], in_out[1] + 1))
+    source = ProjectMatteSource(doc.project, doc.shot, doc.media)  # a snapshot: later edits do not leak in
+
+    def run(task: TaskState) -> ExportResult:
+        return export(source, spec, task.report, task.cancelled)
+
+    def done(result: ExportResult) -> None:
+        if not result.cancelled:
+            window.statusBar().showMessage(f"Exported {len(result.files)} files to {spec.output_dir}", 8000)
+
+    def failed(message: str) -> None:
+        QMessageBox.critical(window, "Export failed", message)
+
+    operation = Operation(window, run).success(done).failure(failed)
+    operation.with_progress("Exporting mattes…").run_in_background()
+    return operation

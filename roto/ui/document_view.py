@@ -1,0 +1,128 @@
+"""The open document on screen: the frame with its overlay and prompts, the timeline's marks, the objects list.
+
+Each redraw follows what changed: the editor state's fields (document, current object, playhead) and the undo
+stack's change events, which name their frames and kinds. A propagated frame updates that frame's marks and, only
+when it is the frame on screen, the overlay; nothing is recomputed over the whole shot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from roto.editor.coverage import ShotMarks
+from roto.editor.documents import Document
+from roto.editor.editor import Editor
+from roto.project import ChangeKind, StackEvent
+from roto.ui.canvas import Canvas, ObjectMask
+from roto.ui.panels import ObjectsPanel
+from roto.ui.timeline import Coverage, Timeline
+from roto.ui.worker import FrameLoader
+
+
+class DocumentView:
+    """Keeps canvas, timeline and objects panel showing the editor's document."""
+
+    def __init__(
+        self,
+        editor: Editor,
+        canvas: Canvas,
+        timeline: Timeline,
+        objects: ObjectsPanel,
+        loader: FrameLoader,
+        on_document_changed: Callable[[], None],
+    ) -> None:
+        self.editor, self.state = editor, editor.state
+        self.canvas, self.timeline, self.objects, self.loader = canvas, timeline, objects, loader
+        self._on_document_changed = on_document_changed  # the window's title and actions
+        self.marks: ShotMarks | None = None
+        self._unsubscribe = lambda: None
+        self.state.connect("document", self._show_document)
+        self.state.connect("object_id", lambda _id: self._show_object())
+        self.state.connect("frame", self._follow_frame)
+        self.state.pending.connect(lambda _target: self.show_prompts())
+        loader.frame_loaded.connect(self._on_frame_loaded)
+
+    def _show_document(self, doc: Document | None) -> None:
+        self._unsubscribe()
+        self._unsubscribe = lambda: None
+        self.loader.set_source(doc.media if doc is not None else None)
+        self.marks = None if doc is None else ShotMarks(doc.shot)
+        if doc is None:
+            return
+        self._unsubscribe = doc.stack.add_listener(self._on_stack_event)
+        self.timeline.set_clip(doc.shot.frame_count, float(doc.shot.fps), doc.media.frame_numbers)
+        self.objects.set_objects(doc.shot.objects, self.state.object_id)
+        self._show_marks()
+        self.loader.request(self.state.frame)
+
+    def _on_stack_event(self, event: StackEvent) -> None:
+        """Redraw what the change names: the object list, the marks of its frames, the frame on screen."""
+        doc, marks = self.state.document, self.marks
+        assert doc is not None and marks is not None
+        marks.apply(event)
+        objects_changed = any(ChangeKind.OBJECTS in change.kinds for change in event.changes)
+        if objects_changed:
+            self.objects.set_objects(doc.shot.objects, self.state.object_id)
+        shown = self.state.shown_frame
+        frame = None if shown is None else doc.shot.first_frame + shown
+        if objects_changed or any(frame in change.frames for change in event.changes):
+            self.refresh_frame()
+        self._show_marks()
+        self._on_document_changed()
+
+    def _show_object(self) -> None:
+        doc = self.state.document
+        if doc is not None:
+            self.objects.set_objects(doc.shot.objects, self.state.object_id)
+            self.refresh_frame()
+            self._show_marks()
+
+    def _show_marks(self) -> None:
+        """Repaint the timeline's marks (kept up to date by ShotMarks: nothing is recomputed here)."""
+        doc, marks, object_id = self.state.document, self.marks, self.state.object_id
+        if doc is None or marks is None:
+            return
+        if object_id in marks.prompted:
+            self.timeline.slider.set_marks(marks.prompted[object_id], marks.masked[object_id])
+        rows = [Coverage(o.color, marks.masked[o.id]) for o in doc.shot.objects if o.id in marks.masked]
+        shown = self.timeline.coverage.rows
+        same = len(rows) == len(shown) and all(
+            a.color == b.color and a.frames is b.frames for a, b in zip(rows, shown, strict=True)
+        )
+        if same:
+            self.timeline.coverage.update()
+        else:
+            self.timeline.coverage.set_rows(rows)
+
+    def _follow_frame(self, frame: int) -> None:
+        if self.timeline.frame != frame:
+            self.timeline.set_frame(frame)  # the run's follow policy moved the playhead
+        self.loader.request(frame)
+
+    def _on_frame_loaded(self, index: int, rgb: np.ndarray) -> None:
+        if self.state.document is None or index != self.state.frame:
+            return  # a frame the user already scrubbed past
+        self.canvas.set_frame(rgb)
+        self.editor.frame_shown(index, playing=self.timeline.playing)
+        self.refresh_frame()
+
+    def refresh_frame(self) -> None:
+        """Overlay and prompts of the shown frame, from the document (plus prompts waiting for their mask)."""
+        doc, shown = self.state.document, self.state.shown_frame
+        if doc is None or shown is None:
+            return
+        frame = doc.shot.first_frame + shown
+        masks = []
+        for obj in doc.shot.objects:
+            mask = doc.project.get_mask(doc.shot.id, obj.id, frame) if obj.visible else None
+            if mask is not None:
+                masks.append(ObjectMask(mask, obj.color))
+        self.canvas.set_masks(masks)
+        self.show_prompts()
+
+    def show_prompts(self) -> None:
+        target, session = self.state.target, self.editor.prompts
+        if target is not None and session is not None and self.state.shown_frame is not None:
+            self.canvas.set_prompts(session.prompts(target), session.is_waiting(target))

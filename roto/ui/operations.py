@@ -1,0 +1,109 @@
+"""Long work off the GUI thread as small operations with typed success and failure (Anki's aqt/operations).
+
+An operation is a pure task function taking a `TaskState` (progress, cancellation), run on its own thread; its
+outcome comes back on the GUI thread to the `success` or `failure` callback given to it. A cancelled task's late
+signals are dropped with it. The window never waits in a nested event loop.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Generic, Self, TypeVar
+
+from PySide6.QtCore import QObject, Qt, QThread, Signal
+from PySide6.QtWidgets import QProgressDialog, QWidget
+
+from roto.editor.jobs import TaskState
+from roto.errors import RotoError
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class _TaskThread(QThread):
+    progressed = Signal(int, int)
+    succeeded = Signal(object)
+    failed = Signal(str)
+
+    def __init__(self, task: Callable[[TaskState], object], state: TaskState) -> None:
+        super().__init__()
+        self._task = task
+        self._state = state
+        state.on_progress = self.progressed.emit
+
+    def run(self) -> None:
+        try:
+            result = self._task(self._state)
+        except RotoError as exc:
+            self.failed.emit(str(exc))
+            return
+        except Exception as exc:  # the window waits for an outcome whatever went wrong
+            log.exception("background operation failed")
+            self.failed.emit(f"Unexpected internal error: {exc!r}. Details are in the log.")
+            return
+        self.succeeded.emit(result)
+
+
+class Operation(QObject, Generic[T]):
+    """`Operation(parent, task).success(...).failure(...).with_progress(...).run_in_background()`."""
+
+    def __init__(self, parent: QWidget, task: Callable[[TaskState], T]) -> None:
+        super().__init__(parent)
+        self._parent = parent
+        self.state = TaskState()
+        self._thread = _TaskThread(task, self.state)
+        self._on_success: Callable[[T], None] = lambda _result: None
+        self._on_failure: Callable[[str], None] = lambda _message: None
+        self._progress: QProgressDialog | None = None
+
+    def success(self, callback: Callable[[T], None]) -> Self:
+        self._on_success = callback
+        return self
+
+    def failure(self, callback: Callable[[str], None]) -> Self:
+        self._on_failure = callback
+        return self
+
+    def with_progress(self, text: str) -> Self:
+        """A window-modal progress dialog whose Cancel asks the task to stop between steps."""
+        dialog = QProgressDialog(text, "Cancel", 0, 0, self._parent)
+        dialog.setWindowModality(Qt.WindowModality.WindowModal)
+        dialog.setMinimumDuration(0)
+        dialog.canceled.connect(self.state.cancel)
+        self._thread.progressed.connect(lambda done, total: _show_progress(dialog, done, total))
+        self._progress = dialog
+        return self
+
+    def run_in_background(self) -> None:
+        self._thread.succeeded.connect(self._succeeded)
+        self._thread.failed.connect(self._failed)
+        self._thread.finished.connect(self._finished)
+        self._thread.start()
+        if self._progress is not None:
+            self._progress.show()
+
+    def wait(self) -> None:
+        """Block until the task ends (closing the window; tests)."""
+        self._thread.wait()
+
+    def _succeeded(self, result: object) -> None:
+        self._close_progress()
+        self._on_success(result)  # type: ignore[arg-type]
+
+    def _failed(self, message: str) -> None:
+        self._close_progress()
+        self._on_failure(message)
+
+    def _close_progress(self) -> None:
+        if self._progress is not None:
+            self._progress.reset()
+            self._progress = None
+
+    def _finished(self) -> None:
+        self.deleteLater()
+
+
+def _show_progress(dialog: QProgressDialog, done: int, total: int) -> None:
+    dialog.setMaximum(total)
+    dialog.setValue(done)

@@ -1,0 +1,59 @@
+"""The status bar's permanent widgets: model, engine activity, zoom, brush size, and a run's progress."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QStatusBar
+
+from roto.editor.propagation import PropagationRun
+from roto.editor.requests import EngineInfo
+
+
+class StatusWidgets:
+    """Owns the labels and the progress bar; the window tells it what to show."""
+
+    def __init__(self, bar: QStatusBar, cancel: Callable[[], None]) -> None:
+        self.model = QLabel("No model")
+        self.model.setToolTip("The model in use and where it actually runs (CPU or CUDA)")
+        self.engine = QLabel("")
+        self.engine.setToolTip("What the model is doing")
+        self.zoom = QLabel("")
+        self.zoom.setToolTip("Zoom (F: fit, 1: actual size)")
+        self.brush = QLabel("")
+        self.brush.setToolTip("Brush radius in frame pixels ([ smaller, ] larger)")
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(220)
+        self.progress.setFormat("Propagating %v / %m")
+        self.progress.setToolTip("Frames propagated so far; masks appear as they arrive")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop propagating (Esc); frames already done are kept")
+        self.cancel_button.clicked.connect(cancel)
+        for widget in (self.progress, self.cancel_button, self.brush, self.engine, self.zoom, self.model):
+            bar.addPermanentWidget(widget)
+        self.progress.hide()
+        self.cancel_button.hide()
+
+    def show_brush(self, radius: float) -> None:
+        self.brush.setText(f"Brush {radius:.0f} px")
+
+    def show_zoom(self, zoom: float) -> None:
+        self.zoom.setText(f"{zoom:.0%}")
+
+    def show_model(self, info: EngineInfo) -> None:
+        weights = " · random weights (test bundle)" if info.random_weights else ""
+        provider = info.provider.removesuffix("ExecutionProvider")
+        self.model.setText(f"{info.name} · {provider}{weights}")
+
+    def show_run(self, run: PropagationRun | None, ready: bool) -> None:
+        """A run's progress and Cancel button while it lasts; the engine's state once it ends."""
+        if run is None:
+            self.progress.hide()
+            self.cancel_button.hide()
+            self.engine.setText("Ready" if ready else "")
+            return
+        self.progress.setRange(0, run.total)
+        self.progress.setValue(0)
+        self.progress.show()
+        self.cancel_button.show()
+        self.engine.setText(f"{run.label}…")
