@@ -9,13 +9,12 @@ as roto.ui.operations.
 from __future__ import annotations
 
 import logging
-import threading
 from pathlib import Path
 
 from PySide6.QtCore import QThread, Signal
 
 from roto.editor.engine import EditorEngine
-from roto.editor.jobs import LatestJobQueue
+from roto.editor.jobs import LatestJobQueue, TaskState
 from roto.editor.requests import (
     EngineInfo,
     PredictRequest,
@@ -95,8 +94,17 @@ class EngineWorker(JobThread):
     propagation_done = Signal(int, bool)  # run id, cancelled
     propagation_failed = Signal(int, str)  # run id, message
 
-    _PREDICT, _LOAD, _ENCODE, _AHEAD = 0, 1, 2, 3  # clicks first: encoding ahead must never delay a mask
-    AHEAD = (1, -1, 2)  # neighbours of the shown frame encoded when idle, nearest first (stepping is instant)
+    _PREDICT, _LOAD, _ENCODE, _ENCODE_AHEAD = (
+        0,
+        1,
+        2,
+        3,
+    )  # clicks first: encoding ahead must never delay a mask
+    AHEAD_OFFSETS = (
+        1,
+        -1,
+        2,
+    )  # neighbours of the shown frame encoded when idle, nearest first (stepping is instant)
 
     def __init__(self, cache: EmbeddingCache | None = None) -> None:
         super().__init__()
@@ -104,7 +112,7 @@ class EngineWorker(JobThread):
         # The model's one set of sessions, shared by clicks and propagation; replaced only by a reload.
         self.model: EditorEngine | None = None
         self._source: MediaSource | None = None
-        self._cancel = threading.Event()
+        self._cancel = TaskState()
 
     @property
     def service(self) -> EngineService | None:
@@ -123,15 +131,15 @@ class EngineWorker(JobThread):
         """Run propagation in the worker thread; masks come back frame by frame through `propagated`."""
         source = self._source
         if source is not None:
-            self._cancel.clear()
-            self.queue.put("propagate", lambda: self._propagate(source, request), self._PREDICT)
+            cancel = self._cancel = TaskState()  # each run its own: a late cancel never stops the next run
+            self.queue.put("propagate", lambda: self._propagate(source, request, cancel), self._PREDICT)
 
     def cancel_propagation(self) -> None:
-        """Stop the run between two frames; the frames already sent stay valid."""
-        self._cancel.set()
+        """Stop the latest run between two frames; the frames already sent stay valid."""
+        self._cancel.cancel()
 
     def stop(self) -> None:
-        self._cancel.set()
+        self._cancel.cancel()
         super().stop()
         if self.model is not None:
             self.model.close()
@@ -168,7 +176,7 @@ class EngineWorker(JobThread):
             self.encoding.emit(index)
             self.service.encode(source, index)
             self.frame_encoded.emit(index)
-            self._queue_ahead(source, index, self.AHEAD)
+            self._queue_ahead(source, index, self.AHEAD_OFFSETS)
 
     def _queue_ahead(self, source: MediaSource, shown: int, offsets: tuple[int, ...]) -> None:
         """Encode the next neighbour once nothing else waits; a newly shown frame replaces the whole chain."""
@@ -176,7 +184,9 @@ class EngineWorker(JobThread):
         if inside:
             position, index = inside[0]
             rest = offsets[position + 1 :]
-            self.queue.put("ahead", lambda: self._encode_ahead(source, shown, index, rest), self._AHEAD)
+            self.queue.put(
+                "ahead", lambda: self._encode_ahead(source, shown, index, rest), self._ENCODE_AHEAD
+            )
 
     def _encode_ahead(self, source: MediaSource, shown: int, index: int, rest: tuple[int, ...]) -> None:
         service = self.service
@@ -198,11 +208,11 @@ class EngineWorker(JobThread):
             return
         self.mask_ready.emit(result)
 
-    def _propagate(self, source: MediaSource, request: PropagateRequest) -> None:
+    def _propagate(self, source: MediaSource, request: PropagateRequest, task: TaskState) -> None:
         try:
             if self.model is None:
                 raise RotoError("No model is loaded: install one with `roto models install tiny`.")
-            cancel = self._cancel.is_set
+            cancel = task.is_cancelled
             frames = self.model.propagate(source, request, cancel)
             for done, (frame, masks) in enumerate(frames, start=1):
                 self.propagated.emit(request.run_id, frame, masks)
