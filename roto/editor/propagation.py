@@ -20,11 +20,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
 
 import numpy as np
 
 from roto.editor.requests import FramePromptSet, Leg, ObjectPromptSet, PropagateRequest
+from roto.engine.propagator import VideoPropagator
 from roto.project import Batch, Command, EncodedMask, Propagate, RotoObject
 
 
@@ -88,37 +88,8 @@ def prompt_sets(objects: Iterable[RotoObject], shot_first_frame: int = 0) -> tup
     )
 
 
-class Tracker(Protocol):
-    """What a run needs of roto.engine's VideoPropagator (frames here are media indices)."""
-
-    def add_prompts(
-        self,
-        frame: int,
-        obj_id: int,
-        points: np.ndarray | None = None,
-        labels: np.ndarray | None = None,
-        box: np.ndarray | None = None,
-    ) -> TrackedFrame: ...
-
-    def propagate(
-        self,
-        start: int | None = None,
-        end: int | None = None,
-        reverse: bool = False,
-        obj_ids: list[int] | None = None,
-        cancel: Callable[[], bool] | None = None,
-    ) -> Iterator[TrackedFrame]: ...
-
-
-class TrackedFrame(Protocol):
-    @property
-    def frame(self) -> int: ...
-
-    def mask(self, obj_id: int) -> np.ndarray: ...
-
-
 def add_prompts(
-    tracker: Tracker, objects: Iterable[ObjectPromptSet]
+    tracker: VideoPropagator, objects: Iterable[ObjectPromptSet]
 ) -> Iterator[tuple[int, int, np.ndarray]]:
     """Give the tracker every prompted frame; yields (object id, frame, mask) of each prompted frame."""
     for obj in objects:
@@ -128,7 +99,7 @@ def add_prompts(
 
 
 def track_legs(
-    tracker: Tracker, request: PropagateRequest, cancel: Callable[[], bool]
+    tracker: VideoPropagator, request: PropagateRequest, cancel: Callable[[], bool]
 ) -> Iterator[tuple[int, dict[int, np.ndarray]]]:
     """Run the request's legs; yields (frame, {object id: mask}) for each frame tracked, prompted frames left out.
 
