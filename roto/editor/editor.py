@@ -103,6 +103,19 @@ class Editor:
 
     # -- frames ------------------------------------------------------------------------------------
 
+    def jump_to_prompt(self, direction: int) -> None:
+        """Move the playhead to the current object's next (direction 1) or previous (-1) prompted frame."""
+        obj, doc = self.state.current_object, self.state.document
+        if obj is None or doc is None:
+            return
+        here = doc.shot.first_frame + self.state.frame
+        frames = sorted(f for f in obj.prompts if (f - here) * direction > 0)
+        if not frames:
+            where = "after" if direction > 0 else "before"
+            self.state.status.emit(f"{obj.name} has no prompted frame {where} this one.")
+            return
+        self.state.frame = (frames[0] if direction > 0 else frames[-1]) - doc.shot.first_frame
+
     def frame_shown(self, index: int, playing: bool) -> None:
         """The canvas shows frame `index`: encode it ahead of a click, unless playback or a run is busy."""
         self.state.shown_frame = index

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import QMainWindow, QMenu
+from PySide6.QtWidgets import QDialog, QMainWindow, QMenu, QTableWidget, QTableWidgetItem, QVBoxLayout
 
 from roto.editor.propagation import Direction
 from roto.editor.state import EditorState
@@ -50,6 +50,7 @@ class ActionSpec:
     tool: Tool | None = None  # a checkable tool in the exclusive tools group
     toolbar: str = ""  # the toolbar's text for it ("" : not on the toolbar)
     separator: bool = False  # a separator in the menu before it
+    checkable: bool = False  # an on/off setting (tools are checkable through their group)
 
 
 ACTIONS: tuple[ActionSpec, ...] = (
@@ -204,9 +205,45 @@ ACTIONS: tuple[ActionSpec, ...] = (
         "last_frame",
         "&Playback",
         "&Last Frame",
-        lambda w: w.timeline.set_frame(w.timeline.slider.maximum()),
+        lambda w: w.timeline.set_frame(w.timeline.last_frame),
         "End",
     ),
+    ActionSpec(
+        "next_prompt",
+        "&Playback",
+        "Next &Prompted Frame",
+        lambda w: w.editor.jump_to_prompt(1),
+        "K",
+        "The current object's next frame with prompts",
+        separator=True,
+    ),
+    ActionSpec(
+        "previous_prompt",
+        "&Playback",
+        "Previous P&rompted Frame",
+        lambda w: w.editor.jump_to_prompt(-1),
+        "J",
+        "The current object's previous frame with prompts",
+    ),
+    ActionSpec(
+        "timeline_zoom_in",
+        "&View",
+        "Zoom Timeline In",
+        lambda w: w.timeline.zoom_by(2.0),
+        "Alt+=",
+        separator=True,
+    ),
+    ActionSpec("timeline_zoom_out", "&View", "Zoom Timeline Out", lambda w: w.timeline.zoom_by(0.5), "Alt+-"),
+    ActionSpec(
+        "timecode",
+        "&View",
+        "Show &Timecode",
+        lambda w: w.timeline.set_timecode(w.menu_actions["timecode"].isChecked()),
+        "Ctrl+T",
+        "Label the timeline with timecode instead of frame numbers",
+        checkable=True,
+    ),
+    ActionSpec("shortcuts", "&Help", "&Keyboard Shortcuts", lambda w: show_shortcuts(w), "F1"),
     ActionSpec("about", "&Help", "&About Roto", lambda w: w.about()),
 )
 
@@ -228,6 +265,7 @@ def build_actions(window: MainWindow) -> tuple[dict[str, QAction], dict[str, QMe
         action.setToolTip(f"{spec.tip or plain} ({keys})" if keys else spec.tip or plain)
         action.setStatusTip(spec.tip or plain)
         action.triggered.connect(lambda _checked=False, run=spec.run: run(window))
+        action.setCheckable(spec.checkable)
         if spec.tool is not None:
             action.setCheckable(True)
             action.setChecked(spec.tool == Tool.POINT)
@@ -263,3 +301,47 @@ def add_toolbar(window: QMainWindow, actions: dict[str, QAction]) -> None:
     for spec in ACTIONS:
         if spec.toolbar:
             toolbar.addAction(actions[spec.id])
+
+
+MOUSE_BINDINGS = (
+    ("Canvas", "Object point / background point", "Left click / right click or Alt+click"),
+    ("Canvas", "Delete a point", "Ctrl+click"),
+    ("Canvas", "Pan", "Middle drag or Space+drag"),
+    ("Canvas", "Zoom", "Wheel"),
+    ("Timeline", "Jump to a frame", "Click or drag"),
+    ("Timeline", "Zoom / scroll", "Wheel / Shift+wheel"),
+)
+
+
+def shortcut_rows() -> list[tuple[str, str, str]]:
+    """(menu, command, keys) for every command with a key, plus the mouse and keys that are not menu commands."""
+    rows = []
+    for spec in ACTIONS:
+        keys = (
+            QKeySequence(spec.shortcut).toString(QKeySequence.SequenceFormat.NativeText)
+            if spec.shortcut
+            else ""
+        )
+        if "\t" in spec.text:
+            keys = spec.text.split("\t")[1]
+        if keys:
+            rows.append((spec.menu.replace("&", ""), spec.text.replace("&", "").split("\t")[0], keys))
+    return [*rows, *MOUSE_BINDINGS]
+
+
+def show_shortcuts(window: QMainWindow) -> None:
+    """Help ▸ Keyboard Shortcuts: every binding, from the same table the menus are built from."""
+    dialog = QDialog(window)
+    dialog.setWindowTitle("Keyboard shortcuts")
+    table = QTableWidget(0, 3, dialog)
+    table.setHorizontalHeaderLabels(["Where", "Command", "Keys"])
+    for row, values in enumerate(shortcut_rows()):
+        table.insertRow(row)
+        for column, value in enumerate(values):
+            table.setItem(row, column, QTableWidgetItem(value))
+    table.resizeColumnsToContents()
+    table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+    layout = QVBoxLayout(dialog)
+    layout.addWidget(table)
+    dialog.resize(620, 560)
+    dialog.exec()

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer
-from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QKeyEvent
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeyEvent
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -74,6 +74,7 @@ class MainWindow(QMainWindow):
     editor: Editor
     canvas: Canvas
     timeline: Timeline
+    menu_actions: dict[str, QAction]
 
     def __init__(self) -> None:
         super().__init__()

@@ -85,16 +85,16 @@ class DocumentView:
         if doc is None or marks is None:
             return
         if object_id in marks.prompted:
-            self.timeline.slider.set_marks(marks.prompted[object_id], marks.masked[object_id])
+            self.timeline.set_marks(marks.prompted[object_id], marks.masked[object_id])
         rows = [Coverage(o.color, marks.masked[o.id]) for o in doc.shot.objects if o.id in marks.masked]
-        shown = self.timeline.coverage.rows
-        same = len(rows) == len(shown) and all(
-            a.color == b.color and a.frames is b.frames for a, b in zip(rows, shown, strict=True)
+        view = self.timeline.view
+        same = len(rows) == len(view.rows) and all(
+            a.color == b.color and a.frames is b.frames for a, b in zip(rows, view.rows, strict=True)
         )
         if same:
-            self.timeline.coverage.update()
+            view.update()
         else:
-            self.timeline.coverage.set_rows(rows)
+            view.set_rows(rows)
 
     def _follow_frame(self, frame: int) -> None:
         if self.timeline.frame != frame:

@@ -216,3 +216,20 @@ def test_roto_track_and_the_editor_give_identical_masks(
         for frame in tracked:
             assert obj.masks[frame].digest == cli_obj.masks[frame].digest, (obj.name, frame)
     editor.set_document(None)
+
+
+def test_jumps_between_the_current_objects_prompted_frames(session: Session) -> None:
+    editor, state = session.editor, session.editor.state
+    for frame in (2, 7):
+        state.frame = frame
+        editor.add_point(50, 50, 1)
+        session.sync.run_pending()
+    state.frame = 0
+    editor.jump_to_prompt(1)
+    assert state.frame == 2
+    editor.jump_to_prompt(1)
+    assert state.frame == 7
+    editor.jump_to_prompt(1)
+    assert state.frame == 7 and "no prompted frame after" in session.statuses[-1]
+    editor.jump_to_prompt(-1)
+    assert state.frame == 2

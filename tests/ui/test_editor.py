@@ -136,13 +136,13 @@ def test_gui_thread_stays_responsive_while_frames_are_encoded(
 
 def test_arrow_keys_step_and_prompted_frames_are_marked(qtbot, window: MainWindow, small_clip: Path) -> None:
     open_and_show(qtbot, window, small_clip)
-    assert window.timeline.slider.maximum() == CLIP_FRAMES - 1
+    assert window.timeline.last_frame == CLIP_FRAMES - 1
     qtbot.keyClick(window.canvas, Qt.Key.Key_Right)
     qtbot.keyClick(window.canvas, Qt.Key.Key_Right)
     qtbot.waitUntil(lambda: window.state.shown_frame == 2, timeout=WAIT_MS)
     click_image(qtbot, window, 60, 50)
     qtbot.waitUntil(lambda: current_mask(window) is not None, timeout=WAIT_MS)
-    assert window.timeline.slider.prompted == {2}
+    assert set(window.timeline.view.prompted) == {2}
     qtbot.keyClick(window.canvas, Qt.Key.Key_Left)
     qtbot.waitUntil(lambda: window.state.shown_frame == 1, timeout=WAIT_MS)
     assert current_mask(window) is None

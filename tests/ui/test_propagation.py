@@ -55,7 +55,7 @@ def test_propagate_forward_within_out_point(qtbot, window: MainWindow, small_cli
     assert masks[0] == prompted  # the animator's prompted frame is never overwritten
     assert all(masks[f].origin == MaskOrigin.PROPAGATED for f in range(1, 10))
     assert progress == [(done, 10) for done in range(1, 11)]
-    assert set(window.timeline.coverage.rows[0].frames) == set(range(10))
+    assert set(window.timeline.view.rows[0].frames) == set(range(10))
     assert window.timeline.frame == 9  # the playhead followed the run
     assert window.menu_actions["undo"].text() == "&Undo Propagate forward"
 
@@ -163,6 +163,6 @@ def test_selected_objects_propagate_together(qtbot, window: MainWindow, small_cl
     window.menu_actions["propagate_forward"].trigger()
     _wait_run_end(qtbot, window)
     assert [sorted(obj.masks) for obj in window.state.document.shot.objects] == [[0, 1, 2, 3], [0, 1, 2, 3]]
-    assert len(window.timeline.coverage.rows) == 2
+    assert len(window.timeline.view.rows) == 2
     window.menu_actions["undo"].trigger()
     assert [sorted(obj.masks) for obj in window.state.document.shot.objects] == [[0], [0]]

@@ -92,7 +92,7 @@ def test_in_out_keys_set_the_range_shown_on_the_timeline(qtbot, window: MainWind
     qtbot.keyClick(window.canvas, Qt.Key.Key_I)
     window.timeline.set_frame(7)
     qtbot.keyClick(window.canvas, Qt.Key.Key_O)
-    assert window.timeline.in_out == (2, 7) == window.timeline.slider.in_out
+    assert window.timeline.in_out == (2, 7) == window.timeline.view.in_out
     assert "[in 3–out 8]" in window.timeline.label.text()
     window.timeline.set_frame(1)
     qtbot.keyClick(window.canvas, Qt.Key.Key_O)  # an out point before the in point moves the in point
