@@ -7,7 +7,9 @@ logits ``hxw`` (any resolution; > 0 means "object"), or a float alpha ``HxW`` in
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, fields
 
 import cv2
 import numpy as np
@@ -16,6 +18,7 @@ import numpy.typing as npt
 BoolMask = npt.NDArray[np.bool_]
 FloatImage = npt.NDArray[np.float32]
 
+MAX_CHATTER_FRAMES = 12  # reduce chatter's reach each side; more would blur real motion and cost more
 # A Gaussian sigma of px/2 makes the visible ramp of a feathered edge about px wide on each side of the edge.
 _SIGMA_PER_PX = 0.5
 
@@ -100,6 +103,32 @@ def grow_shrink(mask: np.ndarray, px: int) -> BoolMask:
     # Outside the image counts as "unchanged" so shrinking does not eat in from the border.
     out = op(mask.astype(np.uint8), kernel, borderType=cv2.BORDER_REPLICATE)
     return out.astype(bool)
+
+
+def smooth_edges(mask: np.ndarray, px: float) -> BoolMask:
+    """Round off jagged, noisy edges: blur the mask over about ``px`` pixels and cut it at one half.
+
+    Bumps and notches narrower than about ``px`` go; straight and gently curved edges stay where they were.
+    """
+    _check_px(px, "edge smoothing")
+    mask = _check_mask(mask)
+    if px == 0:
+        return mask.copy()
+    return np.asarray(feather(mask, px) >= 0.5)
+
+
+def reduce_chatter(masks: list[tuple[BoolMask, float]]) -> BoolMask:
+    """The weighted per-pixel majority of neighbouring frames' masks (``(mask, weight)`` pairs).
+
+    An edge that jitters from frame to frame settles where most of its neighbours put it, while an edge that
+    moves steadily follows them; the result stays a hard mask.
+    """
+    if not masks:
+        raise ValueError("reduce chatter needs at least one frame's mask")
+    total = np.zeros(masks[0][0].shape, np.float32)
+    for mask, weight in masks:
+        total += np.float32(weight) * _check_mask(mask)
+    return np.asarray(total >= 0.5 * sum(weight for _, weight in masks))
 
 
 def _as_alpha(mask_or_alpha: np.ndarray) -> FloatImage:
@@ -189,9 +218,12 @@ def soft_from_logits(
 class MatteOps:
     """An ordered matte pipeline, applied the same way in the preview and at export.
 
-    Order: threshold logits -> fill holes -> remove islands -> grow/shrink -> soft edges -> feather ->
-    invert. Clean-up runs on the hard mask; soft edges (logits input only) then take the sigmoid of the
-    logits wherever clean-up left a pixel unchanged, so filled holes and removed islands stay hard.
+    Order: threshold logits -> fill holes -> remove islands -> grow/shrink -> smooth edges -> reduce chatter
+    -> soft edges -> feather -> invert. Clean-up runs on the hard mask; soft edges (logits input only) then
+    take the sigmoid of the logits wherever clean-up left a pixel unchanged, so filled holes and removed islands
+    stay hard. Reduce chatter needs the neighbouring frames, so only ``MatteSequence`` applies it; ``apply``
+    works on one frame. Every field has a default that changes nothing, so a setting added later reads as "off"
+    from files and settings that predate it. ``max_hole_area`` None with ``fill_holes`` fills every hole.
     """
 
     invert: bool = False
@@ -202,11 +234,20 @@ class MatteOps:
     min_island_area: int = 0
     soft_edges: bool = False
     threshold: float = 0.0
+    smooth_px: float = 0.0  # edge smoothing, pixels
+    chatter_frames: int = 0  # reduce chatter: frames on each side whose masks vote on each edge pixel
 
     def __post_init__(self) -> None:
-        if isinstance(self.grow_px, bool) or not isinstance(self.grow_px, int | np.integer):
-            raise ValueError(f"grow/shrink must be a whole number of pixels, got {self.grow_px!r}")
+        for name in ("grow_px", "chatter_frames"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | np.integer):
+                raise ValueError(f"{_LABELS[name]} must be a whole number, got {value!r}")
         _check_px(self.feather_px, "feather")
+        _check_px(self.smooth_px, "edge smoothing")
+        if not 0 <= self.chatter_frames <= MAX_CHATTER_FRAMES:
+            raise ValueError(
+                f"reduce chatter must be 0 to {MAX_CHATTER_FRAMES} frames each side, got {self.chatter_frames!r}"
+            )
         if self.max_hole_area is not None and self.max_hole_area < 0:
             raise ValueError(f"max hole area must be None or non-negative, got {self.max_hole_area!r}")
         if self.min_island_area < 0:
@@ -214,16 +255,31 @@ class MatteOps:
         if not np.isfinite(self.threshold):
             raise ValueError(f"threshold must be a finite logit, got {self.threshold!r}")
 
+    def changed(self) -> dict[str, object]:
+        """The settings that differ from the defaults (what a project file stores)."""
+        default = MatteOps()
+        return {
+            f.name: getattr(self, f.name)
+            for f in fields(self)
+            if getattr(self, f.name) != getattr(default, f.name)
+        }
+
     def apply(self, mask_or_logits: np.ndarray, size: tuple[int, int] | None = None) -> FloatImage:
         """Run the pipeline on a boolean mask or float logits; returns float32 alpha in [0, 1].
 
         ``size`` (height, width) is the output size: logits are upsampled to it; a mask must already match.
+        One frame only: reduce chatter is left out (``MatteSequence`` applies it).
         """
+        frame = self.clean(mask_or_logits, size)
+        return self.finish(frame, frame.mask)
+
+    def clean(self, mask_or_logits: np.ndarray, size: tuple[int, int] | None = None) -> CleanFrame:
+        """The per-frame part: threshold, fill holes, remove islands, grow/shrink, smooth edges."""
         _check_2d(mask_or_logits, "mask")
         if size is not None:
             _check_size(size)
-        is_logits = np.issubdtype(mask_or_logits.dtype, np.floating)
-        if is_logits:
+        logits: FloatImage | None = None
+        if np.issubdtype(mask_or_logits.dtype, np.floating):
             logits = resize_logits(mask_or_logits, size or mask_or_logits.shape)
             raw = threshold(logits, self.threshold)
         elif mask_or_logits.dtype == np.bool_:
@@ -240,13 +296,76 @@ class MatteOps:
             mask = remove_islands(mask, self.min_island_area)
         if self.grow_px:
             mask = grow_shrink(mask, self.grow_px)
+        if self.smooth_px:
+            mask = smooth_edges(mask, self.smooth_px)
+        return CleanFrame(raw, mask, logits)
 
+    def finish(self, frame: CleanFrame, mask: BoolMask) -> FloatImage:
+        """The rest, on ``mask`` (the cleaned mask, or its chatter-reduced version): soft edges, feather, invert."""
         alpha = mask.astype(np.float32)
-        if self.soft_edges and is_logits:
-            soft = soft_from_logits(logits - self.threshold)
-            alpha = np.where(mask == raw, soft, alpha)
+        if self.soft_edges and frame.logits is not None:
+            soft = soft_from_logits(frame.logits - self.threshold)
+            alpha = np.where(mask == frame.raw, soft, alpha)
         if self.feather_px:
             alpha = feather(alpha, self.feather_px)
         if self.invert:
             alpha = 1.0 - alpha
         return alpha.astype(np.float32, copy=False)
+
+
+_LABELS = {"grow_px": "grow/shrink", "chatter_frames": "reduce chatter"}
+
+
+@dataclass(frozen=True)
+class CleanFrame:
+    """One frame after the per-frame clean-up: the thresholded input, the cleaned mask, the logits if any."""
+
+    raw: BoolMask
+    mask: BoolMask
+    logits: FloatImage | None
+
+
+MaskReader = Callable[[int], np.ndarray | None]
+
+
+class MatteSequence:
+    """One object's mattes through a shot: ``MatteOps`` per frame plus reduce chatter across neighbours.
+
+    ``read(index)`` gives the frame's mask or logits (None: no mask there). A frame without a mask stays
+    without one (``alpha`` returns None) and takes no part in its neighbours' vote. Cleaned frames are kept for
+    the window of ``2 * chatter_frames + 2`` frames last used, so walking the shot cleans each frame once.
+    Frame ``index`` votes with weight ``chatter_frames + 1 - distance``: nearer frames count more.
+    """
+
+    def __init__(
+        self, ops: MatteOps, read: MaskReader, frame_count: int, size: tuple[int, int] | None = None
+    ) -> None:
+        self.ops, self._read, self._count, self._size = ops, read, frame_count, size
+        self._cache: OrderedDict[int, CleanFrame | None] = OrderedDict()
+
+    def _clean(self, index: int) -> CleanFrame | None:
+        if index in self._cache:
+            self._cache.move_to_end(index)
+            return self._cache[index]
+        data = self._read(index)
+        frame = None if data is None else self.ops.clean(np.asarray(data), self._size)
+        self._cache[index] = frame
+        while len(self._cache) > 2 * self.ops.chatter_frames + 2:
+            self._cache.popitem(last=False)
+        return frame
+
+    def alpha(self, index: int) -> FloatImage | None:
+        """Float32 alpha in [0, 1] of frame ``index``, or None when that frame has no mask."""
+        frame = self._clean(index)
+        if frame is None:
+            return None
+        radius = self.ops.chatter_frames
+        mask = frame.mask
+        if radius:
+            votes = []
+            for other in range(max(0, index - radius), min(self._count, index + radius + 1)):
+                neighbour = self._clean(other)
+                if neighbour is not None:
+                    votes.append((neighbour.mask, float(radius + 1 - abs(other - index))))
+            mask = reduce_chatter(votes)
+        return self.ops.finish(frame, mask)

@@ -169,3 +169,76 @@ def test_apply_always_gives_float_alpha_in_unit_range(mask: np.ndarray, px: floa
     alpha = MatteOps(feather_px=px, grow_px=1, invert=True).apply(mask)
     assert alpha.dtype == np.float32 and alpha.shape == mask.shape
     assert alpha.min() >= 0.0 and alpha.max() <= 1.0
+
+
+def test_smooth_edges_removes_a_notch_and_a_spike_and_keeps_straight_edges() -> None:
+    mask = np.zeros((30, 30), bool)
+    mask[5:25, 5:25] = True
+    jagged = mask.copy()
+    jagged[14, 5:7] = False  # a one-pixel notch into the left edge
+    jagged[20, 25:27] = True  # a one-pixel spike out of the right edge
+    smoothed = matte.smooth_edges(jagged, 4)
+    np.testing.assert_array_equal(smoothed[8:22], mask[8:22])
+    np.testing.assert_array_equal(matte.smooth_edges(jagged, 0), jagged)
+
+
+def square(left: int, size: int = 40) -> np.ndarray:
+    mask = np.zeros((size, size), bool)
+    mask[10:30, left : left + 20] = True
+    return mask
+
+
+def test_reduce_chatter_settles_a_jittering_edge() -> None:
+    """Frames 0..4 with the left edge at 10, 10, 13, 10, 10: frame 2's jump is voted away."""
+    lefts = [10, 10, 13, 10, 10]
+    shot = [square(left) for left in lefts]
+    sequence = matte.MatteSequence(MatteOps(chatter_frames=2), lambda i: shot[i], len(shot))
+    alpha = sequence.alpha(2)
+    assert alpha is not None
+    np.testing.assert_array_equal(alpha, square(10).astype(np.float32))
+    # Without it, the frame keeps its own edge.
+    plain = matte.MatteSequence(MatteOps(), lambda i: shot[i], len(shot)).alpha(2)
+    np.testing.assert_array_equal(plain, shot[2].astype(np.float32))
+
+
+def test_reduce_chatter_follows_steady_motion_and_skips_frames_without_a_mask() -> None:
+    shot: list[np.ndarray | None] = [square(left) for left in (4, 6, 8, 10, 12)]
+    shot[3] = None
+    sequence = matte.MatteSequence(MatteOps(chatter_frames=1), lambda i: shot[i], len(shot))
+    assert sequence.alpha(3) is None  # no mask stays no mask
+    # Frame 2 between 6 (weight 1) and 8 (weight 2): the majority keeps its own edge.
+    np.testing.assert_array_equal(sequence.alpha(2), square(8).astype(np.float32))
+    # Frame 0 has one neighbour on one side only (the shot's start): its own edge wins with weight 2 of 3.
+    np.testing.assert_array_equal(sequence.alpha(0), square(4).astype(np.float32))
+
+
+def test_sequence_cleans_each_frame_once_walking_the_shot() -> None:
+    reads: list[int] = []
+    shot = [square(10) for _ in range(8)]
+
+    def read(index: int) -> np.ndarray:
+        reads.append(index)
+        return shot[index]
+
+    sequence = matte.MatteSequence(MatteOps(chatter_frames=2, feather_px=2), read, len(shot))
+    for index in range(len(shot)):
+        sequence.alpha(index)
+    assert sorted(reads) == list(range(len(shot)))
+
+
+def test_changed_lists_only_settings_off_their_default() -> None:
+    assert MatteOps().changed() == {}
+    assert MatteOps(grow_px=-2, chatter_frames=1).changed() == {"grow_px": -2, "chatter_frames": 1}
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: MatteOps(chatter_frames=-1), "reduce chatter"),
+        (lambda: MatteOps(chatter_frames=1.5), "whole number"),  # type: ignore[arg-type]
+        (lambda: MatteOps(smooth_px=float("nan")), "edge smoothing"),
+    ],
+)
+def test_bad_new_settings_raise_value_error(make, message: str) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ValueError, match=message):
+        make()

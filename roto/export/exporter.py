@@ -18,7 +18,7 @@ from roto.export.rle import CocoWriter
 from roto.export.source import MatteSource
 from roto.export.staging import Staging
 from roto.export.video import FFV1, FFV1_16, H264_LUMA, PRORES_4444, VP9_ALPHA, MatteVideoWriter, VideoCodec
-from roto.matte import MatteOps
+from roto.matte import MaskReader, MatteOps, MatteSequence
 
 ProgressCallback = Callable[[int, int], None]
 """Called after each frame with (frames done, frames in total)."""
@@ -118,6 +118,7 @@ class _Plan:
     objects: list[str]
     targets: list[str]  # one output stream per target name
     pattern: NamePattern
+    mattes: dict[str, MatteSequence]  # per object: its matte settings over the source's masks
 
     @property
     def size(self) -> tuple[int, int]:
@@ -186,7 +187,21 @@ def _make_plan(source: MatteSource, spec: ExportSpec) -> _Plan:
         raise ExportError(f"File name pattern '{pattern.pattern}': {fmt.value} export {need}")
 
     targets = objects if layout is Layout.PER_OBJECT else [_COMBINED_NAME[layout]]
-    return _Plan(spec, source, frames, objects, targets, pattern)
+    mattes = {
+        name: MatteSequence(
+            source.matte_ops(name) or spec.matte_ops,
+            _reader(source, name),
+            source.frame_count,
+            source.frame_size,
+        )
+        for name in objects
+    }
+    return _Plan(spec, source, frames, objects, targets, pattern, mattes)
+
+
+def _reader(source: MatteSource, name: str) -> MaskReader:
+    """One object's masks by frame index, as MatteSequence reads them."""
+    return lambda index: source.masks(index, [name]).get(name)
 
 
 def _check_destinations(paths: list[Path], overwrite: bool) -> None:
@@ -207,15 +222,14 @@ def _check_destinations(paths: list[Path], overwrite: bool) -> None:
 
 
 def _alphas(plan: _Plan, index: int) -> dict[str, np.ndarray]:
-    """Matte-processed float alpha per selected object for one frame."""
-    masks = plan.source.masks(index, plan.objects)
+    """Matte-processed float alpha per selected object for one frame (each object's own settings, if any)."""
     alphas = {}
     for name in plan.objects:
-        data = masks.get(name)
-        if data is None:
-            data = np.zeros(plan.size, dtype=bool)
         try:
-            alphas[name] = plan.spec.matte_ops.apply(np.asarray(data), plan.size)
+            alpha = plan.mattes[name].alpha(index)
+            if alpha is None:  # no mask here: an empty matte, which the settings still finish (invert)
+                alpha = plan.mattes[name].ops.apply(np.zeros(plan.size, dtype=bool))
+            alphas[name] = alpha
         except ValueError as exc:
             raise ExportError(
                 f"Shot '{plan.source.shot_name}', object '{name}', frame {index}: bad mask ({exc})"

@@ -8,6 +8,7 @@ from fractions import Fraction
 import numpy as np
 
 from roto.errors import ProjectError
+from roto.matte import MatteOps
 from roto.media import MediaSource
 from roto.project import MaskStore, ObjectSnapshot, Project, Shot, check_media_match
 
@@ -23,7 +24,8 @@ class ProjectMatteSource:
     Export's frame ``index`` is the media index (0 = the clip's first frame); the mask read for it is the one on
     shot frame ``first_frame + index`` (``Shot.shot_frame``), and files are numbered with the media's own frame
     numbers (a sequence's file numbers, 0.. for a video). Objects are addressed by name, unique in a shot.
-    Media that does not match the shot (``check_media_match``) is refused here.
+    Media that does not match the shot (``check_media_match``) is refused here. Each object's mattes are finished
+    with its own matte settings (``RotoObject.matte``), taken with the snapshot.
     """
 
     def __init__(self, project: Project, shot: Shot, media: MediaSource) -> None:
@@ -84,3 +86,7 @@ class ProjectMatteSource:
 
     def image(self, index: int) -> np.ndarray | None:
         return self._media.read(index)
+
+    def matte_ops(self, name: str) -> MatteOps:
+        """Each object's own settings, as the editor previews them (the export's ``matte_ops`` do not apply)."""
+        return self._objects[name].matte

@@ -10,6 +10,7 @@ from typing import Protocol
 import numpy as np
 
 from roto.errors import ExportError
+from roto.matte import MatteOps
 
 
 class MatteSource(Protocol):
@@ -55,6 +56,10 @@ class MatteSource(Protocol):
         """The RGB uint8 HxWx3 source frame, or None when the source has no pixels."""
         ...
 
+    def matte_ops(self, name: str) -> MatteOps | None:
+        """The object's own matte settings (a project object's), or None to use the export's ``matte_ops``."""
+        ...
+
 
 @dataclass(frozen=True)
 class InMemorySource:
@@ -70,6 +75,7 @@ class InMemorySource:
     images: Sequence[np.ndarray] | None = None
     frame_numbers: Sequence[int] | None = None
     frame_times: Sequence[float] | None = None
+    object_ops: Mapping[str, MatteOps] | None = None  # per-object matte settings, overriding the export's
 
     def __post_init__(self) -> None:
         counts = {name: len(masks) for name, masks in self.object_masks.items()}
@@ -112,3 +118,6 @@ class InMemorySource:
 
     def image(self, index: int) -> np.ndarray | None:
         return self.images[index] if self.images is not None else None
+
+    def matte_ops(self, name: str) -> MatteOps | None:
+        return self.object_ops.get(name) if self.object_ops is not None else None

@@ -16,6 +16,7 @@ from typing import Literal
 import numpy as np
 
 from roto.errors import ProjectError
+from roto.matte import MatteOps
 from roto.project.maskcodec import EncodedMask
 from roto.project.model import (
     Box,
@@ -35,7 +36,7 @@ class ChangeKind(Flag):
     """What a change touched, so each view redraws only that (combine with ``|``, test with ``in``)."""
 
     OBJECTS = auto()
-    """The object list or an object's properties (name, colour, visibility, lock)."""
+    """The object list or an object's properties (name, colour, visibility, lock, matte settings)."""
     PROMPTS = auto()
     """Points or boxes on the frames named."""
     MASKS = auto()
@@ -387,9 +388,10 @@ class AddObject(Command):
 
 @dataclass
 class UpdateObject(Command):
-    """Rename, recolour, show/hide or lock/unlock an object (fields left None are unchanged).
+    """Rename, recolour, show/hide, lock/unlock an object or change its matte settings (None: unchanged).
 
-    A new name must be non-empty and unique in the shot, as for ``AddObject``.
+    A new name must be non-empty and unique in the shot, as for ``AddObject``. Matte changes that carry the same
+    ``drag`` id (one slider drag) merge into one undo step.
     """
 
     shot_id: str
@@ -398,16 +400,38 @@ class UpdateObject(Command):
     color: tuple[int, int, int] | None = None
     visible: bool | None = None
     locked: bool | None = None
+    matte: MatteOps | None = None
+    drag: int | None = None
     _previous: dict[str, object] = field(default_factory=dict, init=False, repr=False)
 
-    _FIELDS = ("name", "color", "visible", "locked")
+    _FIELDS = ("name", "color", "visible", "locked", "matte")
 
     def __post_init__(self) -> None:
         changed = [name for name in self._FIELDS if getattr(self, name) is not None]
         if not changed:
-            raise ProjectError("UpdateObject needs at least one of name, color, visible, locked")
-        words = {"name": "Rename", "color": "Recolour", "visible": "Show/hide", "locked": "Lock/unlock"}
-        self.label = f"{words[changed[0]]} object" if len(changed) == 1 else "Change object"
+            raise ProjectError("UpdateObject needs at least one of name, color, visible, locked, matte")
+        words = {
+            "name": "Rename object",
+            "color": "Recolour object",
+            "visible": "Show/hide object",
+            "locked": "Lock/unlock object",
+            "matte": "Change matte",
+        }
+        self.label = words[changed[0]] if len(changed) == 1 else "Change object"
+
+    def merge(self, following: Command) -> bool:
+        same = (
+            isinstance(following, UpdateObject)
+            and self.drag is not None
+            and following.drag == self.drag
+            and (following.shot_id, following.object_id) == (self.shot_id, self.object_id)
+            and following.matte is not None
+            and self.matte is not None
+            and [n for n in self._FIELDS if getattr(following, n) is not None] == ["matte"]
+        )
+        if same and isinstance(following, UpdateObject):
+            self.matte = following.matte
+        return same
 
     def do(self, project: Project) -> list[Change]:
         shot = project.shot(self.shot_id)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from roto.errors import ProjectError
+from roto.matte import MatteOps
 from roto.project.maskstore import MaskStore
 
 if TYPE_CHECKING:
@@ -99,6 +100,7 @@ class RotoObject:
     locked: bool = False
     prompts: dict[int, FramePrompts] = field(default_factory=dict)
     masks: dict[int, MaskEntry] = field(default_factory=dict)
+    matte: MatteOps = field(default_factory=MatteOps)  # how its matte is finished, non-destructively
 
 
 @dataclass
@@ -210,6 +212,7 @@ class Shot:
                     color=obj.color,
                     visible=obj.visible,
                     masks=MappingProxyType({frame: entry.digest for frame, entry in obj.masks.items()}),
+                    matte=obj.matte,
                 )
                 for obj in self.objects
             ),
@@ -239,6 +242,7 @@ class ObjectSnapshot:
     color: tuple[int, int, int]
     visible: bool
     masks: Mapping[int, str]
+    matte: MatteOps
 
 
 @dataclass(frozen=True)

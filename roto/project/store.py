@@ -21,6 +21,7 @@ from typing import Any, NoReturn
 
 import roto
 from roto.errors import ProjectError
+from roto.matte import MatteOps
 from roto.project.maskcodec import MAX_SIDE
 from roto.project.maskstore import DEFAULT_CACHE_BYTES, DIGEST_PATTERN, MASK_SUFFIX, MaskStore, mask_file_name
 from roto.project.model import Box, FramePrompts, MaskEntry, MaskOrigin, Point, Project, RotoObject, Shot
@@ -30,7 +31,7 @@ MANIFEST_NAME = "project.json"
 RECOVERY_NAME = "recovery.json"
 MASKS_DIR = "masks"
 FORMAT_NAME = "roto-project"
-CURRENT_VERSION = 1
+CURRENT_VERSION = 2
 TEMP_SUFFIX = ".tmp"
 
 MAX_MANIFEST_BYTES = 256 * 1024 * 1024
@@ -43,7 +44,18 @@ MAX_COORDINATE = 1e7
 MAX_TEXT = 4096
 
 Migration = Callable[[dict[str, Any]], dict[str, Any]]
-MIGRATIONS: dict[int, Migration] = {}
+
+
+def _add_matte_settings(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 2 gives each object its matte settings; a version 1 object had none, i.e. all off."""
+    for shot in data.get("shots") or ():
+        for obj in (shot.get("objects") or ()) if isinstance(shot, dict) else ():
+            if isinstance(obj, dict):
+                obj.setdefault("matte", {})
+    return data
+
+
+MIGRATIONS: dict[int, Migration] = {1: _add_matte_settings}
 """``MIGRATIONS[n]`` turns a version-n manifest into a version n+1 one. A format change bumps CURRENT_VERSION,
 registers its migration here and freezes a sample of the old version under tests/project/data/."""
 
@@ -207,6 +219,7 @@ def _encode_object(obj: RotoObject) -> dict[str, Any]:
             str(frame): {"mask": entry.digest, "origin": entry.origin.value}
             for frame, entry in sorted(obj.masks.items())
         },
+        "matte": obj.matte.changed(),
     }
 
 
@@ -385,7 +398,8 @@ class _Decoder:
         return shot
 
     def object(self, value: Any, where: str, shot: Shot) -> RotoObject:
-        data = self.mapping(value, where, ("id", "name", "color", "visible", "locked", "prompts", "masks"))
+        keys = ("id", "name", "color", "visible", "locked", "prompts", "masks", "matte")
+        data = self.mapping(value, where, keys)
         color = self.array(data["color"], f"{where}.color", 3)
         if len(color) != 3:
             self.fail(f"{where}.color", "expected [red, green, blue]")
@@ -406,7 +420,30 @@ class _Decoder:
                 self.frame_key(key, f"{where}.masks", shot): self.mask(value, f"{where}.masks[{key}]")
                 for key, value in masks.items()
             },
+            matte=self.matte(data["matte"], f"{where}.matte"),
         )
+
+    def matte(self, value: Any, where: str) -> MatteOps:
+        """Matte settings: only those that differ from the defaults are stored; a missing one is off."""
+        data = self.mapping(value, where, ())
+        default = MatteOps()
+        settings: dict[str, Any] = {}
+        for name, item in data.items():
+            if name not in MatteOps.__dataclass_fields__:
+                self.fail(where, f"unknown matte setting {_short(name)}")
+            kind = type(getattr(default, name))
+            if name == "max_hole_area":
+                settings[name] = None if item is None else self.integer(item, f"{where}.{name}", 0, 2**62)
+            elif kind is bool:
+                settings[name] = self.flag(item, f"{where}.{name}")
+            elif kind is int:
+                settings[name] = self.integer(item, f"{where}.{name}", -(2**31), 2**31)
+            else:
+                settings[name] = self.number(item, f"{where}.{name}")
+        try:
+            return MatteOps(**settings)
+        except ValueError as exc:
+            self.fail(where, str(exc))
 
     def prompts(self, value: Any, where: str) -> FramePrompts:
         data = self.mapping(value, where, ("points", "boxes"))
