@@ -23,10 +23,12 @@ from roto.project import (
     save_project,
 )
 from roto.project.autosave import DEFAULT_DELAY_S, Autosaver, Recovery
+from roto.project.lock import ProjectLock, ProjectLocked
 from roto.project.model import check_media_match
 from roto.project.store import PROJECT_SUFFIX
 
 AskRestore = Callable[[Recovery], bool]
+EDITOR_PROGRAM = "the Roto editor"
 
 
 class Document:
@@ -39,6 +41,7 @@ class Document:
         folder: Path | None,
         clean: bool = True,
         autosave_s: float = DEFAULT_DELAY_S,
+        lock: ProjectLock | None = None,
     ) -> None:
         self.project = project
         self.shot: Shot = project.shots[0]
@@ -46,6 +49,7 @@ class Document:
         self.folder: Path | None = None
         self.stack = UndoStack(project, clean=clean)
         self.autosaver: Autosaver | None = None
+        self.lock = lock
         self._autosave_s = autosave_s
         if folder is not None:
             self.move_to(folder)
@@ -68,12 +72,27 @@ class Document:
     def move_to(self, folder: Path) -> None:
         """Where the project lives from now on (and where its unsaved changes are backed up); writes nothing."""
         self.folder = folder
-        self.autosaver = Autosaver(self.stack, folder, self._autosave_s)
+        self.autosaver = Autosaver(self.stack, folder, self._autosave_s, self.lock)
 
     def save(self, folder: Path) -> None:
-        """Save atomically into `folder` (which becomes the document's home) and mark the history clean."""
-        save_project(self.project, folder)
-        if self.folder != folder:
+        """Save atomically into `folder` (which becomes the document's home) and mark the history clean.
+
+        The document keeps the folder's lock from its first save there until it closes or moves, so another
+        program (a second editor, `roto track --save-project`) is refused instead of overwriting these edits.
+        """
+        held = self.lock is not None and self.lock.covers(folder)
+        lock = self.lock if self.lock is not None and held else ProjectLock.acquire(folder, EDITOR_PROGRAM)
+        try:
+            save_project(self.project, folder, lock=lock)
+        except BaseException:
+            if not held:
+                lock.release()
+            raise
+        if not held:
+            if self.lock is not None:
+                self.lock.release()
+            self.lock = lock
+        if self.folder != folder or not held:
             self.move_to(folder)
         self.stack.set_clean()
 
@@ -83,6 +102,8 @@ class Document:
 
     def close(self) -> None:
         self.media.close()
+        if self.lock is not None:
+            self.lock.release()
 
     @classmethod
     def from_media(cls, media: MediaSource, autosave_s: float = DEFAULT_DELAY_S) -> Document:
@@ -102,16 +123,37 @@ def open_document(path: Path, ask_restore: AskRestore, autosave_s: float = DEFAU
         return Document.from_media(open_media(path), autosave_s)
     recovery = find_recovery(path) if path.is_dir() else None
     restore = recovery is not None and ask_restore(recovery)
-    project = load_project(path, recovery=restore)
-    if not project.shots:
-        raise RotoError(f"{path}: the project has no shot to edit")
-    shot = project.shots[0]
-    if project.missing_media():
-        raise RotoError(f"{path}: the shot's media {shot.media} cannot be found (moved or deleted?)")
-    media = open_media(shot.media)
+    lock = _lock_for_editing(path)
+    try:
+        project = load_project(path, recovery=restore)
+        if not project.shots:
+            raise RotoError(f"{path}: the project has no shot to edit")
+        shot = project.shots[0]
+        if project.missing_media():
+            raise RotoError(f"{path}: the shot's media {shot.media} cannot be found (moved or deleted?)")
+        media = open_media(shot.media)
+    except BaseException:
+        if lock is not None:
+            lock.release()
+        raise
     try:
         check_media_match(shot, media)
     except RotoError:
         media.close()
+        if lock is not None:
+            lock.release()
         raise
-    return Document(project, media, path, clean=not restore, autosave_s=autosave_s)
+    return Document(project, media, path, clean=not restore, autosave_s=autosave_s, lock=lock)
+
+
+def _lock_for_editing(path: Path) -> ProjectLock | None:
+    """The project's lock for as long as it is open; refused (ProjectLocked, naming the holder) when another
+    program writes it. None for a project this user cannot write (read-only media): its saves fail and say why."""
+    if not path.is_dir():
+        return None  # nothing to lock: loading it fails and says why
+    try:
+        return ProjectLock.acquire(path, EDITOR_PROGRAM)
+    except ProjectLocked:
+        raise
+    except RotoError:
+        return None

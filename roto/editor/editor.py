@@ -293,7 +293,7 @@ class Editor:
             return None
         chosen = state.selected_objects()
         locked = [obj.name for obj in chosen if obj.locked]
-        objects = prompt_sets((obj for obj in chosen if not obj.locked), doc.shot.first_frame)
+        objects = prompt_sets((obj for obj in chosen if not obj.locked), doc.shot, doc.project.masks)
         first, last = state.frame_range
         if not first <= state.frame <= last:
             state.status.emit(f"The current frame is outside the in/out range ({first + 1}–{last + 1}).")
@@ -335,9 +335,9 @@ class Editor:
             if not self.push(step):
                 self.cancel_propagation()
                 return
-        run.frames_done += 1
-        run.last_frame = index
         now = time.monotonic()
+        run.note_frame(now)
+        run.last_frame = index
         if now - run.followed_at >= FOLLOW_INTERVAL_S:
             run.followed_at = now
             self._follow(run)

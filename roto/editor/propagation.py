@@ -6,7 +6,8 @@ to its start, or both. SAM2 takes an object's pointer only from its prompts on t
 frame, so an object is tracked forward only from its first prompted frame on and backward only from its last one
 back: a leg of the run starts, for each object, at the later (forward) or earlier (backward) of the start frame
 and that prompt. Objects whose legs start on the same frame are tracked together. Prompted frames keep the masks
-the user made. `plan_legs` is that rule, `track_legs` runs it on a `VideoPropagator`, and both the editor's
+the user made, and a frame whose mask was painted by hand is prompted by that mask (SAM2's add_new_mask), so a
+correction sticks through later runs and is carried forward. `plan_legs` is that rule, `track_legs` runs it on a `VideoPropagator`, and both the editor's
 worker and the CLI call them, so the same prompts give the same masks in both.
 
 In the editor, masks arrive one frame at a time and go onto the UndoStack at once, so the canvas, the timeline
@@ -17,15 +18,17 @@ is undone (exactly: Propagate restores each frame's previous mask entry) in one 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 import numpy as np
 
 from roto.editor.requests import FramePromptSet, Leg, ObjectPromptSet, PropagateRequest
-from roto.engine.propagator import VideoPropagator
-from roto.project import Batch, Command, EncodedMask, Propagate, RotoObject
+from roto.engine.propagator import FrameResult, VideoPropagator
+from roto.project import Batch, Command, EncodedMask, MaskOrigin, MaskStore, Propagate, RotoObject, Shot
+from roto.project.maskcodec import decode_mask
 
 
 class Direction(StrEnum):
@@ -72,30 +75,48 @@ def plan_legs(
     )
 
 
-def prompt_sets(objects: Iterable[RotoObject], shot_first_frame: int = 0) -> tuple[ObjectPromptSet, ...]:
-    """The prompts a propagator is built from, on media frames: every prompted frame of each object (last box)."""
-    return tuple(
-        ObjectPromptSet(
-            obj.id,
-            tuple(
-                FramePromptSet(frame - shot_first_frame, tuple(p.points), p.boxes[-1] if p.boxes else None)
-                for frame, p in sorted(obj.prompts.items())
-                if not p.is_empty()
-            ),
-        )
-        for obj in objects
-        if any(not p.is_empty() for p in obj.prompts.values())
-    )
+def _frame_prompts(obj: RotoObject, shot: Shot, store: MaskStore) -> tuple[FramePromptSet, ...]:
+    """An object's prompted frames: clicked ones (points, last box) and painted ones (mask origin EDITED).
+
+    On a frame both clicked and painted, the mask's origin says which came last (a click's answer is PROMPTED,
+    a stroke EDITED), so a painted mask is the frame's prompt until a later click replaces it.
+    """
+    found = {
+        frame: FramePromptSet(shot.media_index(frame), tuple(p.points), p.boxes[-1] if p.boxes else None)
+        for frame, p in obj.prompts.items()
+        if not p.is_empty()
+    }
+    for frame, entry in obj.masks.items():
+        if entry.origin == MaskOrigin.EDITED:
+            painted = EncodedMask(entry.digest, store.blob(entry.digest), shot.frame_shape)
+            found[frame] = FramePromptSet(shot.media_index(frame), (), None, painted)
+    return tuple(found[frame] for frame in sorted(found))
+
+
+def prompt_sets(objects: Iterable[RotoObject], shot: Shot, store: MaskStore) -> tuple[ObjectPromptSet, ...]:
+    """The prompts a propagator is built from, on media frames: every prompted or painted frame of each object."""
+    sets = (ObjectPromptSet(obj.id, _frame_prompts(obj, shot, store)) for obj in objects)
+    return tuple(s for s in sets if s.frames)
+
+
+def add_frame(tracker: VideoPropagator, object_id: int, prompts: FramePromptSet) -> FrameResult:
+    """Give the tracker one prompted frame: its painted mask (decoded here, off the GUI thread) or its clicks."""
+    if prompts.mask is None:
+        return tracker.add_prompts(prompts.frame, object_id, *prompts.arrays())
+    where = f"the painted mask of object {object_id} on media frame {prompts.frame}"
+    return tracker.add_mask(prompts.frame, object_id, decode_mask(prompts.mask.blob, prompts.mask.shape, where))
 
 
 def add_prompts(
     tracker: VideoPropagator, objects: Iterable[ObjectPromptSet]
 ) -> Iterator[tuple[int, int, np.ndarray]]:
-    """Give the tracker every prompted frame; yields (object id, frame, mask) of each prompted frame."""
+    """Give the tracker every prompted frame; yields (object id, frame, mask) of each clicked frame (a painted
+    frame keeps the mask painted on it)."""
     for obj in objects:
         for prompts in obj.frames:
-            result = tracker.add_prompts(prompts.frame, obj.object_id, *prompts.arrays())
-            yield obj.object_id, prompts.frame, result.mask(obj.object_id)
+            result = add_frame(tracker, obj.object_id, prompts)
+            if prompts.mask is None:
+                yield obj.object_id, prompts.frame, result.mask(obj.object_id)
 
 
 def track_legs(
@@ -127,6 +148,30 @@ class PropagationRun:
     last_frame: int | None = None  # the latest frame received (a timeline position)
     followed_at: float = 0.0
     cancelling: bool = False
+    started_at: float = field(default_factory=time.monotonic)
+    first_frame_at: float | None = (
+        None  # the rate is measured from the first frame on: setting up is not tracking
+    )
+
+    def note_frame(self, now: float) -> None:
+        self.frames_done += 1
+        if self.first_frame_at is None:
+            self.first_frame_at = now
+
+    def rate(self, now: float) -> float | None:
+        """Frames per second since the first frame landed (None until two frames have)."""
+        if self.first_frame_at is None or self.frames_done < 2 or now <= self.first_frame_at:
+            return None
+        return (self.frames_done - 1) / (now - self.first_frame_at)
+
+    def progress_text(self, now: float) -> str:
+        """'N / total · R fps · M:SS left' for the status bar."""
+        text = f"{self.frames_done} / {self.total}"
+        rate = self.rate(now)
+        if rate is None:
+            return text
+        left = round((self.total - self.frames_done) / rate)
+        return f"{text} · {rate:.2g} fps · {left // 60}:{left % 60:02d} left"
 
 
 @dataclass

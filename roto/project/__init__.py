@@ -19,6 +19,7 @@ from roto.project.commands import (
     UndoStack,
     UpdateObject,
 )
+from roto.project.lock import LockOwner, ProjectLock, ProjectLocked
 from roto.project.maskcodec import EncodedMask
 from roto.project.maskstore import MaskStore
 from roto.project.model import (
@@ -63,6 +64,7 @@ __all__ = [
     "DeletePrompt",
     "EncodedMask",
     "FramePrompts",
+    "LockOwner",
     "MaskEntry",
     "MaskOrigin",
     "MaskStore",
@@ -71,6 +73,8 @@ __all__ = [
     "ObjectSnapshot",
     "Point",
     "Project",
+    "ProjectLock",
+    "ProjectLocked",
     "Propagate",
     "Recovery",
     "RelinkMedia",

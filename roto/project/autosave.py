@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 
 from roto.project.commands import UndoStack
+from roto.project.lock import ProjectLock
 from roto.project.store import MANIFEST_NAME, RECOVERY_NAME, manifest_saved_at, write_recovery
 
 DEFAULT_DELAY_S = 60.0
@@ -40,10 +41,17 @@ def find_recovery(folder: Path) -> Recovery | None:
 class Autosaver:
     """Writes ``recovery.json`` once changes have stayed unsaved for ``delay_s`` seconds of ``tick`` time."""
 
-    def __init__(self, stack: UndoStack, folder: Path, delay_s: float = DEFAULT_DELAY_S) -> None:
+    def __init__(
+        self,
+        stack: UndoStack,
+        folder: Path,
+        delay_s: float = DEFAULT_DELAY_S,
+        lock: ProjectLock | None = None,
+    ) -> None:
         self.stack = stack
         self.folder = Path(folder)
         self.delay_s = delay_s
+        self.lock = lock  # the document's held lock on folder, else each write takes it
         self._written_revision: int | None = None
         self._dirty_since: float | None = None
 
@@ -56,7 +64,7 @@ class Autosaver:
             self._dirty_since = now
         if now - self._dirty_since < self.delay_s:
             return None
-        path = write_recovery(self.stack.project, self.folder)
+        path = write_recovery(self.stack.project, self.folder, lock=self.lock)
         self._written_revision = self.stack.revision
         self._dirty_since = None
         return path

@@ -8,12 +8,15 @@ ProjectError naming the file, and loading never writes.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import re
 import uuid
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from fractions import Fraction
 from pathlib import Path
@@ -22,6 +25,7 @@ from typing import Any, NoReturn
 import roto
 from roto.errors import ProjectError
 from roto.matte import MatteOps
+from roto.project.lock import ProjectLock
 from roto.project.maskcodec import MAX_SIDE
 from roto.project.maskstore import DEFAULT_CACHE_BYTES, DIGEST_PATTERN, MASK_SUFFIX, MaskStore, mask_file_name
 from roto.project.model import Box, FramePrompts, MaskEntry, MaskOrigin, Point, Project, RotoObject, Shot
@@ -63,19 +67,37 @@ registers its migration here and freezes a sample of the old version under tests
 # ----------------------------------------------------------------------------------------------------- saving
 
 
-def save_project(project: Project, folder: Path) -> None:
-    """Save (or save as) into ``folder`` (``NAME.roto``); drops the recovery file and unused masks."""
+def save_project(project: Project, folder: Path, *, lock: ProjectLock | None = None) -> None:
+    """Save (or save as) into ``folder`` (``NAME.roto``); drops the recovery file and unused masks.
+
+    ``lock`` is the caller's held lock on ``folder`` (the editor holds one while the document is open); without
+    one the save takes the lock for its duration, so a second writer is refused instead of interleaved.
+    """
     folder = _project_folder(folder)
-    referenced = _write(project, folder, MANIFEST_NAME)
-    _remove(folder / RECOVERY_NAME)
-    _collect_garbage(project.masks, folder, referenced)
+    with _writing(folder, lock):
+        referenced = _write(project, folder, MANIFEST_NAME)
+        _remove(folder / RECOVERY_NAME)
+        _collect_garbage(project.masks, folder, referenced)
 
 
-def write_recovery(project: Project, folder: Path) -> Path:
+def write_recovery(project: Project, folder: Path, *, lock: ProjectLock | None = None) -> Path:
     """Write the unsaved document as ``recovery.json`` beside the manifest, leaving the saved one as is."""
     folder = _project_folder(folder)
-    _write(project, folder, RECOVERY_NAME)
+    with _writing(folder, lock):
+        _write(project, folder, RECOVERY_NAME)
     return folder / RECOVERY_NAME
+
+
+@contextmanager
+def _writing(folder: Path, lock: ProjectLock | None) -> Iterator[None]:
+    """Hold the project's lock while writing: the caller's, or one taken for this write."""
+    if lock is not None:
+        if not lock.covers(folder):
+            raise ProjectError(f"{folder}: the lock given is for {lock.folder}, not for this project")
+        yield
+        return
+    with ProjectLock.acquire(folder):
+        yield
 
 
 def discard_recovery(folder: Path) -> None:
@@ -93,6 +115,11 @@ def _project_folder(folder: Path) -> Path:
 def _write(project: Project, folder: Path, manifest_name: str) -> set[str]:
     """Write missing mask files, then the manifest, each durably; returns the digests it references."""
     masks_dir = folder / MASKS_DIR
+    if masks_dir.is_symlink():
+        raise ProjectError(
+            f"{masks_dir}: is a symbolic link; a save would write and delete files outside the project"
+        )
+    written: list[Path] = []
     try:
         masks_dir.mkdir(parents=True, exist_ok=True)
         present = _stored_digests(masks_dir)
@@ -100,15 +127,38 @@ def _write(project: Project, folder: Path, manifest_name: str) -> set[str]:
             entry.digest for shot in project.shots for obj in shot.objects for entry in obj.masks.values()
         }
         for digest in sorted(referenced - present):
-            _atomic_write(masks_dir / mask_file_name(digest), project.masks.blob(digest))
+            written.append(masks_dir / mask_file_name(digest))
+            _atomic_write(written[-1], project.masks.blob(digest))
         _fsync_dir(masks_dir)
-        document = json.dumps(_encode_project(project, folder), indent=1, ensure_ascii=False)
+        document = _json_text(_encode_project(project, folder))
         _atomic_write(folder / manifest_name, document.encode("utf-8"))
+        written.clear()  # the manifest now references them
         _fsync_dir(folder)
         project.masks.attach(masks_dir, (project.masks.known() & present) | referenced)
     except OSError as exc:
+        _forget(written)
         raise ProjectError(f"{folder}: cannot save the project ({exc.strerror or exc})") from exc
+    except BaseException:
+        _forget(written)
+        raise
     return referenced
+
+
+def _forget(written: list[Path]) -> None:
+    """Remove the mask files a failed save wrote: no manifest references them, and a full disk needs the space."""
+    for path in written:
+        with contextlib.suppress(OSError):  # the next save's clean-up removes what is left
+            path.unlink(missing_ok=True)
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _json_text(data: dict[str, Any]) -> str:
+    """Indented UTF-8 JSON; names and paths that are not UTF-8 (lone surrogates from the file system's bytes)
+    are written as \\uXXXX escapes, which JSON allows and which load back to the same path or name."""
+    text = json.dumps(data, indent=1, ensure_ascii=False)
+    return _LONE_SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
@@ -258,7 +308,7 @@ def read_manifest(path: Path) -> dict[str, Any]:
         if size > MAX_MANIFEST_BYTES:
             raise ProjectError(f"{path}: {size} bytes is too large for a project manifest")
         text = path.read_bytes().decode("utf-8")
-        data = json.loads(text)
+        data = json.loads(text, object_pairs_hook=_unique_keys)
     except FileNotFoundError as exc:
         raise ProjectError(f"{path}: no such project file") from exc
     except OSError as exc:
@@ -293,6 +343,24 @@ def manifest_saved_at(path: Path) -> datetime | None:
 
 
 _FPS_PATTERN = re.compile(r"[0-9]{1,9}(/[0-9]{1,9})?")
+
+
+def _positive_rate(text: str) -> Fraction | None:
+    """The rate a manifest's ``fps`` text names, None for zero or a zero denominator ("1/0")."""
+    try:
+        rate = Fraction(text)
+    except ZeroDivisionError:
+        return None
+    return rate if rate > 0 else None
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose keys are all different: with a repeated key one of the values would vanish."""
+    data = dict(pairs)
+    if len(data) != len(pairs):
+        repeated = next(key for key, count in Counter(key for key, _ in pairs).items() if count > 1)
+        raise ValueError(f"the key {_short(repeated)} appears twice in one object")
+    return data
 
 
 class _Decoder:
@@ -346,6 +414,8 @@ class _Decoder:
         if not re.fullmatch(r"-?[0-9]{1,10}", key):
             self.fail(where, f"{_short(key)} is not a frame number")
         frame = int(key)
+        if str(frame) != key:  # "01" and "1" would be two keys for one frame, and one mask silently lost
+            self.fail(where, f"{_short(key)} is not written as Roto writes frame numbers ({frame})")
         if not shot.first_frame <= frame < shot.first_frame + shot.frame_count:
             self.fail(where, f"frame {frame} is outside the shot")
         return frame
@@ -364,7 +434,7 @@ class _Decoder:
         keys = ("id", "media", "first_frame", "frame_count", "fps", "width", "height", "objects")
         data = self.mapping(value, where, keys)
         fps = data["fps"]
-        if not isinstance(fps, str) or not _FPS_PATTERN.fullmatch(fps) or Fraction(fps) <= 0:
+        if not isinstance(fps, str) or not _FPS_PATTERN.fullmatch(fps) or _positive_rate(fps) is None:
             self.fail(
                 f"{where}.fps", f"expected a positive rate like '24' or '30000/1001', got {_short(fps)}"
             )

@@ -245,7 +245,7 @@ class MainWindow(QMainWindow):
     def _on_propagation_progress(self, run_id: int, done: int, _total: int) -> None:
         run = self.state.run
         if run is not None and run.run_id == run_id:
-            self.status.progress.setValue(done)
+            self.status.show_progress(done, run.progress_text(time.monotonic()))
 
     # -- documents -----------------------------------------------------------------------------------
 

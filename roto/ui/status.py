@@ -23,9 +23,10 @@ class StatusWidgets:
         self.brush = QLabel("")
         self.brush.setToolTip("Brush radius in frame pixels ([ smaller, ] larger)")
         self.progress = QProgressBar()
-        self.progress.setMaximumWidth(220)
-        self.progress.setFormat("Propagating %v / %m")
-        self.progress.setToolTip("Frames propagated so far; masks appear as they arrive")
+        self.progress.setMinimumWidth(260)
+        self.progress.setToolTip(
+            "Frames propagated so far, the rate and the time left; masks appear as they arrive"
+        )
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setToolTip("Stop propagating (Esc); frames already done are kept")
         self.cancel_button.clicked.connect(cancel)
@@ -45,6 +46,10 @@ class StatusWidgets:
         provider = info.provider.removesuffix("ExecutionProvider")
         self.model.setText(f"{info.name} · {provider}{weights}")
 
+    def show_progress(self, done: int, text: str) -> None:
+        self.progress.setValue(done)
+        self.progress.setFormat(text)
+
     def show_run(self, run: PropagationRun | None, ready: bool) -> None:
         """A run's progress and Cancel button while it lasts; the engine's state once it ends."""
         if run is None:
@@ -53,7 +58,7 @@ class StatusWidgets:
             self.engine.setText("Ready" if ready else "")
             return
         self.progress.setRange(0, run.total)
-        self.progress.setValue(0)
+        self.show_progress(0, run.progress_text(run.started_at))
         self.progress.show()
         self.cancel_button.show()
         self.engine.setText(f"{run.label}…")

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from roto.editor.propagation import Direction, frame_step, plan_legs, prompt_sets
+from roto.editor.propagation import Direction, PropagationRun, frame_step, plan_legs, prompt_sets
 from roto.editor.requests import FramePromptSet, Leg, ObjectPromptSet, PropagateRequest
-from roto.project import Box, FramePrompts, MaskOrigin, Point, Project, RotoObject, SetMask, Shot, UndoStack
+from roto.project import Box, FramePrompts, MaskOrigin, MaskStore, Point, Project, RotoObject, SetMask, Shot, UndoStack
 
 SHAPE = (4, 6)
 
@@ -80,7 +80,8 @@ def test_prompt_sets_take_every_prompted_frame_and_the_last_box() -> None:
     obj.prompts[4] = FramePrompts([Point(1, 2, 1)], [Box(0, 0, 1, 1), Box(0, 0, 3, 3)])
     obj.prompts[0] = FramePrompts([Point(5, 5, 0)])
     unprompted = RotoObject(2, "B", (0, 0, 0))
-    assert prompt_sets([obj, unprompted]) == (
+    shot = Shot("s", Path("/clip.mp4"), 0, 6, Fraction(24), SHAPE[1], SHAPE[0])
+    assert prompt_sets([obj, unprompted], shot, MaskStore()) == (
         ObjectPromptSet(
             1,
             (
@@ -89,3 +90,14 @@ def test_prompt_sets_take_every_prompted_frame_and_the_last_box() -> None:
             ),
         ),
     )
+
+
+def test_a_run_reports_its_rate_and_the_time_left_once_frames_arrive() -> None:
+    run = PropagationRun(1, "Propagate", total=100, follow=None)
+    assert run.progress_text(0.0) == "0 / 100"
+    run.note_frame(10.0)  # the first frame comes after setting up: the rate counts from it
+    assert run.rate(10.0) is None and run.progress_text(10.0) == "1 / 100"
+    for second in range(1, 5):
+        run.note_frame(10.0 + second)
+    assert run.rate(14.0) == 1.0
+    assert run.progress_text(14.0) == "5 / 100 · 1 fps · 1:35 left"
