@@ -192,7 +192,7 @@ def track(
     from roto.editor.requests import PropagateRequest
     from roto.project import MaskOrigin, Propagate, SetMask
 
-    objects = prompt_sets(shot.objects, shot.first_frame)
+    objects = prompt_sets(shot.objects, shot, project.masks)
     present = {obj.object_id: 0 for obj in objects}
     for obj_id, index, mask in add_prompts(propagator, objects):
         present[obj_id] += bool(mask.any())
@@ -211,11 +211,11 @@ def track(
     return present
 
 
-def planned_frames(shot: Shot, frames: range) -> int:
+def planned_frames(project: Project, shot: Shot, frames: range) -> int:
     """How many frames `track` will track (its progress bar's length)."""
     from roto.editor.propagation import Direction, plan_legs, prompt_sets
 
-    objects = prompt_sets(shot.objects, shot.first_frame)
+    objects = prompt_sets(shot.objects, shot, project.masks)
     first, last = shot.media_index(frames.start), shot.media_index(frames.stop - 1)
     return sum(leg.length for leg in plan_legs(Direction.BOTH, first, first, last, objects))
 
@@ -258,7 +258,7 @@ def cmd_track(args: argparse.Namespace) -> int:
         engine = EngineService.open(bundle, runtime_options(args), EmbeddingCache.user(max_bytes=0))
         propagator = engine.video(media)
         try:
-            with progress_bar(args, planned_frames(shot, frames), "track") as bar:
+            with progress_bar(args, planned_frames(project, shot, frames), "track") as bar:
                 present = track(project, shot, propagator, frames, lambda: bar.update(1))
         finally:
             propagator.close()

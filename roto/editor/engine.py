@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from roto.editor.propagation import track_legs
+from roto.editor.propagation import add_frame, track_legs
 from roto.editor.requests import ObjectPromptSet, PredictRequest, PredictResult, PropagateRequest
 from roto.engine.propagator import FrameReader, VideoPropagator
 from roto.engine.service import EngineService
@@ -66,7 +66,7 @@ class EditorEngine:
                 if cancel():
                     video.close()
                     return None
-                video.add_prompts(prompts.frame, obj.object_id, *prompts.arrays())
+                add_frame(video, obj.object_id, prompts)
         self._video, self._video_key = video, key
         return video
 

@@ -7,8 +7,8 @@ frame, so an object is tracked forward only from its first prompted frame on and
 back: a leg of the run starts, for each object, at the later (forward) or earlier (backward) of the start frame
 and that prompt. Objects whose legs start on the same frame are tracked together. Prompted frames keep the masks
 the user made, and a frame whose mask was painted by hand is prompted by that mask (SAM2's add_new_mask), so a
-correction sticks through later runs and is carried forward. `plan_legs` is that rule, `track_legs` runs it on a `VideoPropagator`, and both the editor's
-worker and the CLI call them, so the same prompts give the same masks in both.
+correction sticks through later runs and is carried forward. `plan_legs` is that rule, `track_legs` runs it on a
+`VideoPropagator`, and both the editor's worker and the CLI call them, so the same prompts give the same masks in both.
 
 In the editor, masks arrive one frame at a time and go onto the UndoStack at once, so the canvas, the timeline
 and an export see them while the run goes on and a cancelled run keeps what it did. Each frame is a
@@ -104,7 +104,9 @@ def add_frame(tracker: VideoPropagator, object_id: int, prompts: FramePromptSet)
     if prompts.mask is None:
         return tracker.add_prompts(prompts.frame, object_id, *prompts.arrays())
     where = f"the painted mask of object {object_id} on media frame {prompts.frame}"
-    return tracker.add_mask(prompts.frame, object_id, decode_mask(prompts.mask.blob, prompts.mask.shape, where))
+    return tracker.add_mask(
+        prompts.frame, object_id, decode_mask(prompts.mask.blob, prompts.mask.shape, where)
+    )
 
 
 def add_prompts(

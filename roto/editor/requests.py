@@ -10,16 +10,21 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from roto.project import Box, Point
+from roto.project import Box, EncodedMask, Point
 
 
 @dataclass(frozen=True)
 class FramePromptSet:
-    """One prompted frame of an object, as the model takes it (one box at most); `frame` is a media index."""
+    """One prompted frame of an object, as the model takes it (one box at most); `frame` is a media index.
+
+    `mask` is set where the frame's mask was painted by hand (a brush or eraser stroke): that mask is then the
+    frame's prompt, as SAM2's add_new_mask takes it, and its points and box are not given to the model.
+    """
 
     frame: int
     points: tuple[Point, ...]
     box: Box | None
+    mask: EncodedMask | None = None
 
     def arrays(self) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
         """(coords (N, 2), labels (N,), box (4,)) in frame pixels, None where absent: the engine's arguments."""

@@ -51,6 +51,7 @@ GRAPH_NAMES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("image_embed", "memory_feats", "memory_tpos", "obj_ptrs", "obj_ptr_tpos"),
         ("pix_feat_with_mem",),
     ),
+    "mask_prompt": (("mask",), ("mask_input", "no_obj_ptr")),
 }
 
 
@@ -195,7 +196,10 @@ def _structure_problems(folder: Path, data: dict[str, Any]) -> list[str]:
     for graph in GRAPH_NAMES:
         entry = data["graphs"].get(graph)
         if not isinstance(entry, dict) or not isinstance(entry.get("file"), str):
-            problems.append(f"{where}: graph {graph!r} is not listed")
+            problems.append(
+                f"{where}: graph {graph!r} is not listed (a bundle converted by an older Roto: convert it again, "
+                "e.g. `roto models install`)"
+            )
             continue
         name = entry["file"]
         if Path(name).name != name or name in ("", ".", ".."):

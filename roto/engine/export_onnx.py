@@ -8,6 +8,7 @@ into the four graphs the engine runs:
 - prompt_decoder: features + points/box/mask prompt -> mask logits of all four tokens, IoU, object score, pointers
 - memory_encoder: features + a chosen mask -> the memory that video propagation keeps per frame
 - memory_attention: features + memories + object pointers -> memory-conditioned features for the next frame
+- mask_prompt: a painted mask at model size -> the decoder's mask input for it, and the "no object" pointer
 
 Selection logic that SAM2 runs in Python (multimask choice, stability fallback, memory bookkeeping) stays in
 numpy in `predictor.py` and `propagator.py`, so the graphs have no data-dependent control flow.
@@ -302,7 +303,7 @@ def _real_rope_forward(self: Any, q: Any, k: Any, v: Any, num_k_exclude_rope: in
 
 
 class _Graphs:
-    """Builds the four torch modules that become the bundle's ONNX graphs, over one SAM2Base."""
+    """Builds the five torch modules that become the bundle's ONNX graphs, over one SAM2Base."""
 
     def __init__(self, model: Any) -> None:
         self.model = model
@@ -434,6 +435,23 @@ class _Graphs:
 
         return MemoryEncoder()
 
+    def mask_prompt(self) -> Any:
+        _, nn, _ = _torch_modules()
+        model = self.model
+
+        class MaskPrompt(nn.Module):
+            """The learned parts of SAM2Base._use_mask_as_output, for a frame whose prompt is a painted mask.
+
+            SAM2 turns the mask itself into the frame's output (numpy does that); it only asks the decoder for
+            the object pointer, reading the mask through `mask_downsample`; an empty mask's pointer is
+            `no_obj_ptr` (SAM2.1's fixed_no_obj_ptr, as in the prompt decoder).
+            """
+
+            def forward(self, mask: Any) -> tuple[Any, Any]:
+                return model.mask_downsample(mask), model.no_obj_ptr + 0.0 * mask.mean()
+
+        return MaskPrompt()
+
     def memory_attention(self) -> Any:
         torch, nn, _ = _torch_modules()
         from sam2.modeling.sam2_utils import get_1d_sine_pe
@@ -522,6 +540,8 @@ class _Graphs:
                 rand(3, self.hidden_dim),
                 torch.tensor([0.1, 0.2, 0.3]),
             )
+        if name == "mask_prompt":
+            return ((rand(1, 1, s, s) > 0).float(),)
         raise KeyError(name)
 
 
@@ -537,7 +557,8 @@ DYNAMIC_AXES: dict[str, dict[str, dict[int, str]]] = {
 }
 
 
-def _export_graph(graphs: _Graphs, name: str, path: Path) -> None:
+def _export_graph(graphs: _Graphs, name: str, path: Path, fold: bool = True) -> None:
+    """Trace one graph to ONNX; `fold=False` keeps the arithmetic on weights as nodes (graph templates read it)."""
     torch = _require_torch()
     module = getattr(graphs, name)()
     module.sam2 = (
@@ -555,7 +576,7 @@ def _export_graph(graphs: _Graphs, name: str, path: Path) -> None:
             output_names=list(outputs),
             dynamic_axes=DYNAMIC_AXES.get(name),
             opset_version=OPSET,
-            do_constant_folding=True,
+            do_constant_folding=fold,
             dynamo=False,
         )
 

@@ -25,7 +25,7 @@ from roto.engine.embeddings import EmbeddingCache, FrameEmbedding
 from roto.engine.predictor import LOGIT_CLAMP, select_masks
 from roto.engine.session import RuntimeOptions
 from roto.engine.spill import SpillStore
-from roto.engine.transforms import prompts_to_model, validate_prompts
+from roto.engine.transforms import prompts_to_model, resize_plane, validate_mask, validate_prompts
 from roto.errors import PromptError
 from roto.matte import fill_holes, resize_logits
 
@@ -66,7 +66,8 @@ class FrameOutput:
 class ObjectTrack:
     """Everything propagation remembers about one object."""
 
-    prompts: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # frame -> coords, labels
+    # frame -> (coords, labels) of points and box, or the painted mask at model size
+    prompts: dict[int, tuple[np.ndarray, np.ndarray] | np.ndarray] = field(default_factory=dict)
     cond: dict[int, FrameOutput] = field(default_factory=dict)
     tracked: dict[int, FrameOutput] = field(default_factory=dict)  # non-conditioning frames
     reverse: dict[int, bool] = field(default_factory=dict)  # frames tracked so far and their direction
@@ -184,6 +185,27 @@ class VideoPropagator:
         logits = self._logits.get((obj_id, frame))
         assert logits is not None
         return FrameResult(frame, {obj_id: logits}, {obj_id: out.object_score}, embedding.frame_hw)
+
+    def add_mask(self, frame: int, obj_id: int, mask: np.ndarray) -> FrameResult:
+        """Make a painted mask (frame size, bool) an object's prompt on a frame, replacing earlier prompts there.
+
+        SAM2VideoPredictor.add_new_mask: the mask, resized to the model's input, becomes the frame's output
+        as it is (SAM2's use_mask_input_as_output_without_sam), and the frame becomes conditioning, so
+        propagation keeps it and tracks from it.
+        """
+        embedding = self._embedding(frame)
+        painted = validate_mask(mask, embedding.frame_hw).astype(np.float32)
+        size = self.settings.image_size
+        if painted.shape != (size, size):
+            painted = (resize_plane(painted, (size, size)) >= 0.5).astype(np.float32)
+        track = self.objects.setdefault(obj_id, ObjectTrack())
+        track.prompts[frame] = painted
+        track.cond[frame] = self._mask_as_output(obj_id, frame, embedding, painted)
+        track.pending.add(frame)
+        logits = self._logits.get((obj_id, frame))
+        assert logits is not None
+        score = track.cond[frame].object_score
+        return FrameResult(frame, {obj_id: logits}, {obj_id: score}, embedding.frame_hw)
 
     def clear_prompts(self, frame: int, obj_id: int) -> None:
         """Remove an object's prompts on a frame: it stops being a conditioning frame and will be re-tracked."""
@@ -314,6 +336,23 @@ class VideoPropagator:
             )
         self._logits.put((obj_id, frame), self._fill_holes(low_res))
         return FrameOutput(decoded.obj_ptrs[token].copy(), decoded.object_score)
+
+    def _mask_as_output(
+        self, obj_id: int, frame: int, embedding: FrameEmbedding, painted: np.ndarray
+    ) -> FrameOutput:
+        """SAM2Base._use_mask_as_output: logits of +-10 from the mask, the pointer from the decoder reading it."""
+        side = self.settings.mask_side
+        low_res = resize_plane(painted * 20.0 - 10.0, (side, side))
+        mask_input, no_obj_ptr = self.graphs.mask_prompt.run(None, {"mask": painted[None, None]})
+        present = bool(painted.any())
+        if present:  # the frame's own features, no memory; one "not a point" as on tracked frames
+            coords, codes = np.zeros((1, 1, 2), np.float32), -np.ones((1, 1), np.float32)
+            decoded = self.decoder(embedding, coords, codes, mask_input, features=embedding.image_embed)
+            obj_ptr = decoded.obj_ptrs[0]
+        else:
+            obj_ptr = no_obj_ptr[0]
+        self._logits.put((obj_id, frame), self._fill_holes(low_res))
+        return FrameOutput(np.array(obj_ptr, np.float32), 10.0 if present else -10.0)
 
     def _fill_holes(self, low_res: np.ndarray) -> np.ndarray:
         if self.fill_hole_area <= 0:

@@ -42,7 +42,7 @@ class StillImage:
 
 
 class Sam2Graphs:
-    """The ONNX Runtime sessions of one bundle's four graphs, and the report of where they run.
+    """The ONNX Runtime sessions of one bundle's five graphs, and the report of where they run.
 
     The image encoder and prompt decoder open with the object (every use needs them); the memory encoder and
     memory attention open on first use, so clicking alone never pays for them. Each opens at most once.
@@ -60,6 +60,7 @@ class Sam2Graphs:
         )
         self.decoder = PromptDecoder(self._open("prompt_decoder", memory_arena=True), self.settings)
         self._memory: tuple[Any, Any] | None = None
+        self._mask_prompt: Any = None
         self._lock = threading.Lock()
 
     def _open(self, graph: str, memory_arena: bool) -> Any:
@@ -87,9 +88,17 @@ class Sam2Graphs:
         return self._memory_sessions()[1]
 
     @property
+    def mask_prompt(self) -> Any:
+        """The mask-prompt session (opened on first use: only painted corrections need it)."""
+        with self._lock:
+            if self._mask_prompt is None:
+                self._mask_prompt = self._open("mask_prompt", memory_arena=False)
+            return self._mask_prompt
+
+    @property
     def sessions_open(self) -> int:
-        """How many of the four sessions are open now."""
-        return 2 if self._memory is None else 4
+        """How many of the five sessions are open now."""
+        return (2 if self._memory is None else 4) + (self._mask_prompt is not None)
 
 
 class EngineService:

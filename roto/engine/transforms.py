@@ -65,6 +65,61 @@ def _resize_session(size: int, mean: tuple[float, ...], std: tuple[float, ...], 
     return create_session_from_model(model.SerializeToString(), threads)
 
 
+@lru_cache(maxsize=1)
+def _mask_resize_session() -> Any:
+    """A small ONNX Runtime graph resizing one float plane (1, 1, H, W) to any size given with it.
+
+    The same antialiased bilinear Resize as `_resize_session`: torch's `F.interpolate(..., mode="bilinear",
+    antialias=True)`, which SAM2's add_new_mask and _use_mask_as_output apply to painted masks.
+    """
+    from onnx import TensorProto, helper
+
+    from roto.engine.session import create_session_from_model
+
+    node = helper.make_node(
+        "Resize",
+        ["plane", "", "", "sizes"],
+        ["resized"],
+        mode="linear",
+        antialias=1,
+        exclude_outside=1,
+        coordinate_transformation_mode="half_pixel",
+    )
+    graph = helper.make_graph(
+        [node],
+        "resize_plane",
+        [
+            helper.make_tensor_value_info("plane", TensorProto.FLOAT, [1, 1, "height", "width"]),
+            helper.make_tensor_value_info("sizes", TensorProto.INT64, [4]),
+        ],
+        [helper.make_tensor_value_info("resized", TensorProto.FLOAT, [1, 1, "out_height", "out_width"])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    model.ir_version = 9
+    return create_session_from_model(model.SerializeToString(), 1)
+
+
+def resize_plane(plane: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """A float (H, W) plane resized to `size` (height, width) with torch's antialiased bilinear filter."""
+    feeds = {
+        "plane": np.ascontiguousarray(plane, np.float32)[None, None],
+        "sizes": np.array([1, 1, *size], np.int64),
+    }
+    (resized,) = _mask_resize_session().run(None, feeds)
+    return resized[0, 0]
+
+
+def validate_mask(mask: np.ndarray, frame_hw: tuple[int, int]) -> np.ndarray:
+    """Check a mask prompt: a boolean (or 0/1) array of the frame's size; returns it as bool."""
+    array = np.asarray(mask)
+    if array.shape != tuple(frame_hw):
+        height, width = frame_hw
+        raise PromptError(f"a mask prompt must be {height}x{width} like the frame, got shape {array.shape}")
+    if array.dtype != np.bool_ and not np.isin(array, (0, 1)).all():
+        raise PromptError("a mask prompt must be boolean or 0/1 values")
+    return array.astype(bool)
+
+
 def preprocess_image(
     rgb: np.ndarray, size: int, mean: tuple[float, ...], std: tuple[float, ...], threads: int = 0
 ) -> np.ndarray:

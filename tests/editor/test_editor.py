@@ -233,3 +233,42 @@ def test_jumps_between_the_current_objects_prompted_frames(session: Session) -> 
     assert state.frame == 7 and "no prompted frame after" in session.statuses[-1]
     editor.jump_to_prompt(-1)
     assert state.frame == 2
+
+
+def test_a_stroke_is_its_frames_prompt_and_sticks_through_propagation(session: Session) -> None:
+    """A painted frame keeps its paint when a run crosses it, and the frames after it follow the paint."""
+    editor, state, doc = session.editor, session.editor.state, session.doc
+
+    def mask(frame: int) -> np.ndarray:
+        found = doc.project.get_mask(doc.shot.id, 1, frame)
+        assert found is not None
+        return np.array(found)
+
+    editor.add_point(50, 50, 1)
+    session.sync.run_pending()
+    editor.propagate(Direction.FORWARD)
+    session.sync.run_pending()
+    unpainted = [mask(f) for f in range(CLIP_FRAMES)]
+    state.frame = 4
+    editor.stroke([(100, 20), (140, 70)], 12, erase=False)
+    painted = mask(4)
+    state.frame = 0
+    request = editor.propagate(Direction.FORWARD)
+    assert request is not None
+    (obj,) = request.objects
+    assert [(f.frame, f.mask is not None) for f in obj.frames] == [(0, False), (4, True)]
+    session.sync.run_pending()
+    assert session.masks()[4] == MaskOrigin.EDITED and np.array_equal(mask(4), painted)
+    assert all(not np.array_equal(mask(f), unpainted[f]) for f in range(5, CLIP_FRAMES))
+
+    # Painted alone, with no click anywhere: the stroke is enough to track from.
+    editor.add_object()
+    state.frame = 4  # the run moved the playhead along
+    editor.stroke([(40, 40), (60, 50)], 10, erase=False)
+    editor.propagate(Direction.FORWARD)
+    session.sync.run_pending()
+    second = doc.shot.object(2).masks
+    assert second[4].origin == MaskOrigin.EDITED
+    assert sorted(f for f, e in second.items() if e.origin == MaskOrigin.PROPAGATED) == list(
+        range(5, CLIP_FRAMES)
+    )

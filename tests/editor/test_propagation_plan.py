@@ -10,7 +10,18 @@ import pytest
 
 from roto.editor.propagation import Direction, PropagationRun, frame_step, plan_legs, prompt_sets
 from roto.editor.requests import FramePromptSet, Leg, ObjectPromptSet, PropagateRequest
-from roto.project import Box, FramePrompts, MaskOrigin, MaskStore, Point, Project, RotoObject, SetMask, Shot, UndoStack
+from roto.project import (
+    Box,
+    FramePrompts,
+    MaskOrigin,
+    MaskStore,
+    Point,
+    Project,
+    RotoObject,
+    SetMask,
+    Shot,
+    UndoStack,
+)
 
 SHAPE = (4, 6)
 
@@ -101,3 +112,25 @@ def test_a_run_reports_its_rate_and_the_time_left_once_frames_arrive() -> None:
         run.note_frame(10.0 + second)
     assert run.rate(14.0) == 1.0
     assert run.progress_text(14.0) == "5 / 100 · 1 fps · 1:35 left"
+
+
+def test_a_painted_frame_is_prompted_by_its_mask_until_a_click_answers_there() -> None:
+    shot = Shot(
+        "s", Path("/clip.mp4"), 10, 6, Fraction(24), SHAPE[1], SHAPE[0], [RotoObject(1, "A", (0, 0, 0))]
+    )
+    project = Project("p", [shot])
+    obj = shot.objects[0]
+    obj.prompts[11] = FramePrompts([Point(1, 2, 1)])
+    obj.prompts[12] = FramePrompts([Point(3, 2, 1)])
+    painted = np.zeros(SHAPE, bool)
+    painted[1:3, 2:5] = True
+    SetMask("s", 1, 12, painted).do(project)  # a stroke after the click on 12: the paint is the prompt
+    SetMask("s", 1, 11, painted, MaskOrigin.PROMPTED).do(project)  # a click's answer: the click is the prompt
+    SetMask("s", 1, 13, np.ones(SHAPE, bool), MaskOrigin.PROPAGATED).do(project)
+    (sets,) = prompt_sets(shot.objects, shot, project.masks)
+    assert [(f.frame, f.points, f.mask is not None) for f in sets.frames] == [
+        (1, (Point(1, 2, 1),), False),
+        (2, (), True),
+    ]
+    mask = sets.frames[1].mask
+    assert mask is not None and mask.shape == SHAPE and mask.digest == obj.masks[12].digest

@@ -243,3 +243,62 @@ def test_object_lost_and_found_again_like_meta(
         present.append(score > 0)
     ours.close()
     assert present == [True] + [False] * 7 + [True] * 6 + [False] * 8
+
+
+def _disc(frame_hw: tuple[int, int], centre: tuple[float, float], radius: float) -> np.ndarray:
+    yy, xx = np.mgrid[: frame_hw[0], : frame_hw[1]]
+    return (xx - centre[0]) ** 2 + (yy - centre[1]) ** 2 <= radius**2
+
+
+def test_mask_prompts_match_meta_add_new_mask(
+    reference: tuple[Any, dict[str, Any]], reference_pair: Any, clip: ClipReader
+) -> None:
+    """Painted masks as prompts: a first mask, a mask correcting a tracked frame, and a mask erased to nothing."""
+    import torch
+
+    predictor, state = reference
+    _, bundle = reference_pair
+    ours = VideoPropagator.open(bundle, clip, fill_hole_area=0, memory_frames=7, logit_frames=4)
+    frame_hw = clip.frames[0].shape[:2]
+    point = np.array([[480.0, 300.0]], np.float32)
+    painted = _disc(frame_hw, (250.0, 300.0), 120.0)
+    with torch.inference_mode():
+        predictor.add_new_points_or_box(state, 0, 1, points=point, labels=np.array([1], np.int32))
+        _, _, ref_painted = predictor.add_new_mask(state, 0, 2, painted)
+    ours.add_prompts(0, 1, point, np.array([1]))
+    first = ours.add_mask(0, 2, painted)
+    assert _compare(ref_painted[1], first.logits[2], frame_hw, "painted frame 0") > 0
+    assert first.object_scores[2] == 10.0  # SAM2: +10 for a non-empty mask
+
+    with torch.inference_mode():
+        reference_run = {f: masks for f, _, masks in predictor.propagate_in_video(state)}
+    for result in ours.propagate():
+        for slot, obj_id in enumerate((1, 2)):
+            _compare(
+                reference_run[result.frame][slot], result.logits[obj_id], frame_hw, f"frame {result.frame}"
+            )
+
+    # A stroke on tracked frame 12 (object 1's mask plus a disc), object 2 erased on frame 20; then again.
+    stroke = (reference_run[12][0].numpy()[0, 0] > 0) | _disc(frame_hw, (600.0, 200.0), 60.0)
+    erased = np.zeros(frame_hw, bool)
+    with torch.inference_mode():
+        _, _, ref_stroke = predictor.add_new_mask(state, 12, 1, stroke)
+        _, _, ref_erased = predictor.add_new_mask(state, 20, 2, erased)
+        reference_run = {f: masks for f, _, masks in predictor.propagate_in_video(state, start_frame_idx=12)}
+    corrected = ours.add_mask(12, 1, stroke)
+    _compare(ref_stroke[0], corrected.logits[1], frame_hw, "stroke on frame 12")
+    assert _compare(ref_erased[1], ours.add_mask(20, 2, erased).logits[2], frame_hw, "erased frame 20") == 0
+    rerun = list(ours.propagate(start=12))
+    assert [r.frame for r in rerun] == list(range(12, FRAMES))
+    for result in rerun:
+        for slot, obj_id in enumerate((1, 2)):
+            where = f"rerun frame {result.frame}"
+            _compare(reference_run[result.frame][slot], result.logits[obj_id], frame_hw, where)
+            assert (
+                abs(result.object_scores[obj_id] - _reference_score(state, slot, result.frame)) < LOGIT_TOL
+            ), where
+    assert ours.prompted_frames(1) == [0, 12] and ours.prompted_frames(2) == [0, 20]
+    # The painted frame keeps the paint: its mask is the stroke, resized to the model and back.
+    kept = rerun[0].mask(1)
+    assert (kept != stroke).mean() < 0.01
+    ours.close()
