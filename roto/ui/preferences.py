@@ -6,6 +6,7 @@ Environment variables still win (ROTO_MODEL, ROTO_PROVIDER), so scripts and test
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from PySide6.QtCore import QSettings
@@ -14,6 +15,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QLabel,
     QLineEdit,
     QSpinBox,
     QWidget,
@@ -111,7 +113,9 @@ class PreferencesDialog(QDialog):
         form.addRow(
             "Model bundle", folder_row(self.bundle, "Model bundle folder", "Choose a model bundle folder")
         )
+        _override_note(form, "ROTO_MODEL", self.bundle)
         form.addRow("Provider", self.provider)
+        _override_note(form, "ROTO_PROVIDER", self.provider)
         form.addRow("Threads", self.threads)
         form.addRow("Embedding cache", self.cache)
         form.addRow("Autosave after", self.autosave)
@@ -130,3 +134,16 @@ class PreferencesDialog(QDialog):
             cache_mib=self.cache.value(),
             autosave_s=self.autosave.value(),
         )
+
+
+def _override_note(form: QFormLayout, variable: str, field: QWidget) -> None:
+    """Under a setting an environment variable overrides: say so (the setting is kept, it just does not apply)."""
+    value = os.environ.get(variable)
+    if not value:
+        return
+    note = QLabel(f"Overridden by {variable}={value} (set in the environment Roto was started from)")
+    note.setObjectName(f"{variable}_override")
+    note.setWordWrap(True)
+    note.setStyleSheet("color: #e0a040")
+    form.addRow("", note)
+    field.setToolTip(f"{field.toolTip()} Now overridden by {variable}={value}.")

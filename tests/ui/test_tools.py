@@ -5,13 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
+from PySide6.QtWidgets import QLabel
 
 from roto.editor.tools import paint_stroke
 from roto.project import MaskOrigin
 from roto.ui.app import MainWindow
-from roto.ui.preferences import Preferences
+from roto.ui.preferences import Preferences, PreferencesDialog
 from tests.ui.ui_helpers import click_image, current_mask, drag_image, open_and_show
 
 WAIT_MS = 15_000
@@ -130,3 +132,16 @@ def test_preferences_are_stored_and_applied(
     assert "CPU" in window.status.model.text()
     click_image(qtbot, window, 50, 50)
     qtbot.waitUntil(lambda: current_mask(window) is not None, timeout=WAIT_MS)
+
+
+def test_preferences_say_when_the_environment_overrides_them(
+    qtbot, monkeypatch: pytest.MonkeyPatch, test_bundle_path: Path
+) -> None:
+    monkeypatch.setenv("ROTO_MODEL", str(test_bundle_path))
+    monkeypatch.delenv("ROTO_PROVIDER", raising=False)
+    dialog = PreferencesDialog(Preferences())
+    qtbot.addWidget(dialog)
+    note = dialog.findChild(QLabel, "ROTO_MODEL_override")
+    assert note is not None and str(test_bundle_path) in note.text()
+    assert dialog.findChild(QLabel, "ROTO_PROVIDER_override") is None
+    assert "overridden by ROTO_MODEL" in dialog.bundle.toolTip()
