@@ -30,6 +30,10 @@ class LatestJobQueue:
             self._jobs[key] = (priority, order, job)
             self._condition.notify()
 
+    def empty(self) -> bool:
+        with self._condition:
+            return not self._jobs
+
     def discard(self, key: Hashable) -> None:
         with self._condition:
             self._jobs.pop(key, None)

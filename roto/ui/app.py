@@ -162,7 +162,11 @@ class MainWindow(QMainWindow):
         engine.engine_ready.connect(self._on_engine_ready)
         engine.engine_failed.connect(self._on_engine_failed)
         engine.encoding.connect(lambda frame: self.status.engine.setText(f"Encoding frame {frame}…"))
-        engine.frame_encoded.connect(lambda _frame: self.status.engine.setText("Ready"))
+        # "Ready" only once the neighbours are encoded too: a click then waits for the decoder alone
+        engine.frame_encoded.connect(
+            lambda frame: self.status.engine.setText(f"Encoding around frame {frame}…")
+        )
+        engine.idle.connect(self._on_engine_idle)
         engine.mask_ready.connect(editor.on_mask)
         engine.predict_failed.connect(editor.on_predict_failed)
         engine.propagated.connect(editor.on_propagated)
@@ -229,6 +233,10 @@ class MainWindow(QMainWindow):
         self.status.show_model(info)
         if self.state.shown_frame is not None:
             self.engine.encode(self.state.shown_frame)
+
+    def _on_engine_idle(self) -> None:
+        if self.state.engine is not None and not self.state.busy:
+            self.status.engine.setText("Ready")
 
     def _on_engine_failed(self, message: str) -> None:
         self.state.engine = None

@@ -36,6 +36,7 @@ class JobThread(QThread):
     """Runs queued jobs one at a time; a RotoError (or any bug) is reported by `failed`, never fatal."""
 
     failed = Signal(str)
+    idle = Signal()  # the queue ran dry: nothing started now delays the next request
 
     def __init__(self) -> None:
         super().__init__()
@@ -50,6 +51,8 @@ class JobThread(QThread):
             except Exception as exc:  # a bug must not kill the thread the editor depends on
                 log.exception("background job failed")
                 self.failed.emit(f"Unexpected internal error: {exc!r}. Details are in the log.")
+            if self.queue.empty():
+                self.idle.emit()
 
     def stop(self) -> None:
         """Drop waiting jobs, let the running one finish, and join the thread."""

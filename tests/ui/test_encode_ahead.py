@@ -27,19 +27,13 @@ from roto.ui.worker import EngineWorker
 from tests.ui.ui_helpers import open_and_show
 
 
-@pytest.fixture(autouse=True)
-def _private_cache_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The window's embedding cache writes its disk tier here, never in the real user cache folder."""
-    monkeypatch.setenv("ROTO_CACHE_DIR", str(tmp_path_factory.mktemp("user-cache")))
-
-
 def test_neighbours_of_the_shown_frame_are_encoded_when_idle(
     qtbot: QtBot, window: MainWindow, small_clip: Path
 ) -> None:
     open_and_show(qtbot, window, small_clip)
-    window.timeline.set_frame(5)
-    qtbot.waitUntil(lambda: window.state.shown_frame == 5, timeout=10_000)
     worker = window.engine
+    with qtbot.waitSignal(worker.frame_encoded, timeout=20_000, check_params_cb=lambda frame: frame == 5):
+        window.timeline.set_frame(5)  # from here on the label says "Encoding around frame 5…" until idle
     source = window.state.document.media if window.state.document is not None else None
     assert source is not None
     model = worker.service.bundle.model_key() if worker.service is not None else ""
@@ -47,7 +41,8 @@ def test_neighbours_of_the_shown_frame_are_encoded_when_idle(
     def cached(frame: int) -> bool:
         return EmbeddingKey(source.media_id, frame, model) in worker.cache
 
-    qtbot.waitUntil(lambda: all(cached(f) for f in (4, 5, 6, 7)), timeout=20_000)
+    qtbot.waitUntil(lambda: window.status.engine.text() == "Ready", timeout=20_000)
+    assert all(cached(f) for f in (4, 5, 6, 7))  # "Ready" waits for the neighbours: a click needs no encode
     assert not cached(9)  # only the near neighbours, not the whole clip
 
 
