@@ -23,6 +23,7 @@ from roto.editor.requests import PredictRequest, PredictResult, PredictTarget, P
 from roto.editor.state import EditorState
 from roto.editor.tools import paint_stroke
 from roto.errors import RotoError
+from roto.matte import MatteOps
 from roto.media import MediaSource
 from roto.project import (
     AddObject,
@@ -251,6 +252,14 @@ class Editor:
             return False
         fields = {k: v for k, v in (("name", name), ("color", color), ("visible", visible)) if v is not None}
         return self.push(UpdateObject(doc.shot.id, object_id, **fields))  # type: ignore[arg-type]
+
+    def set_matte(self, object_id: int, matte: MatteOps, drag: int | None = None) -> bool:
+        """Change an object's matte settings as one undo step; changes carrying one `drag` id (a slider being
+        dragged) merge into a single step. False when refused (a run owns the document)."""
+        doc = self.state.document
+        if doc is None or self._refused_while_busy():
+            return False
+        return self.push(UpdateObject(doc.shot.id, object_id, matte=matte, drag=drag))
 
     def stroke(self, points: Sequence[tuple[float, float]], radius: float, erase: bool) -> None:
         """A brush or eraser stroke is one SetMask (origin: hand-edited) on the current object and frame."""

@@ -19,6 +19,7 @@ from roto.editor.prompts import Candidates
 from roto.editor.propagation import PropagationRun
 from roto.editor.requests import EngineInfo, PredictTarget
 from roto.editor.tools import Tool
+from roto.editor.views import ViewOptions
 from roto.project import RotoObject
 
 T = TypeVar("T")
@@ -33,6 +34,7 @@ FieldName = Literal[
     "run",
     "engine",
     "candidates",
+    "view",
 ]
 
 
@@ -85,6 +87,7 @@ class EditorState:
     run: _Field[PropagationRun | None] = _Field(None)  # the propagation in progress: it owns the document
     engine: _Field[EngineInfo | None] = _Field(None)  # the loaded model (None: none loaded)
     candidates: _Field[Candidates | None] = _Field(None)  # multimask answers to the latest single click
+    view: _Field[ViewOptions] = _Field(ViewOptions())  # how the canvas shows the masks
 
     def __init__(self) -> None:
         self._values: dict[str, Any] = {}

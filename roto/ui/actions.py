@@ -7,8 +7,6 @@ actions, without the library).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
@@ -17,12 +15,11 @@ from PySide6.QtWidgets import QDialog, QMainWindow, QMenu, QTableWidget, QTableW
 from roto.editor.propagation import Direction
 from roto.editor.state import EditorState
 from roto.editor.tools import Tool
+from roto.ui.action_spec import ActionSpec, Keys
+from roto.ui.view_actions import VIEW_ACTIONS
 
 if TYPE_CHECKING:
     from roto.ui.app import MainWindow
-
-Keys = QKeySequence.StandardKey
-Rule = Callable[[EditorState], bool]
 
 
 def _editable(state: EditorState) -> bool:
@@ -36,21 +33,6 @@ def _can_undo(state: EditorState) -> bool:
 
 def _can_redo(state: EditorState) -> bool:
     return _editable(state) and state.document is not None and state.document.stack.can_redo
-
-
-@dataclass(frozen=True)
-class ActionSpec:
-    id: str
-    menu: str
-    text: str
-    run: Callable[[MainWindow], object]
-    shortcut: str | Keys | None = None
-    tip: str = ""
-    enabled: Rule | None = None  # None: always enabled
-    tool: Tool | None = None  # a checkable tool in the exclusive tools group
-    toolbar: str = ""  # the toolbar's text for it ("" : not on the toolbar)
-    separator: bool = False  # a separator in the menu before it
-    checkable: bool = False  # an on/off setting (tools are checkable through their group)
 
 
 ACTIONS: tuple[ActionSpec, ...] = (
@@ -87,6 +69,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("actual_size", "&View", "&Actual Size (100%)", lambda w: w.canvas.actual_size(), "1"),
     ActionSpec("zoom_in", "&View", "Zoom &In", lambda w: w.canvas.zoom_by(1.25), Keys.ZoomIn),
     ActionSpec("zoom_out", "&View", "Zoom &Out", lambda w: w.canvas.zoom_by(0.8), Keys.ZoomOut),
+    *VIEW_ACTIONS,
     ActionSpec(
         "point_tool",
         "&Tools",
@@ -253,6 +236,7 @@ def build_actions(window: MainWindow) -> tuple[dict[str, QAction], dict[str, QMe
     actions: dict[str, QAction] = {}
     menus: dict[str, QMenu] = {}
     tools = QActionGroup(window)
+    groups: dict[str, QActionGroup] = {}
     for spec in ACTIONS:
         menu = menus.get(spec.menu) or menus.setdefault(spec.menu, window.menuBar().addMenu(spec.menu))
         if spec.separator:
@@ -265,7 +249,9 @@ def build_actions(window: MainWindow) -> tuple[dict[str, QAction], dict[str, QMe
         action.setToolTip(f"{spec.tip or plain} ({keys})" if keys else spec.tip or plain)
         action.setStatusTip(spec.tip or plain)
         action.triggered.connect(lambda _checked=False, run=spec.run: run(window))
-        action.setCheckable(spec.checkable)
+        action.setCheckable(spec.checkable or spec.checked is not None)
+        if spec.group:
+            groups.setdefault(spec.group, QActionGroup(window)).addAction(action)
         if spec.tool is not None:
             action.setCheckable(True)
             action.setChecked(spec.tool == Tool.POINT)
@@ -275,6 +261,7 @@ def build_actions(window: MainWindow) -> tuple[dict[str, QAction], dict[str, QMe
         menu.addAction(action)
         window.addAction(action)
         actions[spec.id] = action
+    window.state.connect("view", lambda _view: update_actions(actions, window.state))
     return actions, menus
 
 
@@ -283,6 +270,8 @@ def update_actions(actions: dict[str, QAction], state: EditorState) -> None:
     for spec in ACTIONS:
         if spec.enabled is not None:
             actions[spec.id].setEnabled(spec.enabled(state))
+        if spec.checked is not None:
+            actions[spec.id].setChecked(spec.checked(state))
     stack = state.document.stack if state.document is not None else None
     actions["undo"].setText(f"&Undo {stack.undo_label}" if stack and stack.undo_label else "&Undo")
     actions["redo"].setText(f"&Redo {stack.redo_label}" if stack and stack.redo_label else "&Redo")

@@ -43,6 +43,7 @@ from roto.ui.actions import add_toolbar, build_actions, update_actions
 from roto.ui.canvas import Canvas
 from roto.ui.document_io import RecentFiles, ask_restore, confirm_discard, export_mattes
 from roto.ui.document_view import DocumentView
+from roto.ui.matte_panel import add_matte_dock
 from roto.ui.panels import ObjectsPanel
 from roto.ui.preferences import Preferences, PreferencesDialog
 from roto.ui.status import StatusWidgets
@@ -71,6 +72,7 @@ WELCOME_TEXT = """<h2>Roto</h2>
 class MainWindow(QMainWindow):
     """One document at a time; every long-running step runs in the worker threads."""
 
+    state: EditorState
     editor: Editor
     canvas: Canvas
     timeline: Timeline
@@ -110,6 +112,7 @@ class MainWindow(QMainWindow):
         dock.setWidget(self.objects)
         dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        self.matte_panel = add_matte_dock(self)
         self.status = StatusWidgets(self.statusBar(), self.editor.cancel_propagation)
         self.view = DocumentView(
             self.editor, self.canvas, self.timeline, self.objects, self.loader, self._show_title

@@ -8,11 +8,8 @@ its `PointerEvent`s, draws the gesture in progress and emits a signal for each r
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TypeVar
 
-import cv2
 import numpy as np
 from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
@@ -40,12 +37,12 @@ from PySide6.QtWidgets import (
 )
 
 from roto.editor import tools
+from roto.editor.views import ViewImage
 from roto.project import Box, FramePrompts
+from roto.ui.view_layer import ViewLayer
 
 _Item = TypeVar("_Item", bound=QGraphicsItem)
 
-OVERLAY_OPACITY = 0.45
-OUTLINE_PX = 2
 MARKER_RADIUS = 5.0
 ZOOM_STEP = 1.25
 MIN_ZOOM, MAX_ZOOM = 0.05, 32.0
@@ -53,34 +50,11 @@ POSITIVE = QColor(60, 220, 90)
 NEGATIVE = QColor(235, 60, 60)
 
 
-@dataclass(frozen=True)
-class ObjectMask:
-    """One object's mask to draw, in its colour."""
-
-    mask: np.ndarray  # bool (H, W)
-    color: tuple[int, int, int]
-
-
 def rgb_to_qimage(rgb: np.ndarray) -> QImage:
     """A QImage that owns a copy of the pixels (the array may be a read-only cached frame)."""
     height, width = rgb.shape[:2]
     data = np.ascontiguousarray(rgb)
     return QImage(data.data, width, height, data.strides[0], QImage.Format.Format_RGB888).copy()
-
-
-def compose_overlay(masks: Sequence[ObjectMask], shape: tuple[int, int]) -> np.ndarray:
-    """Premultiplied RGBA (H, W, 4): translucent fill plus an opaque outline per object, later ones on top."""
-    overlay = np.zeros((*shape, 4), np.uint8)
-    kernel = np.ones((2 * OUTLINE_PX + 1, 2 * OUTLINE_PX + 1), np.uint8)
-    fill_alpha = round(255 * OVERLAY_OPACITY)
-    for item in masks:
-        mask8 = item.mask.astype(np.uint8)
-        fill = item.mask
-        outline = cv2.morphologyEx(mask8, cv2.MORPH_GRADIENT, kernel).astype(bool) & fill
-        color = np.array(item.color, np.float32)
-        overlay[fill] = (*np.round(color * OVERLAY_OPACITY).astype(np.uint8), fill_alpha)
-        overlay[outline] = (*color.astype(np.uint8), 255)
-    return overlay
 
 
 class Canvas(QGraphicsView):
@@ -110,7 +84,7 @@ class Canvas(QGraphicsView):
         self.viewport().setAcceptDrops(False)
         self._frame_item = self._add(QGraphicsPixmapItem(), 0)
         self._frame_item.setTransformationMode(Qt.TransformationMode.FastTransformation)
-        self._overlay_item = self._add(QGraphicsPixmapItem(), 1)
+        self.view_layer = ViewLayer(self.scene())  # the composed view: picture and outlines
         self._prompt_items: list[QGraphicsItem] = []
         self._rubber = self._add(QGraphicsRectItem(), 3, visible=False)  # the box tool's rubber band
         self._rubber.setPen(_cosmetic_pen(QColor(255, 255, 255), Qt.PenStyle.DashLine))
@@ -143,14 +117,9 @@ class Canvas(QGraphicsView):
         if first or self._fitted:
             self.fit()
 
-    def set_masks(self, masks: Sequence[ObjectMask]) -> None:
-        if self._frame_size is None or not masks:
-            self._overlay_item.setPixmap(QPixmap())
-            return
-        width, height = self._frame_size
-        rgba = compose_overlay(masks, (height, width))
-        image = QImage(rgba.data, width, height, width * 4, QImage.Format.Format_RGBA8888_Premultiplied)
-        self._overlay_item.setPixmap(QPixmap.fromImage(image.copy()))
+    def show_view(self, view: ViewImage | None) -> None:
+        """Lay a composed view (roto.editor.views) over the frame; None clears it."""
+        self.view_layer.show(view if self._frame_size is not None else None)
 
     def set_prompts(self, prompts: FramePrompts, pending: bool) -> None:
         """Draw the current object's points and boxes; pending ones (mask on its way) are drawn hollow."""

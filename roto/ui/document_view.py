@@ -14,8 +14,9 @@ import numpy as np
 from roto.editor.coverage import ShotMarks
 from roto.editor.documents import Document
 from roto.editor.editor import Editor
+from roto.editor.views import compose_view, frame_layers, onion_layers
 from roto.project import ChangeKind, StackEvent
-from roto.ui.canvas import Canvas, ObjectMask
+from roto.ui.canvas import Canvas
 from roto.ui.panels import ObjectsPanel
 from roto.ui.timeline import Coverage, Timeline
 from roto.ui.worker import FrameLoader
@@ -41,6 +42,8 @@ class DocumentView:
         self.state.connect("document", self._show_document)
         self.state.connect("object_id", lambda _id: self._show_object())
         self.state.connect("frame", self._follow_frame)
+        self.state.connect("view", lambda _view: self.refresh_frame())
+        self._rgb: np.ndarray | None = None  # the frame shown: the cut-out view shows it through the matte
         self.state.pending.connect(lambda _target: self.show_prompts())
         loader.frame_loaded.connect(self._on_frame_loaded)
 
@@ -67,10 +70,20 @@ class DocumentView:
             self.objects.set_objects(doc.shot.objects, self.state.object_id)
         shown = self.state.shown_frame
         frame = None if shown is None else doc.shot.first_frame + shown
-        if objects_changed or any(frame in change.frames for change in event.changes):
+        reach = self._reach(doc)
+        if objects_changed or any(
+            frame is not None and abs(changed - frame) <= reach
+            for change in event.changes
+            for changed in change.frames
+        ):
             self.refresh_frame()
         self._show_marks()
         self._on_document_changed()
+
+    def _reach(self, doc: Document) -> int:
+        """How far a changed frame may be and still alter the view: onion skin and reduce chatter look around."""
+        chatter = max((obj.matte.chatter_frames for obj in doc.shot.objects), default=0)
+        return max(self.state.view.reach, chatter)
 
     def _show_object(self) -> None:
         doc = self.state.document
@@ -105,21 +118,21 @@ class DocumentView:
         if self.state.document is None or index != self.state.frame:
             return  # a frame the user already scrubbed past
         self.canvas.set_frame(rgb)
+        self._rgb = rgb
         self.editor.frame_shown(index, playing=self.timeline.playing)
         self.refresh_frame()
 
     def refresh_frame(self) -> None:
-        """Overlay and prompts of the shown frame, from the document (plus prompts waiting for their mask)."""
-        doc, shown = self.state.document, self.state.shown_frame
+        """The view (roto.editor.views) and prompts of the shown frame, from the document and the view options."""
+        doc, shown, view = self.state.document, self.state.shown_frame, self.state.view
         if doc is None or shown is None:
             return
         frame = doc.shot.first_frame + shown
-        masks = []
-        for obj in doc.shot.objects:
-            mask = doc.project.get_mask(doc.shot.id, obj.id, frame) if obj.visible else None
-            if mask is not None:
-                masks.append(ObjectMask(mask, obj.color))
-        self.canvas.set_masks(masks)
+        onion = onion_layers(doc.project, doc.shot, frame, view.reach)
+        layers = frame_layers(doc.project, doc.shot, frame)
+        self.canvas.show_view(
+            compose_view(view, layers, self.state.object_id, self._rgb, onion, doc.shot.frame_shape)
+        )
         self.show_prompts()
 
     def show_prompts(self) -> None:

@@ -1,0 +1,232 @@
+"""What the canvas shows over a frame, as pure numpy: overlay, matte only, cut-out, outlines only, solo, onion skin.
+
+`compose_view` turns the objects' finished mattes (their matte settings applied, as export writes them) into a
+premultiplied RGBA picture laid over the frame and a list of outlines. Outlines are polygons in frame pixels, not
+pixels burnt into the picture, so the canvas draws them with a pen of constant screen width: they stay visible at
+every zoom, and they are drawn above every fill, so a later object's fill never hides an earlier object's edge.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from enum import StrEnum
+
+import cv2
+import numpy as np
+
+from roto.matte import FloatImage, MatteSequence
+from roto.project import Project, RotoObject, Shot
+
+CHECKER_PX = 16  # side of a cut-out checkerboard square, in frame pixels
+CHECKER_GREYS = (0.40, 0.60)
+MAX_ONION_FRAMES = 10
+MIN_OPACITY = 0.05  # the overlay never fades out entirely: outlines only is its own view
+ONION_OPACITY = 0.7  # of the nearest onion frame; farther ones fade linearly
+
+
+class ViewMode(StrEnum):
+    OVERLAY = "overlay"  # every visible object's fill and outline over the frame
+    MATTE = "matte"  # the matte alone, in grey: the current object's, or every visible object's union
+    CUTOUT = "cutout"  # the frame through the matte, over a checkerboard or a colour
+    OUTLINES = "outlines"  # only the outlines: the footage is unobstructed
+    SOLO = "solo"  # the current object's fill and outline only
+
+
+@dataclass(frozen=True)
+class ViewOptions:
+    """How the canvas shows the masks; an EditorState field, switched by keys and the View menu."""
+
+    mode: ViewMode = ViewMode.OVERLAY
+    opacity: float = 0.45  # overlay fill, 0..1
+    all_objects: bool = False  # matte only and cut-out: the union of the visible objects, not the current one
+    background: tuple[int, int, int] | None = None  # cut-out backdrop colour; None: a checkerboard
+    onion: bool = False  # onion skin: the outlines of neighbouring frames' masks, faded
+    onion_frames: int = 2  # how many frames each side
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.opacity <= 1.0:
+            raise ValueError(f"overlay opacity must be from 0 to 1, got {self.opacity!r}")
+        if not 1 <= self.onion_frames <= MAX_ONION_FRAMES:
+            raise ValueError(f"onion skin takes 1 to {MAX_ONION_FRAMES} frames, got {self.onion_frames!r}")
+
+    @property
+    def reach(self) -> int:
+        """How many frames each side the view shows besides its own (onion skin)."""
+        return self.onion_frames if self.onion else 0
+
+    def step_opacity(self, delta: float) -> ViewOptions:
+        """The overlay opacity changed by `delta`, kept within MIN_OPACITY..1."""
+        return replace(self, opacity=round(min(1.0, max(MIN_OPACITY, self.opacity + delta)), 2))
+
+    def step_onion(self, delta: int) -> ViewOptions:
+        """Onion skin on, over `delta` more (or fewer) frames each side, kept within 1..MAX_ONION_FRAMES."""
+        return replace(
+            self, onion=True, onion_frames=min(MAX_ONION_FRAMES, max(1, self.onion_frames + delta))
+        )
+
+
+@dataclass(frozen=True)
+class ObjectLayer:
+    """One visible object's finished matte on the frame shown."""
+
+    object_id: int
+    color: tuple[int, int, int]
+    alpha: FloatImage  # HxW float32 in [0, 1]
+
+
+@dataclass(frozen=True)
+class Outline:
+    """An object's edge as closed polygons of (x, y) frame coordinates, for a pen of constant screen width."""
+
+    polygons: tuple[np.ndarray, ...]  # each (N, 2) float32
+    color: tuple[int, int, int]
+    opacity: float = 1.0
+    current: bool = False  # the current object's edge (drawn a little wider)
+    offset: int = 0  # onion skin: frames away from the one shown (negative: before it)
+
+
+@dataclass(frozen=True)
+class ViewImage:
+    """What goes over the frame: a premultiplied RGBA picture (None: nothing) and the outlines above it."""
+
+    picture: np.ndarray | None
+    outlines: tuple[Outline, ...]
+
+
+def outline_polygons(mask: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The boundaries of a boolean mask (holes included), through the centres of its edge pixels."""
+    contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
+    return tuple(c.reshape(-1, 2).astype(np.float32) + 0.5 for c in contours)
+
+
+def checkerboard(shape: tuple[int, int]) -> FloatImage:
+    """Grey squares of CHECKER_PX frame pixels, HxW in [0, 1]: the usual 'transparent' backdrop."""
+    yy, xx = np.ogrid[: shape[0], : shape[1]]
+    odd = ((yy // CHECKER_PX) + (xx // CHECKER_PX)) % 2
+    return np.where(odd == 1, CHECKER_GREYS[1], CHECKER_GREYS[0]).astype(np.float32)
+
+
+def _box(alpha: np.ndarray) -> tuple[slice, slice] | None:
+    """The bounding box of the non-zero pixels, so fills cost their object's area, not the frame's."""
+    x, y, w, h = cv2.boundingRect((alpha > 0).astype(np.uint8))
+    return None if w == 0 else (slice(y, y + h), slice(x, x + w))
+
+
+def _overlay(layers: Sequence[ObjectLayer], shape: tuple[int, int], opacity: float) -> np.ndarray:
+    """Translucent fills composited in order ("over", premultiplied): where objects overlap both show."""
+    out = np.zeros((*shape, 4), np.float32)
+    for layer in layers:
+        box = _box(layer.alpha)
+        if box is None:
+            continue
+        a = (layer.alpha[box] * opacity)[..., None]
+        colour = np.array([*layer.color, 255], np.float32)
+        out[box] = out[box] * (1.0 - a) + colour * a
+    return np.round(out).astype(np.uint8)
+
+
+def _opaque(rgb: np.ndarray) -> np.ndarray:
+    """An RGB float image in 0..255 as an opaque RGBA picture that hides the frame."""
+    out = np.empty((*rgb.shape[:2], 4), np.uint8)
+    out[..., :3] = np.round(rgb)
+    out[..., 3] = 255
+    return out
+
+
+def _matte(layers: Sequence[ObjectLayer], shape: tuple[int, int]) -> FloatImage:
+    if not layers:
+        return np.zeros(shape, np.float32)
+    return np.maximum.reduce([layer.alpha for layer in layers])
+
+
+def _outlines(
+    layers: Sequence[ObjectLayer], current_id: int | None, opacity: float = 1.0, offset: int = 0
+) -> list[Outline]:
+    return [
+        Outline(
+            outline_polygons(layer.alpha >= 0.5), layer.color, opacity, layer.object_id == current_id, offset
+        )
+        for layer in layers
+    ]
+
+
+def compose_view(
+    options: ViewOptions,
+    layers: Sequence[ObjectLayer],
+    current_id: int | None,
+    frame_rgb: np.ndarray | None,
+    onion: Sequence[tuple[int, Sequence[ObjectLayer]]] = (),
+    shape: tuple[int, int] | None = None,
+) -> ViewImage:
+    """The picture and outlines for `options` over one frame.
+
+    `layers` are the visible objects in document order; `onion` pairs a frame offset (-2, -1, 1, 2, ...) with its
+    layers. The frame's pixels are needed only for the cut-out; `shape` (height, width) is taken from the layers
+    or the frame when not given.
+    """
+    if shape is None:
+        shape = layers[0].alpha.shape if layers else frame_rgb.shape[:2] if frame_rgb is not None else None
+    if shape is None:
+        return ViewImage(None, ())
+    mode = options.mode
+    current = [layer for layer in layers if layer.object_id == current_id]
+    shown = current if mode is ViewMode.SOLO else list(layers)
+    picked = shown if options.all_objects else current
+    outlines: list[Outline] = []
+    for offset, onion_layers in onion:
+        fade = ONION_OPACITY * (1.0 - (abs(offset) - 1) / max(1, options.onion_frames))
+        keep = [layer for layer in onion_layers if mode is not ViewMode.SOLO or layer.object_id == current_id]
+        outlines += _outlines(keep, current_id, fade, offset)
+    if mode is ViewMode.MATTE:
+        grey = _matte(picked, shape) * 255.0
+        return ViewImage(_opaque(np.repeat(grey[..., None], 3, axis=2)), tuple(outlines))
+    if mode is ViewMode.CUTOUT:
+        alpha = _matte(picked, shape)[..., None]
+        if options.background is None:
+            backdrop = np.repeat(checkerboard(shape)[..., None] * 255.0, 3, axis=2)
+        else:
+            backdrop = np.broadcast_to(np.array(options.background, np.float32), (*shape, 3))
+        frame = frame_rgb.astype(np.float32) if frame_rgb is not None else np.zeros((*shape, 3), np.float32)
+        return ViewImage(_opaque(frame * alpha + backdrop * (1.0 - alpha)), tuple(outlines))
+    outlines += _outlines(shown, current_id)
+    picture = None if mode is ViewMode.OUTLINES or not shown else _overlay(shown, shape, options.opacity)
+    return ViewImage(picture, tuple(outlines))
+
+
+# -- from the document ---------------------------------------------------------------------------------
+
+
+def object_alpha(project: Project, shot: Shot, obj: RotoObject, frame: int) -> FloatImage | None:
+    """The object's matte on shot frame `frame` as export writes it (its matte settings applied), or None."""
+    first = shot.first_frame
+    sequence = MatteSequence(
+        obj.matte, lambda index: project.get_mask(shot.id, obj.id, first + index), shot.frame_count
+    )
+    return sequence.alpha(frame - first)
+
+
+def frame_layers(project: Project, shot: Shot, frame: int, finished: bool = True) -> list[ObjectLayer]:
+    """The visible objects' layers on shot frame `frame`: finished mattes, or (`finished` False) the bare masks."""
+    layers = []
+    for obj in shot.objects:
+        if not obj.visible:
+            continue
+        if finished:
+            alpha = object_alpha(project, shot, obj, frame)
+        else:
+            mask = project.get_mask(shot.id, obj.id, frame)
+            alpha = None if mask is None else mask.astype(np.float32)
+        if alpha is not None:
+            layers.append(ObjectLayer(obj.id, obj.color, alpha))
+    return layers
+
+
+def onion_layers(project: Project, shot: Shot, frame: int, count: int) -> list[tuple[int, list[ObjectLayer]]]:
+    """The masks `count` frames before and after shot frame `frame` (those inside the shot), nearest first."""
+    offsets = [sign * distance for distance in range(1, count + 1) for sign in (-1, 1)]
+    return [
+        (offset, frame_layers(project, shot, frame + offset, finished=False))
+        for offset in offsets
+        if frame + offset in shot.frames
+    ]

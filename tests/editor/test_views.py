@@ -1,0 +1,145 @@
+"""View composition without Qt: overlay, matte only, cut-out, outlines, solo and onion skin as numpy results."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from roto.editor.views import (
+    CHECKER_GREYS,
+    ObjectLayer,
+    ViewMode,
+    ViewOptions,
+    compose_view,
+    frame_layers,
+    onion_layers,
+    outline_polygons,
+)
+from roto.matte import MatteOps
+from roto.project import AddObject, Project, SetMask, Shot, UndoStack, UpdateObject
+
+SHAPE = (40, 60)
+RED, BLUE = (255, 0, 0), (0, 0, 255)
+
+
+def rect(x0: int, y0: int, x1: int, y1: int) -> np.ndarray:
+    mask = np.zeros(SHAPE, bool)
+    mask[y0:y1, x0:x1] = True
+    return mask
+
+
+def layer(object_id: int, color: tuple[int, int, int], mask: np.ndarray) -> ObjectLayer:
+    return ObjectLayer(object_id, color, mask.astype(np.float32))
+
+
+FIRST = layer(1, RED, rect(5, 5, 35, 30))
+SECOND = layer(2, BLUE, rect(20, 10, 55, 35))  # overlaps the first, drawn after it
+FRAME = np.full((*SHAPE, 3), 200, np.uint8)
+
+
+def test_overlay_keeps_both_objects_visible_where_they_overlap() -> None:
+    view = compose_view(ViewOptions(opacity=0.5), [FIRST, SECOND], 1, FRAME)
+    assert view.picture is not None and view.picture.shape == (*SHAPE, 4)
+    both = view.picture[20, 25]  # inside both: the first's red still shows through the second's blue
+    assert both[0] > 0 and both[2] > 0
+    np.testing.assert_array_equal(view.picture[20, 10], [128, 0, 0, 128])  # premultiplied red at 50 %
+    np.testing.assert_array_equal(view.picture[0, 0], [0, 0, 0, 0])
+    # Outlines are geometry above every fill, the first object's included, so nothing hides them.
+    assert [(o.color, o.current) for o in view.outlines] == [(RED, True), (BLUE, False)]
+    (polygon,) = view.outlines[0].polygons
+    assert polygon.min(axis=0).tolist() == [5.5, 5.5] and polygon.max(axis=0).tolist() == [34.5, 29.5]
+
+
+def test_outlines_only_and_solo() -> None:
+    outlines = compose_view(ViewOptions(mode=ViewMode.OUTLINES), [FIRST, SECOND], 1, FRAME)
+    assert outlines.picture is None and len(outlines.outlines) == 2
+    solo = compose_view(ViewOptions(mode=ViewMode.SOLO, opacity=1.0), [FIRST, SECOND], 2, FRAME)
+    assert [o.color for o in solo.outlines] == [BLUE]
+    assert solo.picture is not None
+    np.testing.assert_array_equal(solo.picture[20, 10], [0, 0, 0, 0])  # the first object is not drawn
+    np.testing.assert_array_equal(solo.picture[20, 40], [0, 0, 255, 255])
+
+
+def test_matte_only_is_grey_current_or_union() -> None:
+    soft = ObjectLayer(1, RED, rect(5, 5, 35, 30) * np.float32(0.5))
+    current = compose_view(ViewOptions(mode=ViewMode.MATTE), [soft, SECOND], 1, FRAME).picture
+    assert current is not None
+    np.testing.assert_array_equal(current[20, 10], [128, 128, 128, 255])
+    np.testing.assert_array_equal(current[20, 40], [0, 0, 0, 255])  # another object: black
+    union = compose_view(ViewOptions(mode=ViewMode.MATTE, all_objects=True), [soft, SECOND], 1, FRAME).picture
+    assert union is not None
+    np.testing.assert_array_equal(union[20, 40], [255, 255, 255, 255])
+
+
+def test_cutout_over_a_checkerboard_or_a_colour() -> None:
+    frame = np.zeros((*SHAPE, 3), np.uint8)
+    frame[..., 1] = 180
+    checker = compose_view(ViewOptions(mode=ViewMode.CUTOUT), [FIRST], 1, frame).picture
+    assert checker is not None
+    np.testing.assert_array_equal(checker[10, 10], [0, 180, 0, 255])  # the frame through the matte
+    greys = {int(checker[y, x, 0]) for y, x in ((0, 0), (0, 16), (39, 59))}
+    assert greys == {round(g * 255) for g in CHECKER_GREYS}
+    coloured = compose_view(
+        ViewOptions(mode=ViewMode.CUTOUT, background=(0, 0, 90)), [FIRST], 1, frame
+    ).picture
+    assert coloured is not None
+    np.testing.assert_array_equal(coloured[38, 58], [0, 0, 90, 255])
+
+
+def test_onion_outlines_fade_with_distance() -> None:
+    onion = [(-1, [FIRST]), (1, [FIRST]), (-2, [SECOND]), (2, [SECOND])]
+    view = compose_view(ViewOptions(onion=True, onion_frames=2), [FIRST], 1, FRAME, onion)
+    faded = {o.offset: o.opacity for o in view.outlines if o.offset}
+    assert faded[-1] == faded[1] > faded[-2] == faded[2] > 0
+    assert [o.offset for o in view.outlines][-1] == 0  # the frame's own outline is drawn last, on top
+
+
+def test_outline_polygons_include_holes() -> None:
+    ring = rect(5, 5, 35, 30) & ~rect(15, 12, 25, 20)
+    assert len(outline_polygons(ring)) == 2
+    assert outline_polygons(np.zeros(SHAPE, bool)) == ()
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> UndoStack:
+    shot = Shot("s", tmp_path / "clip.mp4", 100, 5, Fraction(24), SHAPE[1], SHAPE[0])
+    stack = UndoStack(Project("p", [shot]))
+    stack.push(AddObject("s", "a", RED))
+    stack.push(AddObject("s", "b", BLUE))
+    for frame in range(100, 105):
+        stack.push(SetMask("s", 1, frame, rect(5 + frame - 100, 5, 30, 30)))
+    stack.push(SetMask("s", 2, 102, rect(40, 5, 50, 30) & ~rect(44, 15, 46, 17)))
+    return stack
+
+
+def test_layers_show_the_finished_matte_and_follow_visibility(stack: UndoStack) -> None:
+    project = stack.project
+    shot = project.shot("s")
+    plain = {layer.object_id: layer.alpha for layer in frame_layers(project, shot, 102)}
+    assert plain[2][16, 45] == 0.0  # the hole
+    stack.push(UpdateObject("s", 2, matte=MatteOps(fill_holes=True, grow_px=1)))
+    finished = {layer.object_id: layer.alpha for layer in frame_layers(project, shot, 102)}
+    assert finished[2][16, 45] == 1.0 and finished[2][4, 45] == 1.0  # hole filled, grown by one pixel
+    stack.push(UpdateObject("s", 2, visible=False))
+    assert [layer.object_id for layer in frame_layers(project, shot, 102)] == [1]
+
+
+def test_onion_layers_stay_inside_the_shot(stack: UndoStack) -> None:
+    project = stack.project
+    onion = onion_layers(project, project.shot("s"), 100, 2)
+    assert [offset for offset, _ in onion] == [1, 2]
+    assert [layer.object_id for layer in onion[1][1]] == [1, 2]  # frame 102 has both objects
+
+
+def test_opacity_and_onion_steps_stay_in_range() -> None:
+    options = ViewOptions(opacity=0.9)
+    assert options.step_opacity(0.25).opacity == 1.0 and options.step_opacity(-2).opacity == 0.05
+    assert options.reach == 0
+    onion = options.step_onion(1)
+    assert (onion.onion, onion.reach) == (True, 3)
+    assert ViewOptions(onion_frames=10).step_onion(1).onion_frames == 10
+    with pytest.raises(ValueError, match="opacity"):
+        ViewOptions(opacity=1.5)

@@ -1,0 +1,122 @@
+"""Views and the Matte dock driven through the real window: keys, menu checks, what the canvas shows, undo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
+
+from roto.editor.views import ViewMode
+from roto.matte import MatteOps
+from roto.ui.app import MainWindow
+from roto.ui.canvas import MIN_ZOOM
+from tests.ui.ui_helpers import current_mask, drag_image, open_and_show
+
+
+def paint(qtbot, window: MainWindow) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """A brush stroke: the current object's mask is a thick horizontal bar from x 40 to 100 at y 60."""
+    window.menu_actions["brush_tool"].trigger()
+    drag_image(qtbot, window, (40, 60), (100, 60))
+    mask = current_mask(window)
+    assert mask is not None
+    return mask
+
+
+def picture_at(window: MainWindow, x: int, y: int) -> QColor:
+    return window.canvas.view_layer.picture.pixmap().toImage().pixelColor(x, y)
+
+
+def test_view_keys_switch_the_view_and_tick_the_menu(qtbot, window: MainWindow, small_clip: Path) -> None:
+    open_and_show(qtbot, window, small_clip)
+    mask = paint(qtbot, window)
+    canvas = window.canvas
+    assert window.menu_actions["view_overlay"].isChecked()
+    assert len(canvas.view_layer.outlines) == 1 and picture_at(window, 70, 60).alpha() > 0
+    qtbot.keyClick(canvas, Qt.Key.Key_M)
+    assert window.state.view.mode is ViewMode.MATTE and window.menu_actions["view_matte"].isChecked()
+    assert picture_at(window, 70, 60).getRgb() == (255, 255, 255, 255)  # the matte in grey, opaque
+    assert picture_at(window, 5, 5).getRgb() == (0, 0, 0, 255)
+    qtbot.keyClick(canvas, Qt.Key.Key_X)
+    assert window.state.view.mode is ViewMode.CUTOUT
+    assert picture_at(window, 5, 5).red() in (102, 153)  # the checkerboard where there is no matte
+    qtbot.keyClick(canvas, Qt.Key.Key_L)
+    assert window.state.view.mode is ViewMode.OUTLINES
+    assert canvas.view_layer.picture.pixmap().isNull() and len(canvas.view_layer.outlines) == 1
+    qtbot.keyClick(canvas, Qt.Key.Key_S)
+    assert window.menu_actions["view_solo"].isChecked()
+    qtbot.keyClick(canvas, Qt.Key.Key_V)
+    assert window.state.view.mode is ViewMode.OVERLAY
+    before = picture_at(window, 70, 60).alpha()
+    window.menu_actions["more_opacity"].trigger()
+    assert picture_at(window, 70, 60).alpha() > before
+    assert np.array_equal(current_mask(window), mask)  # views never touch the document
+    assert (
+        not window.state.document.stack.can_redo and window.state.document.stack.undo_label == "Brush stroke"
+    )
+
+
+def test_outline_stays_visible_zoomed_far_out(qtbot, window: MainWindow, small_clip: Path) -> None:
+    open_and_show(qtbot, window, small_clip)
+    paint(qtbot, window)
+    window.menu_actions["view_outlines"].trigger()
+    for _ in range(3):
+        window.canvas.zoom_by(0.05)  # down to the smallest zoom: the frame is a few screen pixels wide
+    assert window.canvas.zoom == pytest.approx(MIN_ZOOM)
+    (item,) = window.canvas.view_layer.outlines
+    assert item.pen().isCosmetic() and item.pen().widthF() >= 1.0
+    image = window.canvas.viewport().grab().toImage()
+    colour = QColor(*window.state.current_object.color)
+    near = [
+        (x, y)
+        for x in range(image.width())
+        for y in range(image.height())
+        if abs(image.pixelColor(x, y).red() - colour.red()) < 40
+        and abs(image.pixelColor(x, y).green() - colour.green()) < 40
+        and abs(image.pixelColor(x, y).blue() - colour.blue()) < 40
+    ]
+    assert near, "the outline disappeared when zoomed out"
+
+
+def test_onion_skin_shows_the_neighbours_outlines(qtbot, window: MainWindow, small_clip: Path) -> None:
+    open_and_show(qtbot, window, small_clip)
+    paint(qtbot, window)
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Right)
+    qtbot.waitUntil(lambda: window.state.shown_frame == 1, timeout=10_000)
+    assert window.canvas.view_layer.outlines == []  # nothing on frame 1
+    qtbot.keyClick(window.canvas, Qt.Key.Key_N)
+    assert window.state.view.onion and window.menu_actions["onion"].isChecked()
+    (item,) = window.canvas.view_layer.outlines  # frame 0's outline, faded
+    assert 0 < item.pen().color().alphaF() < 1
+    qtbot.keyClick(window.canvas, Qt.Key.Key_N)
+    assert window.canvas.view_layer.outlines == []
+
+
+def test_matte_panel_edits_are_undoable_and_a_drag_is_one_step(
+    qtbot, window: MainWindow, small_clip: Path
+) -> None:
+    open_and_show(qtbot, window, small_clip)
+    mask = paint(qtbot, window)
+    panel, obj = window.matte_panel, window.state.current_object
+    assert panel.isEnabled()
+    window.menu_actions["view_matte"].trigger()
+    top = int(np.argwhere(mask[:, 70]).min())
+    assert picture_at(window, 70, top - 3).red() == 0
+    panel.spins["grow"].setValue(4)  # as a committed spin box edit
+    assert obj.matte == MatteOps(grow_px=4)
+    assert window.state.document.stack.undo_label == "Change matte"
+    assert picture_at(window, 70, top - 3).red() == 255  # the matte view shows the grown matte
+    slider = panel.sliders["feather"]
+    slider.setSliderDown(True)  # a drag: several values, one step
+    for value in (2, 4, 6):
+        slider.setValue(value)
+    slider.setSliderDown(False)
+    assert obj.matte == MatteOps(grow_px=4, feather_px=3.0) and panel.spins["feather"].value() == 3.0
+    window.menu_actions["undo"].trigger()
+    assert obj.matte == MatteOps(grow_px=4) and panel.spins["feather"].value() == 0.0
+    window.menu_actions["undo"].trigger()
+    assert obj.matte == MatteOps() and panel.spins["grow"].value() == 0
+    assert picture_at(window, 70, top - 3).red() == 0
+    assert np.array_equal(current_mask(window), mask)  # non-destructive: the mask itself never changed
