@@ -48,7 +48,9 @@ def cmd_models_import(args: argparse.Namespace) -> int:
     if source.suffix in (".pt", ".pth"):
         if not args.variant:
             raise RotoError(f"{source}: a checkpoint needs --variant (tiny, small, base-plus or large)")
-        path = import_checkpoint(source, args.variant, overwrite=args.overwrite, name=args.name)
+        path = import_checkpoint(
+            source, args.variant, overwrite=args.overwrite, name=args.name, progress=not args.json
+        )
     else:
         path = import_bundle(source, overwrite=args.overwrite, name=args.name)
     emit(args, {"installed": str(path)}, f"installed {path.name} in {path.parent}")
@@ -99,6 +101,16 @@ def cmd_models_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_models_templates(args: argparse.Namespace) -> int:
+    from roto.engine.bundle import VARIANTS
+    from roto.engine.template_export import make_template
+
+    variants = args.variants or list(VARIANTS)
+    folders = [str(make_template(variant)) for variant in variants]
+    emit(args, {"templates": folders}, "\n".join(f"wrote graph template {f}" for f in folders))
+    return 0
+
+
 def cmd_models_quantize(args: argparse.Namespace) -> int:
     from roto.engine.bundle import find_bundle, load_bundle
     from roto.engine.quantize import quantized_bundle
@@ -144,6 +156,13 @@ def register(sub: Any) -> None:
         msub, "quantize", "make NAME-int8: the encoder quantised to int8, faster on CPUs", cmd_models_quantize
     )
     quantize.add_argument("name", help="installed bundle name or bundle folder")
+    templates = add_command(
+        msub,
+        "templates",
+        "regenerate the graph templates that build bundles without torch (needs torch + sam2)",
+        cmd_models_templates,
+    )
+    templates.add_argument("variants", nargs="*", help="tiny, small, base-plus, large, test (default: all)")
     export = add_command(
         msub, "export", "convert a SAM2.1 checkpoint to a bundle (needs torch + sam2)", cmd_models_export
     )

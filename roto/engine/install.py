@@ -12,8 +12,10 @@ import zipfile
 from pathlib import Path
 
 import platformdirs
+from tqdm import tqdm
 
 from roto.engine.bundle import (
+    GRAPH_NAMES,
     MANIFEST_NAME,
     VARIANTS,
     VariantSpec,
@@ -22,6 +24,7 @@ from roto.engine.bundle import (
     verify_bundle,
 )
 from roto.engine.download import download
+from roto.engine.templates import bundle_from_checkpoint, has_template
 from roto.errors import ModelError
 
 
@@ -83,13 +86,36 @@ def install(name: str, overwrite: bool = False, progress: bool = True) -> Path:
     path = download(url, checkpoints_dir() / Path(url).name, sha256, _manual_hint(spec), progress)
     if spec.bundle_url:
         return import_bundle(path, overwrite=overwrite)
-    return import_checkpoint(path, spec.key, overwrite=overwrite)
+    return import_checkpoint(path, spec.key, overwrite=overwrite, progress=progress)
 
 
 def import_checkpoint(
-    checkpoint: Path, variant: str, overwrite: bool = False, name: str | None = None
+    checkpoint: Path, variant: str, overwrite: bool = False, name: str | None = None, progress: bool = True
 ) -> Path:
-    """Convert one of Meta's checkpoints (needs the export extra) and install the result."""
+    """Build a bundle from one of Meta's checkpoints and install it: from the variant's graph template (no
+    PyTorch needed), else with the converter (the export extra)."""
+    spec = _spec(variant)
+    name = name or spec.model_name
+    staging = _staging_dir()
+    try:
+        if has_template(spec.key):
+            with tqdm(total=len(GRAPH_NAMES) + 1, desc=f"building {name}", disable=not progress) as bar:
+
+                def step(what: str) -> None:
+                    bar.set_postfix_str(what)
+                    bar.update(0 if what == "reading checkpoint" else 1)
+
+                bundle_from_checkpoint(checkpoint, spec.key, staging, name, step)
+                bar.update(1)
+        else:
+            _convert(checkpoint, spec.key, staging)
+        return _place(staging, name, overwrite)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _convert(checkpoint: Path, variant: str, out: Path) -> None:
+    """The torch converter, for a variant without a graph template."""
     try:
         from roto.engine.export_onnx import ExportRequest, export_bundle
     except ImportError as exc:  # the frozen app leaves the converter out
@@ -98,13 +124,7 @@ def import_checkpoint(
             f"(roto models export --checkpoint {checkpoint.name} --variant {variant} --out DIR), "
             "then `roto models import DIR` here"
         ) from exc
-    spec = _spec(variant)
-    staging = _staging_dir()
-    try:
-        export_bundle(ExportRequest(variant=spec.key, out_dir=staging, checkpoint=checkpoint, overwrite=True))
-        return _place(staging, name or spec.model_name, overwrite)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    export_bundle(ExportRequest(variant=variant, out_dir=out, checkpoint=checkpoint, overwrite=True))
 
 
 def import_bundle(source: Path, overwrite: bool = False, name: str | None = None) -> Path:

@@ -1,4 +1,5 @@
-"""A build without the converter (the frozen app) explains how to convert elsewhere instead of crashing."""
+"""A build without the converter (the frozen app) builds bundles from graph templates; for a variant without one it
+explains how to convert elsewhere instead of crashing."""
 
 from __future__ import annotations
 
@@ -7,15 +8,17 @@ from pathlib import Path
 
 import pytest
 
+import roto.engine.install
 from roto.engine.install import import_checkpoint
 from roto.errors import ModelError
 
 
-def test_checkpoint_import_without_converter_says_what_to_do(
+def test_checkpoint_import_without_converter_or_template_says_what_to_do(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv("ROTO_MODELS_DIR", str(tmp_path / "models"))
     monkeypatch.setitem(sys.modules, "roto.engine.export_onnx", None)  # import now raises ImportError
+    monkeypatch.setattr(roto.engine.install, "has_template", lambda variant: False)  # a variant without one
     checkpoint = tmp_path / "sam2.1_hiera_tiny.pt"
     checkpoint.write_bytes(b"not used")
     with pytest.raises(ModelError, match=r"cannot convert sam2\.1_hiera_tiny\.pt.*roto models import"):

@@ -1,0 +1,232 @@
+"""Bundles built from graph templates and a checkpoint, without torch, equal the converter's bundles.
+
+Each case saves a random-weight SAM2.1 model with torch.save (seed 1; the committed templates were traced from
+seed 0, so nothing of those weights can hide in a template), converts the same model with the torch exporter,
+builds a bundle from the template and the saved file, and compares the two: graph nodes, signatures, settings,
+every initializer, and the outputs of every graph and the masks of the same prompts.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+from onnx import numpy_helper
+
+from roto.engine.bundle import GRAPH_NAMES, MANIFEST_NAME, load_bundle, verify_bundle
+from roto.engine.install import import_checkpoint
+from roto.engine.predictor import ImagePredictor
+from roto.engine.templates import bundle_from_checkpoint, load_template
+from roto.errors import ModelError
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("sam2")
+
+COMPUTED_TOL = 1e-6  # initializers ONNX Runtime recomputes from several weights (products, interpolation)
+OUTPUT_TOL = 1e-5
+SEED = 1
+
+
+def _save_checkpoint(model: Any, path: Path) -> Path:
+    torch.save({"model": model.state_dict()}, path)
+    return path
+
+
+def _torch_and_template_bundles(variant: str, root: Path) -> tuple[Path, Path, Path]:
+    from roto.engine.export_onnx import ExportRequest, build_sam2_model, export_bundle
+
+    model = build_sam2_model(variant, None, seed=SEED)
+    checkpoint = _save_checkpoint(model, root / f"sam2.1_{variant}.pt")
+    converted = export_bundle(ExportRequest(variant=variant, out_dir=root / "torch", seed=SEED), model=model)
+    built = root / "template"
+    built.mkdir()
+    bundle_from_checkpoint(checkpoint, variant, built, f"sam2.1-{variant}")
+    return checkpoint, converted, built
+
+
+def _initializers(model: onnx.ModelProto) -> list[tuple[str, int, list[int], np.ndarray]]:
+    return [(i.name, i.data_type, list(i.dims), numpy_helper.to_array(i)) for i in model.graph.initializer]
+
+
+def _random_inputs(entry: dict[str, Any], rng: np.random.Generator) -> dict[str, np.ndarray]:
+    feeds = {}
+    for spec in entry["inputs"]:
+        shape = [d if isinstance(d, int) else 3 for d in spec["shape"]]
+        if spec["dtype"] == "int64":
+            feeds[spec["name"]] = rng.integers(0, 7, shape).astype(np.int64)
+        else:
+            feeds[spec["name"]] = rng.standard_normal(shape).astype(np.float32)
+    return feeds
+
+
+def _assert_same_bundle(converted: Path, built: Path, variant: str) -> None:
+    ours, theirs = (json.loads((p / MANIFEST_NAME).read_text()) for p in (built, converted))
+    assert ours["graphs"] == theirs["graphs"]
+    assert ours["settings"] == theirs["settings"]
+    assert ours["variant"] == theirs["variant"] == variant
+    assert verify_bundle(built) == []
+    recipes = {name: entry["weights"] for name, entry in load_template(variant).meta["graphs"].items()}
+    rng = np.random.default_rng(0)
+    for graph in GRAPH_NAMES:
+        a, b = (onnx.load(p / f"{graph}.onnx") for p in (built, converted))
+        assert [n.SerializeToString() for n in a.graph.node] == [n.SerializeToString() for n in b.graph.node]
+        assert a.graph.input == b.graph.input and a.graph.output == b.graph.output
+        mine, reference = _initializers(a), _initializers(b)
+        assert [x[:3] for x in mine] == [x[:3] for x in reference], graph
+        for (name, _, _, got), (_, _, _, want) in zip(mine, reference, strict=True):
+            if "computed_from" in recipes[graph].get(name, {}):
+                assert np.abs(got - want).max(initial=0) <= COMPUTED_TOL, name
+            else:  # a state-dict tensor as it is, or a weight-free constant: bit for bit
+                assert got.tobytes() == want.tobytes(), name
+        feeds = _random_inputs(ours["graphs"][graph], rng)
+        sessions = [
+            ort.InferenceSession(str(p / f"{graph}.onnx"), providers=["CPUExecutionProvider"])
+            for p in (built, converted)
+        ]
+        for x, y in zip(*(s.run(None, feeds) for s in sessions), strict=True):
+            np.testing.assert_allclose(x, y, rtol=0, atol=OUTPUT_TOL)
+
+
+def _assert_same_masks(converted: Path, built: Path) -> None:
+    size = load_bundle(built).image_size
+    rgb = np.random.default_rng(3).integers(0, 255, (size * 3 // 4, size, 3), dtype=np.uint8)
+    predictors = [ImagePredictor.open(load_bundle(p)) for p in (built, converted)]
+    for predictor in predictors:
+        predictor.set_frame(rgb)
+    prompts = [
+        {"points": np.array([[size * 0.3, size * 0.4]]), "labels": np.array([1])},
+        {
+            "points": np.array([[size * 0.5, size * 0.2], [size * 0.6, size * 0.5]]),
+            "labels": np.array([1, 0]),
+        },
+        {"box": np.array([size * 0.1, size * 0.1, size * 0.7, size * 0.6])},
+    ]
+    for prompt in prompts:
+        ours, theirs = (p.predict(**prompt) for p in predictors)
+        assert ours.best == theirs.best
+        np.testing.assert_allclose(ours.scores, theirs.scores, rtol=0, atol=OUTPUT_TOL)
+        for index in range(len(ours)):
+            np.testing.assert_array_equal(ours.mask(index), theirs.mask(index))
+
+
+def test_template_bundle_equals_the_converted_bundle_test_variant(tmp_path: Path) -> None:
+    _, converted, built = _torch_and_template_bundles("test", tmp_path)
+    _assert_same_bundle(converted, built, "test")
+    _assert_same_masks(converted, built)
+
+
+@pytest.mark.slow
+def test_template_bundle_equals_the_converted_bundle_tiny(tmp_path: Path) -> None:
+    _, converted, built = _torch_and_template_bundles("tiny", tmp_path)
+    _assert_same_bundle(converted, built, "tiny")
+    _assert_same_masks(converted, built)
+
+
+# --- bad input: refused with the file named, nothing installed -------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tiny_state() -> dict[str, Any]:
+    from roto.engine.export_onnx import build_sam2_model
+
+    return dict(build_sam2_model("tiny", None, seed=SEED).state_dict())
+
+
+@pytest.fixture
+def models_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "models"
+    monkeypatch.setenv("ROTO_MODELS_DIR", str(folder))
+    return folder
+
+
+def _assert_nothing_installed(models_dir: Path) -> None:
+    assert not models_dir.exists() or list(models_dir.iterdir()) == []
+
+
+def test_a_good_checkpoint_installs_under_the_variant_name(
+    tmp_path: Path, models_dir: Path, tiny_state: dict[str, Any]
+) -> None:
+    checkpoint = _save_checkpoint_state(tiny_state, tmp_path / "sam2.1_hiera_tiny.pt")
+    installed = import_checkpoint(checkpoint, "tiny", progress=False)
+    assert installed == models_dir / "sam2.1-tiny"
+    bundle = load_bundle(installed)
+    assert not bundle.random_weights and bundle.variant == "tiny"
+    source = bundle.manifest["source"]
+    assert source["checkpoint"] == "sam2.1_hiera_tiny.pt" and source["built_from"] == "graph template"
+    from roto.engine.bundle import sha256_file
+
+    assert source["checkpoint_sha256"] == sha256_file(checkpoint)
+    assert sorted(p.name for p in models_dir.iterdir()) == ["sam2.1-tiny"]
+
+
+def _save_checkpoint_state(state: dict[str, Any], path: Path) -> Path:
+    torch.save({"model": state}, path)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ("missing", r"1 tensors missing \(no_mem_embed\)"),
+        ("extra", r"1 tensors unexpected \(extra\.weight\)"),
+        ("shape", r"no_mem_embed is float32\[1, 1, 128\], expected float32\[1, 1, 256\]"),
+        ("dtype", r"no_mem_embed is float16\[1, 1, 256\], expected float32\[1, 1, 256\]"),
+    ],
+)
+def test_a_checkpoint_that_is_not_exactly_tiny_is_refused(
+    tmp_path: Path, models_dir: Path, tiny_state: dict[str, Any], change: str, message: str
+) -> None:
+    state = copy.copy(tiny_state)
+    if change == "missing":
+        del state["no_mem_embed"]
+    elif change == "extra":
+        state["extra.weight"] = torch.zeros(2)
+    elif change == "shape":
+        state["no_mem_embed"] = torch.zeros(1, 1, 128)
+    else:
+        state["no_mem_embed"] = state["no_mem_embed"].half()
+    checkpoint = _save_checkpoint_state(state, tmp_path / "odd.pt")
+    with pytest.raises(ModelError, match=r"odd\.pt: not a SAM2\.1 tiny checkpoint .*" + message):
+        import_checkpoint(checkpoint, "tiny", progress=False)
+    _assert_nothing_installed(models_dir)
+
+
+def test_another_variants_checkpoint_is_refused(tmp_path: Path, models_dir: Path) -> None:
+    from roto.engine.export_onnx import build_sam2_model
+
+    checkpoint = _save_checkpoint(build_sam2_model("test", None, seed=SEED), tmp_path / "reduced.pt")
+    with pytest.raises(ModelError, match=r"reduced\.pt: not a SAM2\.1 tiny checkpoint .*of another shape"):
+        import_checkpoint(checkpoint, "tiny", progress=False)
+    _assert_nothing_installed(models_dir)
+
+
+class _RunsCode:
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        import os
+
+        return (os.system, ("echo pwned",))
+
+
+def test_malicious_truncated_and_foreign_checkpoints_install_nothing(
+    tmp_path: Path, models_dir: Path
+) -> None:
+    evil = _save_checkpoint_state({"w": torch.ones(1), "x": _RunsCode()}, tmp_path / "evil.pt")  # type: ignore[dict-item]
+    with pytest.raises(ModelError, match=r"evil\.pt: refused to load this checkpoint"):
+        import_checkpoint(evil, "tiny", progress=False)
+    truncated = tmp_path / "cut.pt"
+    truncated.write_bytes(evil.read_bytes()[:100])
+    with pytest.raises(ModelError, match=r"cut\.pt: not a PyTorch checkpoint"):
+        import_checkpoint(truncated, "tiny", progress=False)
+    foreign = tmp_path / "bundle.pt"
+    with zipfile.ZipFile(foreign, "w") as zf:
+        zf.writestr("manifest.json", "{}")
+    with pytest.raises(ModelError, match=r"bundle\.pt: not a PyTorch checkpoint"):
+        import_checkpoint(foreign, "tiny", progress=False)
+    _assert_nothing_installed(models_dir)
