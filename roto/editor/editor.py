@@ -150,7 +150,16 @@ class Editor:
         def move(session: PromptSession, target: PredictTarget) -> None:
             points = session.prompts(target).points
             if 0 <= index < len(points):
-                session.move_point(target, index, Point(x, y, points[index].label))
+                session.move_prompt(target, index, Point(x, y, points[index].label))
+
+        self._edit_prompts(move)
+
+    def move_box(self, index: int, x0: float, y0: float, x1: float, y1: float) -> None:
+        """A box moved or resized on the canvas: one undo step with the mask predicted from it."""
+
+        def move(session: PromptSession, target: PredictTarget) -> None:
+            if 0 <= index < len(session.prompts(target).boxes):
+                session.move_prompt(target, index, Box(x0, y0, x1, y1))
 
         self._edit_prompts(move)
 

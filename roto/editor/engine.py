@@ -27,14 +27,16 @@ class EditorEngine:
         self._video_key: tuple[str, tuple[ObjectPromptSet, ...]] | None = None
 
     def predict(self, reader: FrameReader, request: PredictRequest) -> PredictResult:
-        """The mask for a frame's prompts; every multimask candidate too, best first, for a single click."""
+        """The mask for a frame's prompts; every multimask candidate too, best first, for a single click or a
+        box alone."""
         prompts = request.prompts
         prediction = self.service.predict(
             reader,
             prompts.frame,
             *prompts.arrays(),
-            # SAM2's advice: several candidates for one ambiguous click, one mask once prompts agree.
-            multimask=len(prompts.points) == 1 and prompts.box is None,
+            # SAM2's advice: several candidates for an ambiguous prompt (a single click, or a box alone: part,
+            # whole, ...), one mask once prompts agree.
+            multimask=(len(prompts.points), prompts.box is None) in ((1, True), (0, False)),
         )
         order = np.argsort(-prediction.scores) if len(prediction) > 1 else np.array([prediction.best])
         candidates = tuple(prediction.mask(int(i)) for i in order) if len(order) > 1 else ()

@@ -78,9 +78,9 @@ class PromptSession:
             raise ValueError(f"kind must be 'points' or 'boxes', got {kind!r}")
         self._edit(target, [DeletePrompt(target.shot_id, target.object_id, target.frame, kind, index)])  # type: ignore[arg-type]
 
-    def move_point(self, target: PredictTarget, index: int, point: Point) -> None:
-        """A dragged point lands in one step with the mask predicted from its new place."""
-        self._edit(target, [MovePrompt(target.shot_id, target.object_id, target.frame, index, point)])
+    def move_prompt(self, target: PredictTarget, index: int, prompt: Point | Box) -> None:
+        """A dragged point, or a moved or resized box, lands in one step with the mask predicted from it."""
+        self._edit(target, [MovePrompt(target.shot_id, target.object_id, target.frame, index, prompt)])
 
     # -- what the canvas draws ---------------------------------------------------------------------
 

@@ -2,9 +2,10 @@
 
 The canvas turns each Qt mouse event into a `PointerEvent` (frame pixel position, button, modifiers, and the zoom
 in screen pixels per frame pixel) and hands it to `CanvasTools.press` / `move` / `release`. Those return what the
-user did as a typed `ToolResult` (`AddPoint`, `DrawBox`, `MovePoint`, `DeletePoint`, `Stroke`) or None, and
-`CanvasTools.gesture` is the gesture in progress (`BoxDrag`, `PointDrag`, `Painting`) for the canvas to draw:
-the rubber band, the dragged marker, the stroke so far. Panning is not a tool: it stays in the canvas.
+user did as a typed `ToolResult` (`AddPoint`, `DrawBox`, `MoveBox`, `MovePoint`, `DeletePoint`, `Stroke`) or
+None, and `CanvasTools.gesture` is the gesture in progress (`BoxDrag`, `BoxEdit`, `PointDrag`, `Painting`) for the
+canvas to draw: the rubber band, the box being moved, the dragged marker, the stroke so far. Panning is not a
+tool: it stays in the canvas.
 
 The rules, each tested with synthetic events in tests/editor/test_tools.py:
 - point tool: left click adds an object point (label 1), right click or Alt+click a background point (label 0);
@@ -15,6 +16,9 @@ The rules, each tested with synthetic events in tests/editor/test_tools.py:
 - Ctrl+click on a point (point or box tool) deletes it; Ctrl+click elsewhere does nothing.
 - box tool: a left drag draws a box clamped to the frame; one under `MIN_BOX` frame pixels wide or high is not a
   box. Right click or Alt+click with the box tool adds a background point.
+- box tool on the current box: a left press within `PICK_RADIUS` screen pixels of an edge or a corner drags that
+  edge or corner (resize), a press inside it drags the whole box (move, kept inside the frame); the release is a
+  `MoveBox` if it is `DRAG_THRESHOLD` screen pixels from the press and the box is still `MIN_BOX` wide and high.
 - brush / eraser: a drag is a stroke of frame positions painted with a round brush of `brush_radius` frame
   pixels; the right button or Alt does the other one (brush erases, eraser paints), so no tool switch mid-task.
   The radius is in frame pixels, `scale_brush` keeps it within `MIN_BRUSH`..`MAX_BRUSH`.
@@ -107,6 +111,15 @@ class DrawBox:
 
 
 @dataclass(frozen=True)
+class MoveBox:
+    index: int
+    x0: float  # left, top, right, bottom
+    y0: float
+    x1: float
+    y1: float
+
+
+@dataclass(frozen=True)
 class MovePoint:
     index: int
     x: float
@@ -125,7 +138,7 @@ class Stroke:
     erase: bool
 
 
-ToolResult = AddPoint | DrawBox | MovePoint | DeletePoint | Stroke
+ToolResult = AddPoint | DrawBox | MoveBox | MovePoint | DeletePoint | Stroke
 
 
 # -- gestures in progress (what the canvas draws while the button is down) ---------------------------
@@ -145,6 +158,36 @@ class BoxDrag:
         return min(ax, bx), min(ay, by), max(ax, bx), max(ay, by)
 
 
+Rect = tuple[float, float, float, float]  # left, top, right, bottom in frame pixels
+Edges = tuple[bool, bool, bool, bool]  # which of left, top, right, bottom follow the pointer
+MOVE: Edges = (True, True, True, True)  # all four: the whole box moves
+
+
+@dataclass(frozen=True)
+class BoxEdit:
+    """A box being moved or resized: its edges that follow the pointer, where it was pressed, and its rect now."""
+
+    index: int
+    edges: Edges
+    pressed: tuple[float, float]
+    original: Rect
+    rect: Rect
+
+    def dragged_to(self, x: float, y: float, frame: Frame) -> BoxEdit:
+        """The edit with the pointer at (x, y): a moved box stays whole inside the frame, a resized one is
+        clamped to it and turned the right way round if an edge was dragged past the opposite one."""
+        dx, dy = x - self.pressed[0], y - self.pressed[1]
+        x0, y0, x1, y1 = self.original
+        if self.edges == MOVE:
+            dx = min(max(dx, -x0), max(frame.width - 1.0 - x1, -x0))
+            dy = min(max(dy, -y0), max(frame.height - 1.0 - y1, -y0))
+            return replace(self, rect=(x0 + dx, y0 + dy, x1 + dx, y1 + dy))
+        left, top, right, bottom = self.edges
+        ax, ay = frame.clamp(x0 + dx if left else x0, y0 + dy if top else y0)
+        bx, by = frame.clamp(x1 + dx if right else x1, y1 + dy if bottom else y1)
+        return replace(self, rect=(min(ax, bx), min(ay, by), max(ax, bx), max(ay, by)))
+
+
 @dataclass(frozen=True)
 class PointDrag:
     """A point being dragged: where it was pressed, and where its marker is now (clamped to the frame)."""
@@ -162,7 +205,7 @@ class Painting:
     erase: bool
 
 
-ToolGesture = BoxDrag | PointDrag | Painting
+ToolGesture = BoxDrag | BoxEdit | PointDrag | Painting
 
 
 # -- rules -------------------------------------------------------------------------------------------
@@ -183,6 +226,25 @@ def pick_point(
         if distance <= radius and (best is None or distance < best[0]):
             best = (distance, index)
     return None if best is None else best[1]
+
+
+def pick_box_edges(rect: Rect, x: float, y: float, zoom: float, radius: float = PICK_RADIUS) -> Edges | None:
+    """Which edges of `rect` a press at (x, y) grabs: an edge or a corner within `radius` screen pixels (the
+    nearer of two opposite edges on a thin box), all four inside it, None outside."""
+    x0, y0, x1, y1 = rect
+    reach = radius / zoom
+    if not (x0 - reach <= x <= x1 + reach and y0 - reach <= y <= y1 + reach):
+        return None
+    near = [abs(x - x0), abs(y - y0), abs(x - x1), abs(y - y1)]
+    edges = (
+        near[0] <= reach and near[0] <= near[2],
+        near[1] <= reach and near[1] <= near[3],
+        near[2] <= reach and near[2] < near[0],
+        near[3] <= reach and near[3] < near[1],
+    )
+    if any(edges):
+        return edges
+    return MOVE if x0 < x < x1 and y0 < y < y1 else None
 
 
 def scale_brush(radius: float, factor: float) -> float:
@@ -231,9 +293,13 @@ class CanvasTools:
         self._frame = None
 
     def press(
-        self, event: PointerEvent, frame: Frame, points: Sequence[tuple[float, float]] = ()
+        self,
+        event: PointerEvent,
+        frame: Frame,
+        points: Sequence[tuple[float, float]] = (),
+        boxes: Sequence[Rect] = (),
     ) -> ToolResult | None:
-        """A button went down on `frame`, whose current object has `points` (frame pixels).
+        """A button went down on `frame`, whose current object has `points` and `boxes` (frame pixels).
 
         Returns an immediate result (a point added or deleted), or None: nothing, or a gesture has begun.
         A press of the other button while a gesture is in progress is ignored.
@@ -252,6 +318,11 @@ class CanvasTools:
             self._gesture = PointDrag(hit, pressed=position, at=points[hit])
             return None
         if self.tool == Tool.BOX and not event.background:
+            for index in reversed(range(len(boxes))):  # the last box is drawn on top
+                edges = pick_box_edges(boxes[index], event.x, event.y, event.zoom)
+                if edges is not None:
+                    self._gesture = BoxEdit(index, edges, position, boxes[index], boxes[index])
+                    return None
             start = frame.clamp(*position)
             self._gesture = BoxDrag(start, start)
             return None
@@ -266,6 +337,8 @@ class CanvasTools:
             return None
         if isinstance(gesture, BoxDrag):
             gesture = replace(gesture, end=frame.clamp(event.x, event.y))
+        elif isinstance(gesture, BoxEdit):
+            gesture = gesture.dragged_to(event.x, event.y, frame)
         elif isinstance(gesture, PointDrag):
             gesture = replace(gesture, at=frame.clamp(event.x, event.y))
         else:
@@ -286,6 +359,9 @@ class CanvasTools:
         if isinstance(gesture, BoxDrag):
             x0, y0, x1, y1 = BoxDrag(gesture.start, end).rect
             return DrawBox(x0, y0, x1, y1) if x1 - x0 >= MIN_BOX and y1 - y0 >= MIN_BOX else None
-        if screen_distance(gesture.pressed, (event.x, event.y), event.zoom) >= DRAG_THRESHOLD:
-            return MovePoint(gesture.index, *end)
-        return None  # a click on a point is not a drag
+        if screen_distance(gesture.pressed, (event.x, event.y), event.zoom) < DRAG_THRESHOLD:
+            return None  # a click on a point or a box is not a drag
+        if isinstance(gesture, BoxEdit):
+            x0, y0, x1, y1 = gesture.dragged_to(event.x, event.y, frame).rect
+            return MoveBox(gesture.index, x0, y0, x1, y1) if min(x1 - x0, y1 - y0) >= MIN_BOX else None
+        return MovePoint(gesture.index, *end)

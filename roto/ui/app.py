@@ -144,6 +144,7 @@ class MainWindow(QMainWindow):
         self.canvas.box_drawn.connect(editor.add_box)
         self.canvas.prompt_delete_requested.connect(lambda _kind, index: editor.delete_point(index))
         self.canvas.point_moved.connect(editor.move_point)
+        self.canvas.box_moved.connect(editor.move_box)
         self.canvas.stroke_finished.connect(editor.stroke)
         self.canvas.brush_changed.connect(self.status.show_brush)
         self.canvas.space_tapped.connect(self.timeline.toggle_play)

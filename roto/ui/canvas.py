@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
 from roto.editor import tools
 from roto.editor.views import ViewImage
 from roto.project import Box, FramePrompts
+from roto.ui.box_item import BoxPromptItem
 from roto.ui.view_layer import ViewLayer
 
 _Item = TypeVar("_Item", bound=QGraphicsItem)
@@ -65,6 +66,7 @@ class Canvas(QGraphicsView):
     box_drawn = Signal(float, float, float, float)
     prompt_delete_requested = Signal(str, int)  # "points"/"boxes", index
     point_moved = Signal(int, float, float)  # index, new x, new y (after a drag)
+    box_moved = Signal(int, float, float, float, float)  # index, new left, top, right, bottom
     stroke_finished = Signal(object, float, bool)  # [(x, y), ...] in frame pixels, radius, erase
     brush_changed = Signal(float)  # radius in frame pixels
     zoom_changed = Signal(float)
@@ -94,6 +96,7 @@ class Canvas(QGraphicsView):
         self._tools = tools.CanvasTools()
         self._point_items: list[QGraphicsEllipseItem] = []
         self._points: list[tuple[float, float, int]] = []
+        self._box_items: list[BoxPromptItem] = []
         self._frame_size: tuple[int, int] | None = None  # (width, height)
         self._pan_from: QPoint | None = None
         self._space_held = False
@@ -123,17 +126,18 @@ class Canvas(QGraphicsView):
 
     def set_prompts(self, prompts: FramePrompts, pending: bool) -> None:
         """Draw the current object's points and boxes; pending ones (mask on its way) are drawn hollow."""
-        if isinstance(self._tools.gesture, tools.PointDrag):
+        if isinstance(self._tools.gesture, tools.PointDrag | tools.BoxEdit):
             return  # a drag in progress owns the markers until it is released
         for item in self._prompt_items:
             self.scene().removeItem(item)
         self._points = [(p.x, p.y, p.label) for p in prompts.points]
         self._point_items = [self._marker(x, y, label, pending) for x, y, label in self._points]
-        self._prompt_items = [self._box_item(box) for box in prompts.boxes] + list(self._point_items)
+        self._box_items = [self._box_item(box) for box in prompts.boxes]
+        self._prompt_items = [*self._box_items, *self._point_items]
 
-    def _box_item(self, box: Box) -> QGraphicsRectItem:
-        item = QGraphicsRectItem(QRectF(QPointF(box.x0, box.y0), QPointF(box.x1, box.y1)).normalized())
-        item.setPen(_cosmetic_pen(QColor(255, 210, 60)))
+    def _box_item(self, box: Box) -> BoxPromptItem:
+        item = BoxPromptItem((box.x0, box.y0, box.x1, box.y1))
+        item.show_handles(self.tool == tools.Tool.BOX)  # the box tool moves and resizes boxes
         return self._add(item, 2)
 
     def _marker(self, x: float, y: float, label: int, pending: bool) -> QGraphicsEllipseItem:
@@ -156,6 +160,8 @@ class Canvas(QGraphicsView):
     def tool(self, tool: tools.Tool) -> None:
         self._tools.tool = tool
         self._brush_cursor.setVisible(False)
+        for item in self._box_items:
+            item.show_handles(tool == tools.Tool.BOX)
 
     @property
     def brush_radius(self) -> float:
@@ -257,7 +263,8 @@ class Canvas(QGraphicsView):
             return
         pointer = self._pointer(event, _BUTTONS[button])
         points = [(x, y) for x, y, _ in self._points]
-        self._emit(self._tools.press(pointer, tools.Frame(*self._frame_size), points))
+        boxes = [item.rect().getCoords() for item in self._box_items]
+        self._emit(self._tools.press(pointer, tools.Frame(*self._frame_size), points, boxes))
         self._draw_gesture(self._tools.gesture)
         event.accept()
 
@@ -299,6 +306,8 @@ class Canvas(QGraphicsView):
         if isinstance(gesture, tools.PointDrag) and not isinstance(result, tools.MovePoint):
             x, y, _ = self._points[gesture.index]  # a click on a point is not a drag: put the marker back
             self._point_items[gesture.index].setPos(x, y)
+        if isinstance(gesture, tools.BoxEdit) and not isinstance(result, tools.MoveBox):
+            self._box_items[gesture.index].set_box(gesture.original)  # not a drag: put the box back
         self._emit(result)
 
     def _emit(self, result: tools.ToolResult | None) -> None:
@@ -311,6 +320,8 @@ class Canvas(QGraphicsView):
             self.box_drawn.emit(result.x0, result.y0, result.x1, result.y1)
         elif isinstance(result, tools.MovePoint):
             self.point_moved.emit(result.index, result.x, result.y)
+        elif isinstance(result, tools.MoveBox):
+            self.box_moved.emit(result.index, result.x0, result.y0, result.x1, result.y1)
         elif isinstance(result, tools.Stroke):
             self.stroke_finished.emit(list(result.points), result.radius, result.erase)
 
@@ -322,6 +333,8 @@ class Canvas(QGraphicsView):
             self._rubber.show()
         elif isinstance(gesture, tools.PointDrag):
             self._point_items[gesture.index].setPos(*gesture.at)
+        elif isinstance(gesture, tools.BoxEdit):
+            self._box_items[gesture.index].set_box(gesture.rect)
         elif isinstance(gesture, tools.Painting):
             path = QPainterPath(QPointF(*gesture.points[0]))
             for x, y in gesture.points[1:] or gesture.points:

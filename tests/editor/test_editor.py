@@ -19,7 +19,7 @@ from roto.engine.bundle import load_bundle
 from roto.engine.embeddings import EmbeddingCache
 from roto.engine.service import EngineService
 from roto.media import open_media
-from roto.project import MaskOrigin, load_project
+from roto.project import Box, MaskOrigin, load_project
 from tests.conftest import CLIP_FRAMES, TEST_BUNDLE
 
 
@@ -272,3 +272,26 @@ def test_a_stroke_is_its_frames_prompt_and_sticks_through_propagation(session: S
     assert sorted(f for f, e in second.items() if e.origin == MaskOrigin.PROPAGATED) == list(
         range(5, CLIP_FRAMES)
     )
+
+
+def test_a_box_offers_candidates_and_moves_in_one_step_with_its_new_mask(
+    session: Session, service: EngineService
+) -> None:
+    editor, state, doc = session.editor, session.editor.state, session.doc
+    editor.add_box(20, 20, 90, 80)
+    session.sync.run_pending()
+    assert state.candidates is not None and len(state.candidates.masks) == 3  # SAM2's multimask for a box
+    editor.next_candidate()
+    assert "candidate 2 of 3" in session.statuses[-1]
+
+    editor.move_box(0, 40, 10, 120, 70)  # moved and resized on the canvas
+    session.sync.run_pending()
+    assert doc.shot.object(1).prompts[0].boxes == [Box(40, 10, 120, 70)]
+    assert doc.stack.undo_label == "Move box"
+    direct = service.predict(doc.media, 0, box=np.array([40, 10, 120, 70], np.float32))
+    best = int(np.argmax(direct.scores))
+    assert np.array_equal(doc.project.get_mask(doc.shot.id, 1, 0), direct.mask(best))
+    assert state.candidates is not None and state.candidates.index == 0  # the moved box's own candidates
+    editor.undo()  # the move and its mask in one step
+    assert doc.shot.object(1).prompts[0].boxes == [Box(20, 20, 90, 80)]
+    assert doc.stack.undo_label == "Next mask candidate"

@@ -10,16 +10,20 @@ from roto.editor.tools import (
     BRUSH_RADIUS,
     DRAG_THRESHOLD,
     MAX_BRUSH,
+    MIN_BOX,
     MIN_BRUSH,
+    MOVE,
     OBJECT,
     PICK_RADIUS,
     AddPoint,
     BoxDrag,
+    BoxEdit,
     Button,
     CanvasTools,
     DeletePoint,
     DrawBox,
     Frame,
+    MoveBox,
     MovePoint,
     Painting,
     PointDrag,
@@ -27,6 +31,7 @@ from roto.editor.tools import (
     Stroke,
     Tool,
     paint_stroke,
+    pick_box_edges,
     pick_point,
     scale_brush,
 )
@@ -46,10 +51,10 @@ def click(tools: CanvasTools, x: float, y: float, points=(), **kw):  # type: ign
     return [r for r in results if r is not None]
 
 
-def drag(tools: CanvasTools, path, points=(), **kw):  # type: ignore[no-untyped-def]
+def drag(tools: CanvasTools, path, points=(), boxes=(), **kw):  # type: ignore[no-untyped-def]
     """Press at the first position, move through the others, release at the last: the release's result."""
     (x, y), *rest = path
-    assert tools.press(at(x, y, **kw), FRAME, points) is None
+    assert tools.press(at(x, y, **kw), FRAME, points, boxes) is None
     for x, y in rest:
         tools.move(at(x, y, **kw))
     return tools.release(at(x, y, **kw))
@@ -248,3 +253,52 @@ def test_cancel_drops_the_gesture() -> None:
     tools.press(at(10, 10), FRAME)
     tools.cancel()
     assert tools.gesture is None and tools.release(at(10, 10)) is None
+
+
+# -- moving and resizing a box ------------------------------------------------------------------------
+
+BOX = (40.0, 20.0, 100.0, 60.0)
+
+
+def test_box_edges_and_corners_are_picked_within_pick_radius_screen_pixels() -> None:
+    reach = PICK_RADIUS / 2  # at zoom 2
+    assert pick_box_edges(BOX, 40 - reach, 40, 2) == (True, False, False, False)  # left edge, from outside
+    assert pick_box_edges(BOX, 40 - reach - 0.1, 40, 2) is None
+    assert pick_box_edges(BOX, 70, 60 + reach, 2) == (False, False, False, True)  # bottom edge
+    assert pick_box_edges(BOX, 101, 19, 2) == (False, True, True, False)  # top-right corner
+    assert pick_box_edges(BOX, 70, 40, 2) == MOVE  # inside, away from the edges
+    assert pick_box_edges(BOX, 150, 40, 2) is None
+    thin = (40.0, 20.0, 42.0, 60.0)  # thinner than the pick radius: the nearer side wins
+    assert pick_box_edges(thin, 42.5, 40, 1) == (False, False, True, False)
+
+
+def test_dragging_inside_a_box_moves_it_whole_and_keeps_it_in_the_frame() -> None:
+    tools = CanvasTools(Tool.BOX)
+    assert tools.press(at(70, 40), FRAME, (), [BOX]) is None
+    assert tools.gesture == BoxEdit(0, MOVE, (70, 40), BOX, BOX)
+    assert tools.move(at(80, 45)) == BoxEdit(0, MOVE, (70, 40), BOX, (50, 25, 110, 65))
+    assert tools.release(at(80, 45)) == MoveBox(0, 50, 25, 110, 65)
+    # pushed past the frame's corner, it stops against the edges with its size kept
+    assert drag(CanvasTools(Tool.BOX), [(70, 40), (500, -300)], boxes=[BOX]) == MoveBox(0, 139, 0, 199, 40)
+
+
+def test_dragging_an_edge_or_corner_resizes_the_box() -> None:
+    assert drag(CanvasTools(Tool.BOX), [(100, 40), (130, 40)], boxes=[BOX]) == MoveBox(0, 40, 20, 130, 60)
+    assert drag(CanvasTools(Tool.BOX), [(40, 20), (10, 5)], boxes=[BOX]) == MoveBox(0, 10, 5, 100, 60)
+    # a corner dragged past the opposite one turns the box the right way round, clamped to the frame
+    assert drag(CanvasTools(Tool.BOX), [(100, 60), (0, 500)], boxes=[BOX]) == MoveBox(0, 0, 20, 40, 99)
+
+
+def test_a_box_edit_under_the_drag_threshold_or_too_small_is_nothing() -> None:
+    tools = CanvasTools(Tool.BOX)
+    assert drag(tools, [(70, 40), (70 + DRAG_THRESHOLD - 0.5, 40)], boxes=[BOX]) is None
+    squashed = 40 + MIN_BOX / 2
+    assert drag(tools, [(100, 40), (squashed, 40)], boxes=[BOX]) is None
+    # outside every box the box tool still draws a new one
+    assert drag(tools, [(120, 70), (150, 90)], boxes=[BOX]) == DrawBox(120, 70, 150, 90)
+
+
+def test_only_the_box_tool_edits_boxes() -> None:
+    assert click(CanvasTools(Tool.POINT), 70, 40) == [AddPoint(70, 40, OBJECT)]  # a point inside a box
+    tools = CanvasTools(Tool.BOX)
+    assert click(tools, 70, 40, button=RIGHT) == [AddPoint(70, 40, BACKGROUND)]  # right: background point
