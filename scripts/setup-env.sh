@@ -60,3 +60,20 @@ if [ "$(uname -s)" = Linux ]; then
     fi
   fi
 fi
+
+# The shape-export tests read the exported files with real readers: rsvg-convert (SVG) and Blender under a
+# virtual X server (its mask keys need a window). Debian/Ubuntu as root: install them; elsewhere say what is missing.
+if [ "$mode" = test ] && [ "$(uname -s)" = Linux ]; then
+  missing=""
+  command -v rsvg-convert >/dev/null || missing="$missing librsvg2-bin"
+  command -v blender >/dev/null || missing="$missing blender"
+  command -v xvfb-run >/dev/null || missing="$missing xvfb"
+  if [ -n "$missing" ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+      echo "installing the shape-export test readers:$missing" >&2
+      apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
+    else
+      echo "the shape-export tests skip without:$missing (e.g. sudo apt-get install$missing)" >&2
+    fi
+  fi
+fi

@@ -17,8 +17,10 @@ from roto.export.naming import NamePattern
 from roto.export.rle import CocoWriter
 from roto.export.source import MatteSource
 from roto.export.staging import Staging
+from roto.export.vector.sink import WHOLE_SHOT_WRITERS, ShapeJob, ShapeSink
 from roto.export.video import FFV1, FFV1_16, H264_LUMA, PRORES_4444, VP9_ALPHA, MatteVideoWriter, VideoCodec
 from roto.matte import MaskReader, MatteOps, MatteSequence
+from roto.shapes import ShapeSettings
 
 ProgressCallback = Callable[[int, int], None]
 """Called after each frame with (frames done, frames in total)."""
@@ -35,6 +37,12 @@ class ExportFormat(StrEnum):
     VP9 = "vp9"
     H264 = "h264"
     COCO = "coco"
+    SVG = "svg"  # shapes: one SVG per frame
+    SVG_ANIMATED = "svg-animated"  # shapes: one SVG animating every frame
+    LOTTIE = "lottie"
+    NUKE = "nuke"  # a Roto node (.nk)
+    AFTER_EFFECTS = "after-effects"  # an ExtendScript (.jsx) keying masks
+    BLENDER = "blender"  # a Python script building a Mask datablock
 
 
 class Layout(StrEnum):
@@ -49,15 +57,23 @@ class Content(StrEnum):
     PREMULTIPLIED = "rgba-premultiplied"  # source colour multiplied by the matte
 
 
-_SEQUENCE_SUFFIX = {ExportFormat.PNG: ".png", ExportFormat.EXR: ".exr"}
+_SEQUENCE_SUFFIX = {ExportFormat.PNG: ".png", ExportFormat.EXR: ".exr", ExportFormat.SVG: ".svg"}
 _FILE_SUFFIX = {
     ExportFormat.PRORES: ".mov",
     ExportFormat.FFV1: ".mkv",
     ExportFormat.VP9: ".webm",
     ExportFormat.H264: ".mp4",
     ExportFormat.COCO: ".json",
+    ExportFormat.SVG_ANIMATED: ".svg",
+    ExportFormat.LOTTIE: ".json",
+    ExportFormat.NUKE: ".nk",
+    ExportFormat.AFTER_EFFECTS: ".jsx",
+    ExportFormat.BLENDER: ".py",
 }
-_ALPHA_ONLY = {ExportFormat.EXR, ExportFormat.H264, ExportFormat.COCO}
+# Shape formats hold every selected object (or the union) in one file, per frame for SVG.
+_SHAPE_FORMATS = {ExportFormat.SVG, *WHOLE_SHOT_WRITERS}
+_ONE_FILE = {ExportFormat.COCO, *WHOLE_SHOT_WRITERS}
+_ALPHA_ONLY = {ExportFormat.EXR, ExportFormat.H264, *_ONE_FILE, ExportFormat.SVG}
 _COMBINED_NAME = {Layout.UNION: "matte", Layout.LABELS: "labels"}
 
 
@@ -78,6 +94,7 @@ class ExportSpec:
     frames: range | None = None
     objects: Sequence[str] | None = None
     matte_ops: MatteOps = field(default_factory=MatteOps)
+    shapes: ShapeSettings = field(default_factory=ShapeSettings)  # tolerance and limits of shape formats
     start_frame: int | None = None
     overwrite: bool = False
 
@@ -133,9 +150,13 @@ class _Plan:
         return self.pattern.render(self.spec.output_dir, self.source.shot_name, target, number)
 
     def final_paths(self) -> list[Path]:
+        if self.spec.format is ExportFormat.SVG:
+            return [
+                self.path(_COMBINED_NAME.get(self.spec.layout, "objects"), index) for index in self.frames
+            ]
         if self.spec.format in _SEQUENCE_SUFFIX:
             return [self.path(target, index) for index in self.frames for target in self.targets]
-        if self.spec.format is ExportFormat.COCO:
+        if self.spec.format in _ONE_FILE:
             return [self.path(_COMBINED_NAME.get(self.spec.layout, "objects"))]
         return [self.path(target) for target in self.targets]
 
@@ -172,11 +193,8 @@ def _make_plan(source: MatteSource, spec: ExportSpec) -> _Plan:
 
     is_sequence = fmt in _SEQUENCE_SUFFIX
     suffix = _SEQUENCE_SUFFIX.get(fmt) or _FILE_SUFFIX[fmt]
-    default = (
-        "{shot}.json"
-        if fmt is ExportFormat.COCO
-        else "{shot}_{object}" + (".{frame:04d}" if is_sequence else "") + suffix
-    )
+    one_name = fmt in _ONE_FILE or fmt in _SHAPE_FORMATS  # every object in one file (per frame for SVG)
+    default = ("{shot}" if one_name else "{shot}_{object}") + (".{frame:04d}" if is_sequence else "") + suffix
     pattern = NamePattern(spec.pattern or default)
     if not pattern.pattern.lower().endswith(suffix):
         raise ExportError(
@@ -346,7 +364,30 @@ def _video_codec(spec: ExportSpec) -> VideoCodec:
     ]
 
 
+def _shape_job(plan: _Plan) -> ShapeJob:
+    """The shape sink's inputs: a layer per target, in the object's colour (the label colours if it has none;
+    white for the union)."""
+    palette = images.label_palette(len(plan.targets) + 1)
+    colours = {}
+    for number, target in enumerate(plan.targets, start=1):
+        own = plan.source.object_colour(target) if target in plan.objects else (255, 255, 255)
+        colours[target] = own or (palette[3 * number], palette[3 * number + 1], palette[3 * number + 2])
+    return ShapeJob(
+        plan.spec.format.value,
+        plan.source.shot_name,
+        plan.size,
+        plan.source.fps,
+        plan.frames,
+        [plan.number(index) for index in plan.frames],
+        colours,
+        plan.spec.shapes,
+        plan.final_paths(),
+    )
+
+
 def _make_sink(plan: _Plan, staging: Staging) -> _Sink:
+    if plan.spec.format in _SHAPE_FORMATS:
+        return ShapeSink(_shape_job(plan), staging)
     if plan.spec.format in _SEQUENCE_SUFFIX:
         return _SequenceSink(plan, staging)
     if plan.spec.format is ExportFormat.COCO:

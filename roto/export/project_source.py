@@ -90,3 +90,6 @@ class ProjectMatteSource:
     def matte_ops(self, name: str) -> MatteOps:
         """Each object's own settings, as the editor previews them (the export's ``matte_ops`` do not apply)."""
         return self._objects[name].matte
+
+    def object_colour(self, name: str) -> tuple[int, int, int]:
+        return self._objects[name].color

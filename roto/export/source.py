@@ -60,6 +60,10 @@ class MatteSource(Protocol):
         """The object's own matte settings (a project object's), or None to use the export's ``matte_ops``."""
         ...
 
+    def object_colour(self, name: str) -> tuple[int, int, int] | None:
+        """The object's RGB colour (shape fills, cel look), or None when the source has none."""
+        ...
+
 
 @dataclass(frozen=True)
 class InMemorySource:
@@ -76,6 +80,7 @@ class InMemorySource:
     frame_numbers: Sequence[int] | None = None
     frame_times: Sequence[float] | None = None
     object_ops: Mapping[str, MatteOps] | None = None  # per-object matte settings, overriding the export's
+    colours: Mapping[str, tuple[int, int, int]] | None = None  # per-object RGB for shape and cel exports
 
     def __post_init__(self) -> None:
         counts = {name: len(masks) for name, masks in self.object_masks.items()}
@@ -121,3 +126,6 @@ class InMemorySource:
 
     def matte_ops(self, name: str) -> MatteOps | None:
         return self.object_ops.get(name) if self.object_ops is not None else None
+
+    def object_colour(self, name: str) -> tuple[int, int, int] | None:
+        return self.colours.get(name) if self.colours is not None else None

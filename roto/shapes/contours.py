@@ -69,7 +69,7 @@ def find_contours(mask: np.ndarray, min_area: float, max_paths: int) -> Contours
         return Contours([], 0)
     found: list[tuple[float, np.ndarray, bool]] = []
     for contour, (_, _, _, parent) in zip(traced, hierarchy[0], strict=True):
-        is_hole = parent >= 0
+        is_hole = bool(parent >= 0)
         # Pixels enclosed by a contour through pixel centres: polygon area + half the perimeter + 1.
         area = cv2.contourArea(contour) + cv2.arcLength(contour, True) / 2 + 1
         if is_hole:

@@ -1,0 +1,1 @@
+"""Animated vector shape files (SVG, Lottie, Nuke, After Effects, Blender) from roto.shapes paths."""
