@@ -25,6 +25,7 @@ class BoxPromptItem(QGraphicsRectItem):
         pen.setCosmetic(True)
         self.setPen(pen)
         half = HANDLE_SIZE / 2
+        self.box: Rect = rect
         self._handles = []
         for _ in range(8):
             handle = QGraphicsRectItem(-half, -half, HANDLE_SIZE, HANDLE_SIZE, self)
@@ -36,7 +37,7 @@ class BoxPromptItem(QGraphicsRectItem):
 
     def set_box(self, rect: Rect) -> None:
         """Move the box (and its handles) to `rect`: left, top, right, bottom."""
-        x0, y0, x1, y1 = rect
+        x0, y0, x1, y1 = self.box = rect
         self.setRect(QRectF(QPointF(x0, y0), QPointF(x1, y1)).normalized())
         xs, ys = (x0, (x0 + x1) / 2, x1), (y0, (y0 + y1) / 2, y1)
         places = [(x, y) for y in ys for x in xs if (x, y) != (xs[1], ys[1])]

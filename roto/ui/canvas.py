@@ -263,7 +263,7 @@ class Canvas(QGraphicsView):
             return
         pointer = self._pointer(event, _BUTTONS[button])
         points = [(x, y) for x, y, _ in self._points]
-        boxes = [item.rect().getCoords() for item in self._box_items]
+        boxes = [item.box for item in self._box_items]
         self._emit(self._tools.press(pointer, tools.Frame(*self._frame_size), points, boxes))
         self._draw_gesture(self._tools.gesture)
         event.accept()
