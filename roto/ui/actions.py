@@ -61,7 +61,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
         "Next Mask &Candidate",
         lambda w: w.editor.next_candidate(),
         "C",
-        "After a single click: show the model's next candidate mask (part, whole, ...)",
+        "After a single click or a box alone: show the model's next candidate mask (part, whole, ...)",
         enabled=lambda s: not s.busy and s.candidates is not None,
     ),
     ActionSpec("preferences", "&Edit", "&Preferences…", lambda w: w.preferences_dialog(), "Ctrl+,"),
