@@ -230,3 +230,39 @@ def test_malicious_truncated_and_foreign_checkpoints_install_nothing(
     with pytest.raises(ModelError, match=r"bundle\.pt: not a PyTorch checkpoint"):
         import_checkpoint(foreign, "tiny", progress=False)
     _assert_nothing_installed(models_dir)
+
+
+@pytest.mark.slow
+def test_release_script_zips_a_verified_bundle_with_its_catalog_entry(
+    tmp_path: Path, models_dir: Path, tiny_state: dict[str, Any]
+) -> None:
+    import subprocess
+    import sys
+
+    from roto.engine.bundle import sha256_file
+    from roto.engine.install import import_bundle
+
+    checkpoints = tmp_path / "checkpoints"
+    checkpoints.mkdir()
+    checkpoint = _save_checkpoint_state(tiny_state, checkpoints / "sam2.1_hiera_tiny.pt")
+    script = Path(__file__).resolve().parents[2] / "scripts" / "release_bundles.py"
+    out = tmp_path / "release"
+    argv = [sys.executable, str(script), "--checkpoints", str(checkpoints), "--out", str(out)]
+    argv += ["--base-url", "https://example.invalid/v1/", "--variants", "tiny"]
+    subprocess.run(argv, check=True, capture_output=True)
+    entry = json.loads((out / "catalog-entries.json").read_text())["tiny"]
+    archive = out / "sam2.1-tiny.zip"
+    assert entry == {
+        "bundle_url": "https://example.invalid/v1/sam2.1-tiny.zip",
+        "bundle_sha256": sha256_file(archive),
+        "checkpoint_sha256": sha256_file(checkpoint),
+    }
+    assert (out / "SHA256SUMS").read_text() == f"{entry['bundle_sha256']}  sam2.1-tiny.zip\n"
+    installed = import_bundle(archive)
+    assert (
+        verify_bundle(installed) == []
+        and load_bundle(installed).manifest["source"]["checkpoint_sha256"] == (entry["checkpoint_sha256"])
+    )
+    first = entry["bundle_sha256"]
+    subprocess.run(argv, check=True, capture_output=True)
+    assert sha256_file(archive) == first, "the same checkpoint must give the same archive"
