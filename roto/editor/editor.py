@@ -16,12 +16,12 @@ from typing import Protocol, TypeVar
 
 import numpy as np
 
+from roto.editor.brush import paint_brush
 from roto.editor.documents import Document
 from roto.editor.prompts import PromptSession
 from roto.editor.propagation import LABELS, Direction, PropagationRun, frame_step, plan_legs, prompt_sets
 from roto.editor.requests import PredictRequest, PredictResult, PredictTarget, PropagateRequest
 from roto.editor.state import EditorState
-from roto.editor.tools import paint_stroke
 from roto.errors import RotoError
 from roto.matte import MatteOps
 from roto.media import MediaSource
@@ -270,8 +270,11 @@ class Editor:
             return False
         return self.push(UpdateObject(doc.shot.id, object_id, matte=matte, drag=drag))
 
-    def stroke(self, points: Sequence[tuple[float, float]], radius: float, erase: bool) -> None:
-        """A brush or eraser stroke is one SetMask (origin: hand-edited) on the current object and frame."""
+    def stroke(
+        self, points: Sequence[tuple[float, float]], radius: float, erase: bool, soft: bool = False
+    ) -> None:
+        """A brush or eraser stroke is one SetMask (origin: hand-edited) on the current object and frame; a soft
+        one blends into the mask's edge (roto.editor.brush)."""
         doc, target = self.state.document, self.state.target
         if doc is None or target is None:
             self.state.status.emit("Add an object first (Object ▸ Add Object).")
@@ -280,7 +283,7 @@ class Editor:
             return
         current = doc.project.get_mask(target.shot_id, target.object_id, target.frame)
         base = current if current is not None else np.zeros(doc.shot.frame_shape, bool)
-        painted = paint_stroke(base, points, radius, not erase)
+        painted = paint_brush(base, points, radius, not erase, soft)
         if np.array_equal(painted, base):
             return
         mask = painted if painted.any() else None

@@ -16,6 +16,7 @@ from roto.editor.propagation import Direction
 from roto.editor.state import EditorState
 from roto.editor.tools import Tool
 from roto.ui.action_spec import ActionSpec, Keys
+from roto.ui.brush_settings import set_screen_units, set_soft
 from roto.ui.view_actions import VIEW_ACTIONS
 
 if TYPE_CHECKING:
@@ -110,6 +111,23 @@ ACTIONS: tuple[ActionSpec, ...] = (
         "smaller_brush", "&Tools", "Smaller Brush", lambda w: w.canvas.scale_brush(0.8), "[", separator=True
     ),
     ActionSpec("larger_brush", "&Tools", "Larger Brush", lambda w: w.canvas.scale_brush(1.25), "]"),
+    ActionSpec(
+        "soft_brush",
+        "&Tools",
+        "S&oft Brush Edge",
+        lambda w: set_soft(w, w.menu_actions["soft_brush"].isChecked()),
+        "Shift+D",
+        "Soft: a stroke's edge blends into the mask's edge; hard: a round footprint",
+        checkable=True,
+    ),
+    ActionSpec(
+        "screen_brush",
+        "&Tools",
+        "Brush Size in Screen &Pixels",
+        lambda w: set_screen_units(w, w.menu_actions["screen_brush"].isChecked()),
+        tip="Ticked: the brush keeps its size on screen at any zoom; else it keeps its size on the footage",
+        checkable=True,
+    ),
     ActionSpec(
         "propagate_backward",
         "&Propagate",

@@ -40,6 +40,7 @@ from roto.engine.embeddings import EmbeddingCache
 from roto.errors import ModelError, RotoError
 from roto.project.store import PROJECT_SUFFIX
 from roto.ui.actions import add_toolbar, build_actions, update_actions
+from roto.ui.brush_settings import attach_brush
 from roto.ui.canvas import Canvas
 from roto.ui.document_io import RecentFiles, ask_restore, confirm_discard, export_mattes
 from roto.ui.document_view import DocumentView
@@ -124,7 +125,7 @@ class MainWindow(QMainWindow):
         self._connect_widgets()
         self._connect_engine()
         self._connect_state()
-        self.status.show_brush(self.canvas.brush_radius)
+        attach_brush(self)
         self.loader.start()
         self.engine.start()
         self._autosave_timer = QTimer(self)

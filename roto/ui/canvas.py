@@ -19,7 +19,6 @@ from PySide6.QtGui import (
     QKeyEvent,
     QMouseEvent,
     QPainter,
-    QPainterPath,
     QPen,
     QPixmap,
     QResizeEvent,
@@ -28,7 +27,6 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import (
     QGraphicsEllipseItem,
     QGraphicsItem,
-    QGraphicsPathItem,
     QGraphicsPixmapItem,
     QGraphicsRectItem,
     QGraphicsScene,
@@ -37,9 +35,11 @@ from PySide6.QtWidgets import (
 )
 
 from roto.editor import tools
+from roto.editor.brush import Brush
 from roto.editor.views import ViewImage
 from roto.project import Box, FramePrompts
 from roto.ui.box_item import BoxPromptItem
+from roto.ui.stroke_preview import StrokePreview
 from roto.ui.view_layer import ViewLayer
 
 _Item = TypeVar("_Item", bound=QGraphicsItem)
@@ -67,8 +67,8 @@ class Canvas(QGraphicsView):
     prompt_delete_requested = Signal(str, int)  # "points"/"boxes", index
     point_moved = Signal(int, float, float)  # index, new x, new y (after a drag)
     box_moved = Signal(int, float, float, float, float)  # index, new left, top, right, bottom
-    stroke_finished = Signal(object, float, bool)  # [(x, y), ...] in frame pixels, radius, erase
-    brush_changed = Signal(float)  # radius in frame pixels
+    stroke_finished = Signal(object, float, bool, bool)  # [(x, y), ...] in frame pixels, radius, erase, soft
+    brush_changed = Signal(object)  # the Brush
     zoom_changed = Signal(float)
     space_tapped = Signal()  # Space pressed and released without panning: play/pause
 
@@ -90,10 +90,11 @@ class Canvas(QGraphicsView):
         self._prompt_items: list[QGraphicsItem] = []
         self._rubber = self._add(QGraphicsRectItem(), 3, visible=False)  # the box tool's rubber band
         self._rubber.setPen(_cosmetic_pen(QColor(255, 255, 255), Qt.PenStyle.DashLine))
-        self._stroke_item = self._add(QGraphicsPathItem(), 3, visible=False)  # the stroke being painted
+        self._stroke = StrokePreview(self.scene())  # the stroke being painted
         self._brush_cursor = self._add(QGraphicsEllipseItem(), 5, visible=False)
         self._brush_cursor.setPen(_cosmetic_pen(QColor(255, 255, 255)))
         self._tools = tools.CanvasTools()
+        self.brush = Brush()
         self._point_items: list[QGraphicsEllipseItem] = []
         self._points: list[tuple[float, float, int]] = []
         self._box_items: list[BoxPromptItem] = []
@@ -165,16 +166,20 @@ class Canvas(QGraphicsView):
 
     @property
     def brush_radius(self) -> float:
-        """In frame pixels."""
-        return self._tools.brush_radius
+        """In frame pixels, at the current zoom (the brush's size may be in screen pixels)."""
+        return self.brush.frame_radius(self.zoom)
 
     def scale_brush(self, factor: float) -> None:
-        """[ and ] : the brush radius in frame pixels, so a size suits the footage whatever the zoom."""
-        self._tools.scale_brush(factor)
+        """[ and ] : a larger or smaller brush, in the brush's own units."""
+        self.set_brush(self.brush.scaled(factor))
+
+    def set_brush(self, brush: Brush) -> None:
+        self.brush = brush
+        self._tools.brush_radius = self.brush_radius  # [ or ] mid-stroke changes the stroke, as it always did
         self._update_brush_cursor(
             self._brush_cursor.rect().center() if self._brush_cursor.isVisible() else None
         )
-        self.brush_changed.emit(self.brush_radius)
+        self.brush_changed.emit(brush)
 
     def _update_brush_cursor(self, centre: QPointF | None) -> None:
         if centre is None or not self.tool.paints:
@@ -263,6 +268,7 @@ class Canvas(QGraphicsView):
             return
         pointer = self._pointer(event, _BUTTONS[button])
         points = [(x, y) for x, y, _ in self._points]
+        self._tools.brush_radius = self.brush_radius  # in frame pixels at this zoom, for the whole stroke
         boxes = [item.box for item in self._box_items]
         self._emit(self._tools.press(pointer, tools.Frame(*self._frame_size), points, boxes))
         self._draw_gesture(self._tools.gesture)
@@ -302,7 +308,7 @@ class Canvas(QGraphicsView):
         if self._tools.gesture is not None:
             return  # the other button came up: the gesture goes on
         self._rubber.hide()
-        self._stroke_item.hide()
+        self._stroke.clear()
         if isinstance(gesture, tools.PointDrag) and not isinstance(result, tools.MovePoint):
             x, y, _ = self._points[gesture.index]  # a click on a point is not a drag: put the marker back
             self._point_items[gesture.index].setPos(x, y)
@@ -323,7 +329,7 @@ class Canvas(QGraphicsView):
         elif isinstance(result, tools.MoveBox):
             self.box_moved.emit(result.index, result.x0, result.y0, result.x1, result.y1)
         elif isinstance(result, tools.Stroke):
-            self.stroke_finished.emit(list(result.points), result.radius, result.erase)
+            self.stroke_finished.emit(list(result.points), result.radius, result.erase, self.brush.soft)
 
     def _draw_gesture(self, gesture: tools.ToolGesture | None) -> None:
         """The rubber band, the dragged marker or the stroke so far."""
@@ -336,16 +342,19 @@ class Canvas(QGraphicsView):
         elif isinstance(gesture, tools.BoxEdit):
             self._box_items[gesture.index].set_box(gesture.rect)
         elif isinstance(gesture, tools.Painting):
-            path = QPainterPath(QPointF(*gesture.points[0]))
-            for x, y in gesture.points[1:] or gesture.points:
-                path.lineTo(x, y)
-            color = QColor(235, 60, 60, 150) if gesture.erase else QColor(255, 255, 255, 150)
-            pen = QPen(color, 2 * self.brush_radius + 1)
+            self._draw_stroke(gesture)
+
+    def _draw_stroke(self, gesture: tools.Painting) -> None:
+        """The stroke so far, one segment more per move (roto.ui.stroke_preview keeps that cost flat)."""
+        if len(gesture.points) == 1:
+            alpha = 110 if self.brush.soft else 150
+            color = QColor(235, 60, 60, alpha) if gesture.erase else QColor(255, 255, 255, alpha)
+            pen = QPen(color, 2 * self._tools.brush_radius + 1)
             pen.setCapStyle(Qt.PenCapStyle.RoundCap)
             pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
-            self._stroke_item.setPen(pen)
-            self._stroke_item.setPath(path)
-            self._stroke_item.show()
+            self._stroke.start(*gesture.points[0], pen)
+        else:
+            self._stroke.extend(*gesture.points[-1])
 
     def leaveEvent(self, event: QEvent) -> None:
         self._brush_cursor.hide()

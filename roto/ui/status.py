@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QStatusBar
 
+from roto.editor.brush import Brush
 from roto.editor.propagation import PropagationRun
 from roto.editor.requests import EngineInfo
 
@@ -21,7 +22,7 @@ class StatusWidgets:
         self.zoom = QLabel("")
         self.zoom.setToolTip("Zoom (F: fit, 1: actual size)")
         self.brush = QLabel("")
-        self.brush.setToolTip("Brush radius in frame pixels ([ smaller, ] larger)")
+        self.brush.setToolTip("Brush radius, in frame or screen pixels ([ smaller, ] larger; Tools menu)")
         self.progress = QProgressBar()
         self.progress.setMinimumWidth(260)
         self.progress.setToolTip(
@@ -35,8 +36,8 @@ class StatusWidgets:
         self.progress.hide()
         self.cancel_button.hide()
 
-    def show_brush(self, radius: float) -> None:
-        self.brush.setText(f"Brush {radius:.0f} px")
+    def show_brush(self, brush: Brush) -> None:
+        self.brush.setText(brush.describe())
 
     def show_zoom(self, zoom: float) -> None:
         self.zoom.setText(f"{zoom:.0%}")

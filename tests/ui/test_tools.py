@@ -45,7 +45,7 @@ def test_bracket_keys_resize_the_brush(qtbot, window: MainWindow, small_clip: Pa
     qtbot.keyClick(window.canvas, Qt.Key.Key_BracketLeft)
     qtbot.keyClick(window.canvas, Qt.Key.Key_BracketLeft)
     assert window.canvas.brush_radius < radius
-    assert window.status.brush.text() == f"Brush {window.canvas.brush_radius:.0f} px"
+    assert window.status.brush.text() == f"Brush {window.canvas.brush_radius:.0f} px (frame)"
 
 
 def test_paint_stroke_covers_the_path_and_erases() -> None:
