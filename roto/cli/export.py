@@ -23,6 +23,12 @@ FORMATS: dict[str, tuple[str, int]] = {
     "vp9": ("vp9", 8),
     "h264-matte": ("h264", 8),
     "coco": ("coco", 8),
+    "svg": ("svg", 8),
+    "svg-animated": ("svg-animated", 8),
+    "lottie": ("lottie", 8),
+    "nuke": ("nuke", 8),
+    "after-effects": ("after-effects", 8),
+    "blender": ("blender", 8),
 }
 LAYOUTS = ("per-object", "union", "labels")
 CONTENTS = ("alpha", "rgba-straight", "rgba-premultiplied")
@@ -47,13 +53,32 @@ def add_export_options(parser: argparse.ArgumentParser) -> None:
         "--content", default="alpha", choices=CONTENTS, help="matte alone, or source colour with the matte"
     )
     parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    parser.add_argument(
+        "--tolerance",
+        type=float,
+        default=1.0,
+        metavar="PX",
+        help="shape formats: largest distance of a curve from the matte's edge (default 1 pixel)",
+    )
+    parser.add_argument(
+        "--min-area",
+        type=float,
+        default=16.0,
+        metavar="PX",
+        help="shape formats: parts and holes smaller than this many pixels get no shape (default 16)",
+    )
 
 
 def export_spec(args: argparse.Namespace, frames: range, objects: list[str] | None) -> ExportSpec:
     """The request for roto.export; `frames` are indices into the source (0 = its first frame)."""
     from roto.export import Content, ExportFormat, ExportSpec, Layout
+    from roto.shapes import ShapeSettings
 
     fmt, depth = FORMATS[args.format]
+    try:
+        shapes = ShapeSettings(tolerance=args.tolerance, min_area=args.min_area)
+    except ValueError as exc:
+        raise RotoError(f"--tolerance/--min-area: {exc}") from None
     return ExportSpec(
         output_dir=Path(args.out),
         format=ExportFormat(fmt),
@@ -62,6 +87,7 @@ def export_spec(args: argparse.Namespace, frames: range, objects: list[str] | No
         bit_depth=depth,
         frames=frames,
         objects=objects,
+        shapes=shapes,
         overwrite=args.overwrite,
     )
 
