@@ -55,6 +55,7 @@ def build_parser(open_editor: EditorOpener | None = None) -> argparse.ArgumentPa
 
 
 def main(argv: Sequence[str] | None = None, open_editor: EditorOpener | None = None) -> int:
+    _print_any_path()
     parser = build_parser(open_editor)
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and not argv[0].startswith("-") and argv[0] not in COMMANDS:
@@ -73,3 +74,12 @@ def main(argv: Sequence[str] | None = None, open_editor: EditorOpener | None = N
     except KeyboardInterrupt:
         print("roto: interrupted", file=sys.stderr)
         return 130
+
+
+def _print_any_path() -> None:
+    """File names that are not UTF-8 reach Python as lone surrogates; print them back as the bytes they were
+    (stdout) or escaped (stderr), never as a UnicodeEncodeError traceback."""
+    for stream, errors in ((sys.stdout, "surrogateescape"), (sys.stderr, "backslashreplace")):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors=errors)

@@ -24,23 +24,27 @@ def cmd_segment(args: argparse.Namespace) -> int:
 
     from roto.engine.bundle import load_bundle
     from roto.engine.service import EngineService, StillImage
+    from roto.media.image_io import read_image_rgb
 
-    image_path = Path(args.image)
-    bgr = cv2.imread(str(image_path), cv2.IMREAD_COLOR) if image_path.is_file() else None
-    if bgr is None:
-        raise RotoError(f"{image_path}: missing or not a readable image")
+    out = Path(args.output)
+    if out.suffix.lower() != ".png":
+        raise RotoError(f"-o {out}: the mask is written as PNG; name a .png file")
+    if out.is_dir() or not out.parent.is_dir():
+        raise RotoError(f"-o {out}: {'is a folder' if out.is_dir() else 'its folder does not exist'}")
     if not args.point and not args.box:
         raise RotoError("give at least one --point X,Y[:LABEL] or a --box X0,Y0,X1,Y1")
+    # read and written as bytes: OpenCV's own path functions crash on names that are not UTF-8
+    image = StillImage(read_image_rgb(Path(args.image)))
     engine = EngineService.open(load_bundle(resolve_model(args.model)), runtime_options(args))
-    image = StillImage(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
     points = np.array([p[:2] for p in args.point], np.float32) if args.point else None
     labels = np.array([p[2] for p in args.point]) if args.point else None
     box = np.array(args.box, np.float32) if args.box else None
     prediction = engine.predict(image, 0, points, labels, box, multimask=not args.single)
     mask = prediction.mask()
-    out = Path(args.output)
-    if not cv2.imwrite(str(out), mask.astype(np.uint8) * 255):
-        raise RotoError(f"{out}: cannot write the mask (unknown extension or unwritable folder)")
+    try:
+        out.write_bytes(cv2.imencode(".png", mask.astype(np.uint8) * 255)[1].tobytes())
+    except OSError as exc:
+        raise RotoError(f"{out}: cannot write the mask ({exc.strerror or exc})") from exc
     data = {
         "output": str(out),
         "score": float(prediction.scores[prediction.best]),

@@ -8,6 +8,8 @@ frame, and `--save-project` saves that same project for the editor.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -33,7 +35,7 @@ if TYPE_CHECKING:
 
     from roto.engine.propagator import VideoPropagator
     from roto.media import MediaSource
-    from roto.project import Project, Shot
+    from roto.project import Project, ProjectLock, Shot
 
 MASK_CACHE_BYTES = 64 * 1024 * 1024  # decoded masks kept by the project while tracking and exporting
 FRAME_CACHE_BYTES = 128 * 1024 * 1024  # decoded frames: propagation reads each frame about once
@@ -220,16 +222,35 @@ def planned_frames(project: Project, shot: Shot, frames: range) -> int:
     return sum(leg.length for leg in plan_legs(Direction.BOTH, first, first, last, objects))
 
 
-def check_save_path(path: Path, overwrite: bool) -> None:
+def check_save_path(path: Path, overwrite: bool) -> ProjectLock | None:
+    """Refuse a --save-project that cannot work before any tracking; the lock of a project being overwritten,
+    held until the save, so that another program (the editor) cannot be writing it meanwhile."""
+    from roto.project import ProjectLock
     from roto.project.store import PROJECT_SUFFIX
 
     if path.suffix != PROJECT_SUFFIX:
         raise RotoError(f"--save-project {path}: a project folder's name must end in {PROJECT_SUFFIX}")
     if path.exists() and not overwrite:
         raise RotoError(f"--save-project {path} already exists; add --overwrite to replace it")
+    place = path if path.exists() else path.parent.absolute()
+    if not place.is_dir() or not os.access(place, os.W_OK):
+        raise RotoError(f"--save-project {path}: {place} is not a folder this user can write")
+    return ProjectLock.acquire(path, "roto track --save-project") if path.exists() else None
 
 
 def cmd_track(args: argparse.Namespace) -> int:
+    objects: list[ObjectPrompts] = args.objects or []
+    save_path = Path(args.save_project) if args.save_project else None
+    lock = check_save_path(save_path, args.overwrite) if save_path is not None else None
+    with contextlib.ExitStack() as held:
+        if lock is not None:
+            held.enter_context(lock)
+        return _track_and_export(args, objects, save_path, lock)
+
+
+def _track_and_export(
+    args: argparse.Namespace, objects: list[ObjectPrompts], save_path: Path | None, lock: ProjectLock | None
+) -> int:
     from roto.engine.bundle import load_bundle
     from roto.engine.embeddings import EmbeddingCache
     from roto.engine.service import EngineService
@@ -237,10 +258,7 @@ def cmd_track(args: argparse.Namespace) -> int:
     from roto.media import open_media
     from roto.project import save_project
 
-    objects: list[ObjectPrompts] = args.objects or []
-    save_path = Path(args.save_project) if args.save_project else None
-    if save_path is not None:
-        check_save_path(save_path, args.overwrite)
+    save_error: RotoError | None = None
     with open_media(args.video, cache_bytes=FRAME_CACHE_BYTES) as media:
         frames = args.range or range(media.frame_count)
         if frames.stop > media.frame_count:
@@ -263,9 +281,17 @@ def cmd_track(args: argparse.Namespace) -> int:
         finally:
             propagator.close()
         if save_path is not None:
-            save_project(project, save_path)
+            try:
+                save_project(project, save_path, lock=lock)
+            except RotoError as exc:
+                save_error = exc  # the tracking is not thrown away: export it, then say the save failed
         # The source built before tracking froze the document then (no masks): export the tracked one.
         result = run_export(args, ProjectMatteSource(project, shot, media), spec)
+    if save_error is not None:
+        raise RotoError(
+            f"tracked and exported {len(result.files)} file(s) to {spec.output_dir}, "
+            f"but the project was not saved: {save_error}"
+        )
     summary: dict[str, Any] = {
         "video": str(args.video),
         "range": [frames.start, frames.stop - 1],

@@ -42,7 +42,7 @@ class EmbeddingKey:
 
     def digest(self) -> str:
         text = f"{self.media_id}\0{self.frame}\0{self.model}\0{DISK_FORMAT}"
-        return hashlib.sha256(text.encode()).hexdigest()[:40]
+        return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:40]
 
 
 @dataclass(frozen=True)

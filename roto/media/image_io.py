@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import cv2
@@ -9,6 +10,7 @@ import numpy as np
 import OpenEXR
 
 from roto.errors import MediaError
+from roto.files import check_regular, read_regular
 
 EXR_SUFFIXES = frozenset({".exr"})
 IMAGE_SUFFIXES = (
@@ -32,20 +34,30 @@ IMAGE_SUFFIXES = (
     | EXR_SUFFIXES
 )
 """Extensions read as stills; .dpx/.tga/.hdr depend on what this OpenCV build decodes."""
+MAX_IMAGE_BYTES = 2 * 1024**3  # a 16-bit RGBA 16K still, uncompressed, is about 2 GiB
+JPEG_START, JPEG_END = b"\xff\xd8", b"\xff\xd9"
+
+log = logging.getLogger(__name__)
 
 
 def read_image_rgb(path: Path) -> np.ndarray:
     """One still as (H, W, 3) uint8 RGB: grey repeated, alpha dropped, 16-bit scaled, float sRGB-encoded."""
     try:
         if path.suffix.lower() in EXR_SUFFIXES:
+            check_regular(path, MediaError)
             return _read_exr(path)
-        data = np.fromfile(path, dtype=np.uint8)  # imdecode copes with any path
+        raw = read_regular(path, MAX_IMAGE_BYTES, MediaError)  # any path, never a FIFO or a device
     except OSError as exc:
         raise MediaError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
+    data = np.frombuffer(raw, dtype=np.uint8)
     # ANYDEPTH|ANYCOLOR keeps 16-bit and grey and still honours EXIF orientation (UNCHANGED would not).
     image = cv2.imdecode(data, cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR) if data.size else None
     if image is None:
         raise MediaError(f"{path}: not an image OpenCV can decode (empty, truncated or another format)")
+    if raw.startswith(JPEG_START) and not raw.rstrip(b"\x00\r\n ").endswith(JPEG_END):
+        log.warning(
+            "%s: the JPEG has no end marker: it is probably truncated", path
+        )
     if image.ndim == 2:
         image = image[:, :, np.newaxis]
     image = image[:, :, :3]

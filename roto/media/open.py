@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from roto.errors import MediaError
+from roto.files import check_regular
 from roto.media.cache import DEFAULT_CACHE_BYTES, FrameCache
 from roto.media.image_io import IMAGE_SUFFIXES
 from roto.media.sequence import DEFAULT_SEQUENCE_FPS, ImageSequenceSource
@@ -29,7 +30,8 @@ def open_media(
     media_path = Path(path).expanduser()
     if not media_path.exists():
         raise MediaError(f"{media_path}: no such file or folder")
-    if media_path.is_file():
+    if not media_path.is_dir():
+        check_regular(media_path, MediaError)  # a FIFO would hang FFmpeg, /dev/zero would never end
         if media_path.stat().st_size == 0:
             raise MediaError(f"{media_path}: the file is empty (0 bytes)")
         if not os.access(media_path, os.R_OK):

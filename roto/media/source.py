@@ -20,7 +20,7 @@ def media_id_for(path: Path, *parts: object) -> str:
     """Changes when the file is replaced or edited, so cached embeddings never outlive their pixels."""
     stat = path.stat()
     text = "|".join(str(p) for p in (path.resolve(), stat.st_size, stat.st_mtime_ns, *parts))
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 class MediaSource(ABC):

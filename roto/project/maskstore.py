@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from roto.errors import ProjectError
+from roto.files import read_regular
 from roto.project.maskcodec import MAX_BLOB_BYTES, EncodedMask, blob_digest, decode_mask
 
 MASK_SUFFIX = ".rle"
@@ -121,7 +122,7 @@ class MaskStore:
                 raise ProjectError(
                     f"{path}: mask file is {size} bytes, more than the {MAX_BLOB_BYTES} allowed"
                 )
-            blob = path.read_bytes()
+            blob = read_regular(path, MAX_BLOB_BYTES, ProjectError)
         except OSError as exc:
             with self._lock:
                 pending = self._pending.get(digest)

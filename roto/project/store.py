@@ -24,6 +24,7 @@ from typing import Any, NoReturn
 
 import roto
 from roto.errors import ProjectError
+from roto.files import read_regular
 from roto.matte import MatteOps
 from roto.project.lock import ProjectLock
 from roto.project.maskcodec import MAX_SIDE
@@ -307,7 +308,7 @@ def read_manifest(path: Path) -> dict[str, Any]:
         size = path.stat().st_size
         if size > MAX_MANIFEST_BYTES:
             raise ProjectError(f"{path}: {size} bytes is too large for a project manifest")
-        text = path.read_bytes().decode("utf-8")
+        text = read_regular(path, MAX_MANIFEST_BYTES, ProjectError).decode("utf-8")
         data = json.loads(text, object_pairs_hook=_unique_keys)
     except FileNotFoundError as exc:
         raise ProjectError(f"{path}: no such project file") from exc
