@@ -21,6 +21,7 @@ import platformdirs
 
 from roto.engine.settings import Sam2Settings, settings_problems
 from roto.errors import ModelError
+from roto.files import check_regular, read_regular
 
 BUNDLE_FORMAT = "roto-sam2-bundle"
 BUNDLE_FORMAT_VERSION = 1
@@ -162,14 +163,16 @@ def _read_manifest(folder: Path) -> dict[str, Any]:
     path = folder / MANIFEST_NAME
     if not folder.is_dir():
         raise ModelError(f"{folder}: model bundle folder not found")
-    if not path.is_file():
+    if not path.exists():
         raise ModelError(f"{path}: missing; {folder} is not a Roto model bundle")
     if path.stat().st_size > MAX_MANIFEST_BYTES:
         raise ModelError(f"{path}: manifest is implausibly large ({path.stat().st_size} bytes)")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        data = json.loads(read_regular(path, MAX_MANIFEST_BYTES, ModelError).decode("utf-8"))
+    except (OSError, ValueError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         raise ModelError(f"{path}: not valid JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise ModelError(f"{path}: not a bundle manifest (nested too deeply to read)") from exc
     if not isinstance(data, dict):
         raise ModelError(f"{path}: manifest must be a JSON object")
     return data
@@ -236,7 +239,7 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _graph_problems(path: Path, graph: str, listed: dict[str, Any]) -> list[str]:
+def graph_problems(path: Path, graph: str, listed: dict[str, Any]) -> list[str]:
     import onnx
 
     try:
@@ -244,10 +247,10 @@ def _graph_problems(path: Path, graph: str, listed: dict[str, Any]) -> list[str]
     except Exception as exc:  # onnx raises DecodeError and others for foreign or truncated files
         return [f"{path}: not a readable ONNX graph (truncated or foreign file): {exc}"]
     initializers = {init.name for init in model.graph.initializer}
+    problems = _external_data_problems(path, model)
     inputs = tuple(v.name for v in model.graph.input if v.name not in initializers)
     outputs = tuple(v.name for v in model.graph.output)
     want_in, want_out = GRAPH_NAMES[graph]
-    problems = []
     if inputs != want_in:
         problems.append(
             f"{path}: {graph} inputs are {list(inputs)}, expected {list(want_in)} (wrong graph in this slot?)"
@@ -267,6 +270,40 @@ def _graph_problems(path: Path, graph: str, listed: dict[str, Any]) -> list[str]
     return problems
 
 
+def _external_data_problems(path: Path, model: Any) -> list[str]:
+    """Weights stored beside a graph must be plain files of the bundle: ONNX Runtime would otherwise read
+    whatever path the graph names (``../../home/user/...``)."""
+    problems = []
+    for tensor in model.graph.initializer:
+        if tensor.data_location != tensor.EXTERNAL:
+            continue
+        location = next((e.value for e in tensor.external_data if e.key == "location"), "")
+        if Path(location).name != location or location in ("", ".", ".."):
+            problems.append(
+                f"{path}: tensor {tensor.name} keeps its data in {location!r}, outside the bundle"
+            )
+        elif os.path.dirname(os.path.realpath(path.parent / location)) != os.path.realpath(path.parent):
+            problems.append(
+                f"{path}: tensor {tensor.name} keeps its data in {location}, a link out of the bundle"
+            )
+    return problems
+
+
+def file_place_problem(folder: Path, name: str) -> str | None:
+    """Why bundle file ``name`` is not a regular file inside ``folder`` (a link out of it, a FIFO...), or None."""
+    path = folder / name
+    real = os.path.realpath(path)
+    if os.path.dirname(real) != os.path.realpath(folder):
+        return f"{path}: links to {real}, outside the bundle"
+    try:
+        check_regular(path, ModelError)
+    except ModelError as exc:
+        return str(exc)
+    except OSError:
+        return f"{path}: missing"
+    return None
+
+
 def verify_bundle(folder: Path | str) -> list[str]:
     """Every problem found with a bundle, as messages naming the file and what is wrong; empty if sound."""
     folder = Path(folder)
@@ -279,8 +316,9 @@ def verify_bundle(folder: Path | str) -> list[str]:
         return problems
     for name, entry in data["files"].items():
         path = folder / name
-        if not path.is_file():
-            problems.append(f"{path}: missing")
+        problem = file_place_problem(folder, name)
+        if problem is not None:
+            problems.append(problem)
             continue
         size = path.stat().st_size
         if "size" in entry and size != entry["size"]:
@@ -289,8 +327,8 @@ def verify_bundle(folder: Path | str) -> list[str]:
             problems.append(f"{path}: SHA-256 does not match the manifest (damaged or swapped file)")
     for graph in GRAPH_NAMES:
         path = folder / data["graphs"][graph]["file"]
-        if path.is_file():
-            problems.extend(_graph_problems(path, graph, data["graphs"][graph]))
+        if file_place_problem(folder, path.name) is None:
+            problems.extend(graph_problems(path, graph, data["graphs"][graph]))
     spec = VARIANTS.get(data["variant"])
     encoder_inputs = data["graphs"]["image_encoder"].get("inputs", [])
     if spec is not None and encoder_inputs:
@@ -323,15 +361,17 @@ def installed_bundles() -> list[Path]:
     """Bundle folders found in the search directories (by manifest presence; use verify for soundness)."""
     found: list[Path] = []
     for root in search_dirs():
-        if root.is_dir():
-            found.extend(sorted(p for p in root.iterdir() if (p / MANIFEST_NAME).is_file()))
+        try:
+            found.extend(sorted(p for p in root.iterdir() if (p / MANIFEST_NAME).exists()))
+        except OSError:
+            continue  # missing or unreadable: no bundles there
     return found
 
 
 def find_bundle(name_or_path: str) -> Path:
     """Resolve a bundle given by folder path or by installed name."""
     candidate = Path(name_or_path)
-    if (candidate / MANIFEST_NAME).is_file():
+    if (candidate / MANIFEST_NAME).exists():
         return candidate
     for folder in installed_bundles():
         if folder.name == name_or_path:

@@ -67,10 +67,14 @@ class CacheStats:
     evictions: int = 0
 
 
+def user_cache_root() -> Path:
+    """The user cache directory (`~/.cache/roto` on Linux), or $ROTO_CACHE_DIR when set."""
+    return Path(os.environ.get(CACHE_DIR_ENV) or platformdirs.user_cache_dir("roto", appauthor=False))
+
+
 def default_disk_dir() -> Path:
-    """`embeddings` in the user cache directory (`~/.cache/roto` on Linux), or in $ROTO_CACHE_DIR when set."""
-    root = os.environ.get(CACHE_DIR_ENV) or platformdirs.user_cache_dir("roto", appauthor=False)
-    return Path(root) / "embeddings"
+    """`embeddings` in the user cache directory."""
+    return user_cache_root() / "embeddings"
 
 
 class EmbeddingCache:

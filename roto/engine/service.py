@@ -20,6 +20,7 @@ from roto.engine.bundle import Bundle
 from roto.engine.embeddings import EmbeddingCache, EmbeddingKey, FrameEmbedding
 from roto.engine.predictor import ImageEncoder, Prediction, PromptDecoder, decode_prompts
 from roto.engine.propagator import FrameReader, VideoPropagator
+from roto.engine.seal import check_integrity
 from roto.engine.session import RuntimeOptions, SessionReport
 from roto.engine.settings import Sam2Settings
 from roto.errors import PromptError
@@ -54,6 +55,7 @@ class Sam2Graphs:
         self.settings: Sam2Settings = bundle.settings
         self.options = options or RuntimeOptions()
         self.report = SessionReport(provider="", requested=self.options.provider)
+        check_integrity(bundle)  # a damaged or swapped graph must not run (cheap once sealed)
         # big activations: ORT's arena would keep their peak for the whole session (see create_session)
         self.encoder = ImageEncoder(
             self._open("image_encoder", memory_arena=False), bundle, self.options.threads

@@ -10,6 +10,7 @@ the key, never mid-tracking. Field comments follow Meta's `sam2/modeling/sam2_ba
 from __future__ import annotations
 
 import dataclasses
+import math
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -109,6 +110,7 @@ class Sam2Settings:
         return self.feature_side * 4
 
 
+MAX_IMAGE_SIZE = 4096  # SAM2 models take 1024 px; a bigger side only makes every buffer huge
 _HINTS: dict[str, Any] = {
     name: (hint if hint in (int, float, bool) else tuple)
     for name, hint in typing.get_type_hints(Sam2Settings).items()
@@ -136,9 +138,17 @@ def _type_problem(key: str, value: Any) -> str | None:
 def _value_problems(s: Mapping[str, Any]) -> list[tuple[str, str]]:
     """(key, why) for values that are well typed but that the engine does not implement or cannot use."""
     found: list[tuple[str, str]] = []
+    for key, kind in _HINTS.items():
+        values = s[key] if kind is tuple else (s[key],)
+        if kind in (float, tuple) and not all(math.isfinite(v) for v in values):
+            found.append((key, f"must be a finite number, not {s[key]!r}"))
     for key in ("image_size", "backbone_stride", "hidden_dim", "mem_dim", "num_maskmem"):
         if s[key] < 1:
             found.append((key, f"must be at least 1, not {s[key]!r}"))
+    if s["image_size"] > MAX_IMAGE_SIZE:
+        found.append(
+            ("image_size", f"{s['image_size']} is larger than any SAM2 model ({MAX_IMAGE_SIZE} at most)")
+        )
     if not found and s["image_size"] % s["backbone_stride"]:
         found.append(
             ("image_size", f"{s['image_size']} is not a multiple of backbone_stride {s['backbone_stride']}")
