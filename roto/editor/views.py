@@ -8,6 +8,7 @@ every zoom, and they are drawn above every fill, so a later object's fill never 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
@@ -100,11 +101,15 @@ def outline_polygons(mask: np.ndarray) -> tuple[np.ndarray, ...]:
     return tuple(c.reshape(-1, 2).astype(np.float32) + 0.5 for c in contours)
 
 
-def checkerboard(shape: tuple[int, int]) -> FloatImage:
-    """Grey squares of CHECKER_PX frame pixels, HxW in [0, 1]: the usual 'transparent' backdrop."""
+@functools.lru_cache(maxsize=2)
+def checkerboard(shape: tuple[int, int]) -> np.ndarray:
+    """Grey squares of CHECKER_PX frame pixels, HxWx3 float32 in 0..255 (read-only, made once per frame size)."""
     yy, xx = np.ogrid[: shape[0], : shape[1]]
     odd = ((yy // CHECKER_PX) + (xx // CHECKER_PX)) % 2
-    return np.where(odd == 1, CHECKER_GREYS[1], CHECKER_GREYS[0]).astype(np.float32)
+    grey = np.where(odd == 1, CHECKER_GREYS[1] * 255, CHECKER_GREYS[0] * 255).astype(np.float32)
+    board = cv2.merge([grey, grey, grey])
+    board.flags.writeable = False
+    return board
 
 
 def _box(alpha: np.ndarray) -> tuple[slice, slice] | None:
@@ -114,24 +119,25 @@ def _box(alpha: np.ndarray) -> tuple[slice, slice] | None:
 
 
 def _overlay(layers: Sequence[ObjectLayer], shape: tuple[int, int], opacity: float) -> np.ndarray:
-    """Translucent fills composited in order ("over", premultiplied): where objects overlap both show."""
-    out = np.zeros((*shape, 4), np.float32)
+    """Translucent fills composited in order ("over", premultiplied): where objects overlap both show.
+
+    Each fill is blended within its own bounding box only, in float32 there and uint8 elsewhere.
+    """
+    out = np.zeros((*shape, 4), np.uint8)
     for layer in layers:
         box = _box(layer.alpha)
         if box is None:
             continue
-        a = (layer.alpha[box] * opacity)[..., None]
+        a = cv2.merge([layer.alpha[box] * np.float32(opacity)] * 4)
         colour = np.array([*layer.color, 255], np.float32)
-        out[box] = out[box] * (1.0 - a) + colour * a
-    return np.round(out).astype(np.uint8)
+        region = out[box].astype(np.float32)
+        out[box] = cv2.convertScaleAbs(region + cv2.multiply(colour - region, a))
+    return out
 
 
 def _opaque(rgb: np.ndarray) -> np.ndarray:
     """An RGB float image in 0..255 as an opaque RGBA picture that hides the frame."""
-    out = np.empty((*rgb.shape[:2], 4), np.uint8)
-    out[..., :3] = np.round(rgb)
-    out[..., 3] = 255
-    return out
+    return cv2.cvtColor(cv2.convertScaleAbs(rgb), cv2.COLOR_RGB2RGBA)
 
 
 def _matte(layers: Sequence[ObjectLayer], shape: tuple[int, int]) -> FloatImage:
@@ -179,16 +185,17 @@ def compose_view(
         keep = [layer for layer in onion_layers if mode is not ViewMode.SOLO or layer.object_id == current_id]
         outlines += _outlines(keep, current_id, fade, offset)
     if mode is ViewMode.MATTE:
-        grey = _matte(picked, shape) * 255.0
-        return ViewImage(_opaque(np.repeat(grey[..., None], 3, axis=2)), tuple(outlines))
+        grey = cv2.convertScaleAbs(_matte(picked, shape), alpha=255.0)
+        return ViewImage(cv2.cvtColor(grey, cv2.COLOR_GRAY2RGBA), tuple(outlines))
     if mode is ViewMode.CUTOUT:
-        alpha = _matte(picked, shape)[..., None]
+        alpha = cv2.merge([_matte(picked, shape)] * 3)
         if options.background is None:
-            backdrop = np.repeat(checkerboard(shape)[..., None] * 255.0, 3, axis=2)
+            backdrop = checkerboard(shape)
         else:
-            backdrop = np.broadcast_to(np.array(options.background, np.float32), (*shape, 3))
+            backdrop = np.empty((*shape, 3), np.float32)
+            backdrop[:] = options.background
         frame = frame_rgb.astype(np.float32) if frame_rgb is not None else np.zeros((*shape, 3), np.float32)
-        return ViewImage(_opaque(frame * alpha + backdrop * (1.0 - alpha)), tuple(outlines))
+        return ViewImage(_opaque(backdrop + cv2.multiply(frame - backdrop, alpha)), tuple(outlines))
     outlines += _outlines(shown, current_id)
     picture = None if mode is ViewMode.OUTLINES or not shown else _overlay(shown, shape, options.opacity)
     return ViewImage(picture, tuple(outlines))
