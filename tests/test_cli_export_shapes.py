@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 
 from roto.project import load_project
@@ -39,3 +41,27 @@ def test_a_bad_tolerance_fails_in_one_line(
     )
     assert code == 1
     assert_one_line_error(err, "roto: error:", "--tolerance")
+
+
+def test_export_cel_png_over_a_solid_colour(
+    saved: Path,  # noqa: F811
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, err = run(
+        capsys, "export", str(saved), "--out", str(tmp_path), "--format", "cel", "--outline", "2",
+        "--background", "#102030", "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    files = [Path(f) for f in json.loads(out)["files"]]
+    assert len(files) == FRAMES and all("_cel." in f.name for f in files)
+    picture = cv2.imread(str(files[0]), cv2.IMREAD_UNCHANGED)
+    assert picture.shape[2] == 4 and (picture[..., 3] == 255).all()
+    code, out, err = run(
+        capsys, "export", str(saved), "--out", str(tmp_path / "m"), "--format", "png8", "--layout", "union",
+        "--json",
+    )  # fmt: skip
+    matte = cv2.imread(json.loads(out)["files"][0], cv2.IMREAD_GRAYSCALE)
+    away = cv2.dilate(matte, np.ones((9, 9), np.uint8)) == 0  # beyond every object and its outline
+    assert away.any()
+    assert (picture[away][:, :3] == (0x30, 0x20, 0x10)).all()  # BGR of #102030

@@ -29,7 +29,10 @@ FORMATS: dict[str, tuple[str, int]] = {
     "nuke": ("nuke", 8),
     "after-effects": ("after-effects", 8),
     "blender": ("blender", 8),
+    "cel": ("png", 8),  # the cel look (content "cel"), as PNGs
+    "cel-prores": ("prores", 8),  # the cel look as ProRes 4444
 }
+CEL_FORMATS = ("cel", "cel-prores")
 LAYOUTS = ("per-object", "union", "labels")
 CONTENTS = ("alpha", "rgba-straight", "rgba-premultiplied")
 
@@ -67,11 +70,21 @@ def add_export_options(parser: argparse.ArgumentParser) -> None:
         metavar="PX",
         help="shape formats: parts and holes smaller than this many pixels get no shape (default 16)",
     )
+    parser.add_argument(
+        "--outline", type=float, default=3.0, metavar="PX", help="cel: outline width in pixels (0: none)"
+    )
+    parser.add_argument(
+        "--background",
+        default="frame",
+        metavar="frame|transparent|#RRGGBB",
+        help="cel: what the drawing goes over (default: the frame)",
+    )
 
 
 def export_spec(args: argparse.Namespace, frames: range, objects: list[str] | None) -> ExportSpec:
     """The request for roto.export; `frames` are indices into the source (0 = its first frame)."""
     from roto.export import Content, ExportFormat, ExportSpec, Layout
+    from roto.export.cel import CelStyle
     from roto.shapes import ShapeSettings
 
     fmt, depth = FORMATS[args.format]
@@ -79,15 +92,23 @@ def export_spec(args: argparse.Namespace, frames: range, objects: list[str] | No
         shapes = ShapeSettings(tolerance=args.tolerance, min_area=args.min_area)
     except ValueError as exc:
         raise RotoError(f"--tolerance/--min-area: {exc}") from None
+    try:
+        cel = CelStyle(outline_px=args.outline, background=args.background)
+    except ValueError as exc:
+        raise RotoError(f"--outline/--background: {exc}") from None
+    cel_look = args.format in CEL_FORMATS
+    if cel_look and args.content != "alpha":
+        raise RotoError(f"--format {args.format} draws the cel look; it takes no --content")
     return ExportSpec(
         output_dir=Path(args.out),
         format=ExportFormat(fmt),
         layout=Layout(args.layout),
-        content=Content(args.content),
+        content=Content.CEL if cel_look else Content(args.content),
         bit_depth=depth,
         frames=frames,
         objects=objects,
         shapes=shapes,
+        cel=cel,
         overwrite=args.overwrite,
     )
 

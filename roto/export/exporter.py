@@ -13,6 +13,7 @@ import numpy as np
 
 from roto.errors import ExportError
 from roto.export import images
+from roto.export.cel import CelStyle, render_cel
 from roto.export.naming import NamePattern
 from roto.export.rle import CocoWriter
 from roto.export.source import MatteSource
@@ -55,6 +56,7 @@ class Content(StrEnum):
     ALPHA = "alpha"  # the matte alone
     STRAIGHT = "rgba-straight"  # source colour, matte as (unassociated) alpha
     PREMULTIPLIED = "rgba-premultiplied"  # source colour multiplied by the matte
+    CEL = "cel"  # every object as a flat fill in its colour with an outline (spec.cel), in one picture
 
 
 _SEQUENCE_SUFFIX = {ExportFormat.PNG: ".png", ExportFormat.EXR: ".exr", ExportFormat.SVG: ".svg"}
@@ -75,6 +77,7 @@ _SHAPE_FORMATS = {ExportFormat.SVG, *WHOLE_SHOT_WRITERS}
 _ONE_FILE = {ExportFormat.COCO, *WHOLE_SHOT_WRITERS}
 _ALPHA_ONLY = {ExportFormat.EXR, ExportFormat.H264, *_ONE_FILE, ExportFormat.SVG}
 _COMBINED_NAME = {Layout.UNION: "matte", Layout.LABELS: "labels"}
+_CEL_NAME = "cel"
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,7 @@ class ExportSpec:
     objects: Sequence[str] | None = None
     matte_ops: MatteOps = field(default_factory=MatteOps)
     shapes: ShapeSettings = field(default_factory=ShapeSettings)  # tolerance and limits of shape formats
+    cel: CelStyle = field(default_factory=CelStyle)  # outline and background of content "cel"
     start_frame: int | None = None
     overwrite: bool = False
 
@@ -171,7 +175,10 @@ def _make_plan(source: MatteSource, spec: ExportSpec) -> _Plan:
         )
     if layout is Layout.LABELS and (fmt is not ExportFormat.PNG or content is not Content.ALPHA):
         raise ExportError("Label maps are written as PNG mattes only (format png, content alpha)")
-    if content is not Content.ALPHA and not source.has_images:
+    if layout is not Layout.PER_OBJECT and content is Content.CEL:
+        raise ExportError("The cel look draws every selected object in one picture: use layout per-object")
+    needs_pictures = content is not Content.ALPHA and (content is not Content.CEL or spec.cel.needs_frame)
+    if needs_pictures and not source.has_images:
         raise ExportError(
             f"Shot '{source.shot_name}' has no source pictures, so RGBA cut-outs cannot be made"
         )
@@ -205,6 +212,8 @@ def _make_plan(source: MatteSource, spec: ExportSpec) -> _Plan:
         raise ExportError(f"File name pattern '{pattern.pattern}': {fmt.value} export {need}")
 
     targets = objects if layout is Layout.PER_OBJECT else [_COMBINED_NAME[layout]]
+    if content is Content.CEL:
+        targets = [_CEL_NAME]
     mattes = {
         name: MatteSequence(
             source.matte_ops(name) or spec.matte_ops,
@@ -269,7 +278,8 @@ def _planes(plan: _Plan, alphas: dict[str, np.ndarray]) -> dict[str, np.ndarray]
 
 
 def _source_rgb(plan: _Plan, index: int) -> np.ndarray | None:
-    if plan.spec.content is Content.ALPHA:
+    content = plan.spec.content
+    if content is Content.ALPHA or (content is Content.CEL and not plan.spec.cel.needs_frame):
         return None
     rgb = plan.source.image(index)
     if rgb is None or rgb.shape != (*plan.size, 3) or rgb.dtype != np.uint8:
@@ -364,14 +374,37 @@ def _video_codec(spec: ExportSpec) -> VideoCodec:
     ]
 
 
-def _shape_job(plan: _Plan) -> ShapeJob:
-    """The shape sink's inputs: a layer per target, in the object's colour (the label colours if it has none;
-    white for the union)."""
-    palette = images.label_palette(len(plan.targets) + 1)
+def _colours(plan: _Plan, names: list[str]) -> dict[str, tuple[int, int, int]]:
+    """Each object's own colour (the label colours where it has none); white for the merged matte."""
+    palette = images.label_palette(len(names) + 1)
     colours = {}
-    for number, target in enumerate(plan.targets, start=1):
-        own = plan.source.object_colour(target) if target in plan.objects else (255, 255, 255)
-        colours[target] = own or (palette[3 * number], palette[3 * number + 1], palette[3 * number + 2])
+    for number, name in enumerate(names, start=1):
+        own = plan.source.object_colour(name) if name in plan.objects else (255, 255, 255)
+        colours[name] = own or (palette[3 * number], palette[3 * number + 1], palette[3 * number + 2])
+    return colours
+
+
+class _CelSink:
+    """Draws each frame's objects in the cel look and hands the picture to the PNG or video sink."""
+
+    def __init__(self, plan: _Plan, inner: _Sink):
+        self._plan, self._inner = plan, inner
+        self._colours = _colours(plan, plan.objects)
+
+    def write(self, index: int, planes: dict[str, np.ndarray], rgb: np.ndarray | None) -> None:
+        spec = self._plan.spec
+        colour, alpha = render_cel(planes, self._colours, rgb, spec.cel, spec.shapes)
+        self._inner.write(index, {_CEL_NAME: alpha}, colour)
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def discard(self) -> None:
+        self._inner.discard()
+
+
+def _shape_job(plan: _Plan) -> ShapeJob:
+    """The shape sink's inputs: a layer per target, in the object's colour."""
     return ShapeJob(
         plan.spec.format.value,
         plan.source.shot_name,
@@ -379,7 +412,7 @@ def _shape_job(plan: _Plan) -> ShapeJob:
         plan.source.fps,
         plan.frames,
         [plan.number(index) for index in plan.frames],
-        colours,
+        _colours(plan, plan.targets),
         plan.spec.shapes,
         plan.final_paths(),
     )
@@ -389,10 +422,12 @@ def _make_sink(plan: _Plan, staging: Staging) -> _Sink:
     if plan.spec.format in _SHAPE_FORMATS:
         return ShapeSink(_shape_job(plan), staging)
     if plan.spec.format in _SEQUENCE_SUFFIX:
-        return _SequenceSink(plan, staging)
-    if plan.spec.format is ExportFormat.COCO:
-        return _CocoSink(plan, staging)
-    return _VideoSink(plan, staging)
+        sink: _Sink = _SequenceSink(plan, staging)
+    elif plan.spec.format is ExportFormat.COCO:
+        sink = _CocoSink(plan, staging)
+    else:
+        sink = _VideoSink(plan, staging)
+    return _CelSink(plan, sink) if plan.spec.content is Content.CEL else sink
 
 
 def _is_cancelled(cancel: CancelToken | None) -> bool:
