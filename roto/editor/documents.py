@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from roto.errors import RotoError
+from roto.errors import ProjectError, RotoError
 from roto.media import MediaSource, open_media
 from roto.project import (
     Project,
+    RelinkMedia,
     RotoObject,
     Shot,
     UndoStack,
@@ -117,33 +118,58 @@ def is_project_path(path: Path) -> bool:
     return path.suffix == PROJECT_SUFFIX or (path.is_dir() and (path / "project.json").is_file())
 
 
-def open_document(path: Path, ask_restore: AskRestore, autosave_s: float = DEFAULT_DELAY_S) -> Document:
-    """A project folder (offering its crash backup through `ask_restore`) or a clip; RotoError says why not."""
+class MediaNotFound(ProjectError):
+    """The project's media is not where the project says: the editor offers to locate it (relink)."""
+
+    def __init__(self, project: Path, media: Path) -> None:
+        super().__init__(f"{project}: the shot's media {media} cannot be found (moved or deleted?)")
+        self.project, self.media = project, media
+
+
+def open_document(
+    path: Path,
+    ask_restore: AskRestore,
+    autosave_s: float = DEFAULT_DELAY_S,
+    *,
+    relink: Path | None = None,
+    replacing: Document | None = None,
+) -> Document:
+    """A project folder (offering its crash backup through `ask_restore`) or a clip; RotoError says why not.
+
+    `relink`: where the project's missing media is now (MediaNotFound says it is missing); the move is the new
+    document's first undoable edit. `replacing`: the document open now; when it is this same project, its lock
+    passes to the new one instead of refusing to open a project this editor holds.
+    """
     if not is_project_path(path):
         return Document.from_media(open_media(path), autosave_s)
     recovery = find_recovery(path) if path.is_dir() else None
     restore = recovery is not None and ask_restore(recovery)
-    lock = _lock_for_editing(path)
+    held = replacing.lock if replacing is not None else None
+    reused = held is not None and held.covers(path)
+    lock = held if reused else _lock_for_editing(path)
     try:
         project = load_project(path, recovery=restore)
         if not project.shots:
             raise RotoError(f"{path}: the project has no shot to edit")
         shot = project.shots[0]
-        if project.missing_media():
-            raise RotoError(f"{path}: the shot's media {shot.media} cannot be found (moved or deleted?)")
-        media = open_media(shot.media)
+        if project.missing_media() and relink is None:
+            raise MediaNotFound(path, shot.media)
+        media = open_media(relink if relink is not None else shot.media)
+        try:
+            check_media_match(shot, media)
+        except RotoError:
+            media.close()
+            raise
     except BaseException:
-        if lock is not None:
+        if lock is not None and not reused:
             lock.release()
         raise
-    try:
-        check_media_match(shot, media)
-    except RotoError:
-        media.close()
-        if lock is not None:
-            lock.release()
-        raise
-    return Document(project, media, path, clean=not restore, autosave_s=autosave_s, lock=lock)
+    if reused and replacing is not None:
+        replacing.lock = None  # the new document holds it now: closing the old one must not release it
+    doc = Document(project, media, path, clean=not restore, autosave_s=autosave_s, lock=lock)
+    if relink is not None:
+        doc.stack.push(RelinkMedia(shot.id, relink))
+    return doc
 
 
 def _lock_for_editing(path: Path) -> ProjectLock | None:

@@ -38,6 +38,14 @@ def _can_redo(state: EditorState) -> bool:
 
 ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("open", "&File", "&Open…", lambda w: w.open_dialog(), Keys.Open),
+    ActionSpec(
+        "open_project",
+        "&File",
+        "Open &Project Folder…",
+        lambda w: w.open_project_dialog(),
+        "Ctrl+Shift+O",
+        "Open a NAME.roto project folder",
+    ),
     ActionSpec("save", "&File", "&Save Project", lambda w: w.save(), Keys.Save, enabled=_editable),
     ActionSpec(
         "save_as", "&File", "Save Project &As…", lambda w: w.save_as(), "Ctrl+Shift+S", enabled=_editable

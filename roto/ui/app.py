@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from roto import __version__
-from roto.editor.documents import Document, open_document
+from roto.editor.documents import Document, MediaNotFound, open_document
 from roto.editor.editor import Editor
 from roto.editor.propagation import PropagationRun
 from roto.editor.requests import EngineInfo
@@ -42,7 +42,7 @@ from roto.project.store import PROJECT_SUFFIX
 from roto.ui.actions import add_toolbar, build_actions, update_actions
 from roto.ui.brush_settings import attach_brush
 from roto.ui.canvas import Canvas
-from roto.ui.document_io import RecentFiles, ask_restore, confirm_discard, export_mattes
+from roto.ui.document_io import RecentFiles, ask_restore, confirm_discard, export_mattes, locate_media
 from roto.ui.document_view import DocumentView
 from roto.ui.matte_panel import add_matte_dock
 from roto.ui.panels import ObjectsPanel
@@ -270,19 +270,32 @@ class MainWindow(QMainWindow):
             chosen = Path(path)
             self.open_path(chosen.parent if chosen.name == "project.json" else chosen)
 
-    def open_path(self, path: str | os.PathLike[str]) -> bool:
+    def open_path(self, path: str | os.PathLike[str], relink: Path | None = None) -> bool:
         """Open a clip or a project; a failure is shown and leaves the current document as it was."""
         path = Path(path).expanduser()
-        if not confirm_discard(self, self.state.document, self.save):
+        current = self.state.document
+        if relink is None and not confirm_discard(self, current, self.save):
             return False
         try:
-            doc = open_document(path, lambda recovery: ask_restore(self, path, recovery))
+            doc = open_document(
+                path, lambda recovery: ask_restore(self, path, recovery), relink=relink, replacing=current
+            )
+        except MediaNotFound as missing:
+            located = locate_media(self, missing, MEDIA_FILTER)
+            return located is not None and self.open_path(path, relink=located)
         except RotoError as exc:
             self.show_error("Cannot open", str(exc))
             return False
         self.editor.set_document(doc)
         self.recent.remember(path)
         return True
+
+    def open_project_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(
+            self, "Open project (a NAME.roto folder)", self.recent.last_dir()
+        )
+        if folder:
+            self.open_path(folder)
 
     def save(self) -> bool:
         doc = self.state.document
@@ -294,8 +307,11 @@ class MainWindow(QMainWindow):
         doc = self.state.document
         if doc is None:
             return False
+        suggested = doc.suggested_folder()
+        if doc.folder is None and self.recent.last_dir():  # beside the last project, not in the media folder
+            suggested = Path(self.recent.last_dir()) / suggested.name
         path, _ = QFileDialog.getSaveFileName(
-            self, "Save project as", str(doc.suggested_folder()), f"Roto project (*{PROJECT_SUFFIX})"
+            self, "Save project as", str(suggested), f"Roto project (*{PROJECT_SUFFIX})"
         )
         if not path:
             return False

@@ -7,14 +7,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QMainWindow, QMenu, QMessageBox, QWidget
+from PySide6.QtWidgets import QFileDialog, QMainWindow, QMenu, QMessageBox, QWidget
 
-from roto.editor.documents import Document
+from roto.editor.documents import Document, MediaNotFound
 from roto.editor.jobs import TaskState
 from roto.errors import RotoError
 from roto.export import ExportResult, ExportSpec, export
 from roto.export.project_source import ProjectMatteSource
 from roto.project.autosave import Recovery
+from roto.project.store import PROJECT_SUFFIX
 from roto.ui.export_dialog import ExportDialog
 from roto.ui.operations import Operation
 
@@ -35,6 +36,11 @@ class RecentFiles:
         recent = [p for p in _string_list(settings.value("recent")) if p != entry]
         settings.setValue("recent", [entry, *recent][:MAX_RECENT])
         self.refresh()
+
+    def last_dir(self) -> str:
+        """The folder holding the most recent project ("" when none was opened or saved yet)."""
+        projects = [Path(p) for p in _string_list(QSettings().value("recent")) if p.endswith(PROJECT_SUFFIX)]
+        return str(projects[0].parent) if projects else ""
 
     def refresh(self) -> None:
         self.menu.clear()
@@ -59,6 +65,19 @@ def ask_restore(parent: QWidget, folder: Path, recovery: Recovery) -> bool:
     question = f"{folder.name} has unsaved changes from {recovery.saved_at:%Y-%m-%d %H:%M}. Restore them?"
     answer = QMessageBox.question(parent, "Recover unsaved changes?", question, buttons)
     return answer == QMessageBox.StandardButton.Yes
+
+
+def locate_media(parent: QWidget, missing: MediaNotFound, media_filter: str) -> Path | None:
+    """Offer to find a project's moved media; None when the user declines or cancels."""
+    buttons = QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No
+    question = (
+        f"{missing}\n\nLocate the media? The project will point to the new place (undoable, saved with it)."
+    )
+    if QMessageBox.question(parent, "Media not found", question, buttons) != QMessageBox.StandardButton.Yes:
+        return None
+    start = str(missing.media.parent) if missing.media.parent.is_dir() else str(missing.project.parent)
+    path, _ = QFileDialog.getOpenFileName(parent, f"Locate {missing.media.name}", start, media_filter)
+    return Path(path) if path else None
 
 
 def confirm_discard(parent: QWidget, doc: Document | None, save: Callable[[], bool]) -> bool:

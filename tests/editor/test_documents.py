@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from roto.editor.documents import Document, open_document
+from roto.editor.documents import Document, MediaNotFound, open_document
+from roto.errors import RotoError
 from roto.media import open_media
 from roto.project import ProjectLocked, UpdateObject, load_project, save_project
 
@@ -72,3 +73,42 @@ def test_save_as_moves_the_lock_and_a_missing_project_is_not_created(
     with pytest.raises(Exception, match="no such project file"):
         open_document(tmp_path / "missing.roto", _never_restore)
     assert not (tmp_path / "missing.roto").exists()
+
+
+def test_reopening_the_open_project_takes_over_its_lock(small_clip: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "shot.roto"
+    first = Document.from_media(open_media(small_clip))
+    first.save(folder)
+    with pytest.raises(ProjectLocked):
+        open_document(folder, _never_restore)  # not this document: refused
+    second = open_document(folder, _never_restore, replacing=first)
+    assert first.lock is None and second.lock is not None and second.lock.held
+    first.close()  # closing the replaced document leaves the lock with the new one
+    assert second.lock.held
+    second.close()
+
+
+def test_moved_media_is_reported_and_relinked_as_an_undoable_edit(small_clip: Path, tmp_path: Path) -> None:
+    media = tmp_path / "clip.mp4"
+    media.write_bytes(small_clip.read_bytes())
+    folder = tmp_path / "shot.roto"
+    doc = Document.from_media(open_media(media))
+    doc.save(folder)
+    doc.close()
+    moved = tmp_path / "moved" / "clip.mp4"
+    moved.parent.mkdir()
+    media.rename(moved)
+    with pytest.raises(MediaNotFound) as missing:
+        open_document(folder, _never_restore)
+    assert missing.value.media == media and str(media) in str(missing.value)
+    relinked = open_document(folder, _never_restore, relink=moved)
+    assert relinked.shot.media == moved and not relinked.stack.is_clean
+    assert relinked.stack.undo_label == "Relink media"
+    relinked.save(folder)
+    relinked.close()
+    assert load_project(folder).shots[0].media == moved
+    relinked_to_other = tmp_path / "other.mp4"
+    relinked_to_other.write_bytes(b"not a video")
+    with pytest.raises(RotoError):  # a file that is not the media is refused, and the project stays as saved
+        open_document(folder, _never_restore, relink=relinked_to_other)
+    assert load_project(folder).shots[0].media == moved

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt, QTimer
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from roto.project import Point, load_project
 from roto.ui.app import MainWindow
@@ -183,6 +183,34 @@ def test_save_and_reopen_project_keeps_the_mask(
     assert np.array_equal(current_mask(window), mask)
 
 
+def test_a_project_whose_media_moved_offers_to_locate_it(
+    qtbot,
+    window: MainWindow,
+    dialogs: Dialogs,
+    small_clip: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    media = tmp_path / "clip.mp4"
+    media.write_bytes(small_clip.read_bytes())
+    open_and_show(qtbot, window, media)
+    folder = tmp_path / "shot.roto"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *_a, **_k: (str(folder), "")))
+    assert window.save()
+    window.editor.set_document(None)
+    moved = tmp_path / "elsewhere" / "clip.mp4"
+    moved.parent.mkdir()
+    media.rename(moved)
+    dialogs.answer = QMessageBox.StandardButton.Yes  # "Locate the media?"
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *_a, **_k: (str(moved), "")))
+    assert window.open_path(folder)
+    qtbot.waitUntil(lambda: window.state.shown_frame == 0, timeout=WAIT_MS)
+    assert window.state.document is not None and window.state.document.shot.media == moved
+    assert window.isWindowModified() and window.menu_actions["undo"].text() == "&Undo Relink media"
+    assert not dialogs.errors
+    dialogs.answer = QMessageBox.StandardButton.Discard
+
+
 def _point(win: MainWindow) -> tuple[float, float, int]:
     p = win.state.document.shot.objects[0].prompts[0].points[0]
     return (p.x, p.y, p.label)
@@ -230,3 +258,28 @@ def test_export_dialog_writes_png_mattes(
     first = cv2.imread(str(files[0]), cv2.IMREAD_UNCHANGED)
     assert np.array_equal(first > 127, mask)
     assert not cv2.imread(str(files[1]), cv2.IMREAD_UNCHANGED).any()  # frames without a mask are empty
+
+
+def test_save_as_starts_beside_the_last_project(
+    qtbot, window: MainWindow, small_clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    projects = tmp_path / "projects"
+    projects.mkdir()
+    offered: list[str] = []
+
+    def save_to(folder: Path):  # type: ignore[no-untyped-def]
+        def dialog(_parent, _title, suggested, _filter):  # type: ignore[no-untyped-def]
+            offered.append(suggested)
+            return str(folder), ""
+
+        return staticmethod(dialog)
+
+    open_and_show(qtbot, window, small_clip)
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", save_to(projects / "first.roto"))
+    assert window.save()
+    assert Path(offered[0]).parent == small_clip.parent  # the first project: beside its media
+    window.editor.set_document(None)
+    open_and_show(qtbot, window, small_clip)
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", save_to(projects / "second.roto"))
+    assert window.save()
+    assert Path(offered[1]).parent == projects  # then beside the last project
