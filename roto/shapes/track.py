@@ -57,8 +57,9 @@ def _start(outline: Outline, count: int, previous: BezierPath, shift: np.ndarray
 def _roll_to(path: BezierPath, previous: BezierPath, shift: np.ndarray) -> BezierPath:
     """The same path with its anchors renumbered (a cyclic shift) to line up with ``previous``."""
     target = previous.anchors + shift
-    costs = [((np.roll(path.anchors, -k, axis=0) - target) ** 2).sum() for k in range(len(path))]
-    k = int(np.argmin(costs))
+    count = len(path)
+    index = (np.arange(count)[:, None] + np.arange(count)[None, :]) % count  # row k: anchors rolled by k
+    k = int(np.argmin(((path.anchors[index] - target[None]) ** 2).sum(axis=(1, 2))))
     return BezierPath(*(np.roll(a, -k, axis=0) for a in (path.anchors, path.in_handles, path.out_handles)))
 
 
