@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, fields
 
 import cv2
@@ -328,6 +328,36 @@ class CleanFrame:
 MaskReader = Callable[[int], np.ndarray | None]
 
 
+class CleanCache:
+    """Cleaned frames shared by the MatteSequences of a preview, keyed by what names a frame's mask (its digest in
+    the project's store) and the settings: a frame shown again, or a neighbour reused by reduce chatter, is not
+    cleaned again. Bounded by bytes, least recently used first out."""
+
+    def __init__(self, max_bytes: int = 256 << 20) -> None:
+        self.max_bytes = max_bytes
+        self._frames: OrderedDict[Hashable, CleanFrame] = OrderedDict()
+        self._bytes = 0
+
+    def get(self, key: Hashable) -> CleanFrame | None:
+        frame = self._frames.get(key)
+        if frame is not None:
+            self._frames.move_to_end(key)
+        return frame
+
+    def put(self, key: Hashable, frame: CleanFrame) -> None:
+        if key in self._frames:
+            return
+        self._frames[key] = frame
+        self._bytes += _size(frame)
+        while self._bytes > self.max_bytes and len(self._frames) > 1:
+            _, dropped = self._frames.popitem(last=False)
+            self._bytes -= _size(dropped)
+
+
+def _size(frame: CleanFrame) -> int:
+    return frame.raw.nbytes + frame.mask.nbytes + (frame.logits.nbytes if frame.logits is not None else 0)
+
+
 class MatteSequence:
     """One object's mattes through a shot: ``MatteOps`` per frame plus reduce chatter across neighbours.
 
@@ -338,20 +368,43 @@ class MatteSequence:
     """
 
     def __init__(
-        self, ops: MatteOps, read: MaskReader, frame_count: int, size: tuple[int, int] | None = None
+        self,
+        ops: MatteOps,
+        read: MaskReader,
+        frame_count: int,
+        size: tuple[int, int] | None = None,
+        shared: tuple[CleanCache, Callable[[int], Hashable]] | None = None,
     ) -> None:
-        self.ops, self._read, self._count, self._size = ops, read, frame_count, size
+        """`shared`: a CleanCache and the key naming frame `index`'s mask there (None: that frame has none)."""
+        self.ops, self._read, self._count, self._size, self._shared = ops, read, frame_count, size, shared
         self._cache: OrderedDict[int, CleanFrame | None] = OrderedDict()
 
     def _clean(self, index: int) -> CleanFrame | None:
         if index in self._cache:
             self._cache.move_to_end(index)
             return self._cache[index]
-        data = self._read(index)
-        frame = None if data is None else self.ops.clean(np.asarray(data), self._size)
+        frame = self._clean_shared(index) if self._shared is not None else self._clean_read(index)
         self._cache[index] = frame
         while len(self._cache) > 2 * self.ops.chatter_frames + 2:
             self._cache.popitem(last=False)
+        return frame
+
+    def _clean_read(self, index: int) -> CleanFrame | None:
+        data = self._read(index)
+        return None if data is None else self.ops.clean(np.asarray(data), self._size)
+
+    def _clean_shared(self, index: int) -> CleanFrame | None:
+        assert self._shared is not None
+        cache, key_of = self._shared
+        name = key_of(index)
+        if name is None:
+            return None
+        key = (name, self.ops, self._size)
+        frame = cache.get(key)
+        if frame is None:
+            frame = self._clean_read(index)
+            if frame is not None:
+                cache.put(key, frame)
         return frame
 
     def alpha(self, index: int) -> FloatImage | None:

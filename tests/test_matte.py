@@ -242,3 +242,32 @@ def test_changed_lists_only_settings_off_their_default() -> None:
 def test_bad_new_settings_raise_value_error(make, message: str) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ValueError, match=message):
         make()
+
+
+def test_a_shared_clean_cache_cleans_a_frame_once_across_sequences() -> None:
+    shot = [square(10 + i) for i in range(6)]
+    reads: list[int] = []
+
+    def read(index: int) -> np.ndarray:
+        reads.append(index)
+        return shot[index]
+
+    cache = matte.CleanCache()
+    ops = MatteOps(chatter_frames=1, grow_px=1)
+    for index in (2, 3, 2):  # a new sequence per frame shown, as the editor's preview makes them
+        alpha = matte.MatteSequence(ops, read, len(shot), shared=(cache, lambda i: f"mask{i}")).alpha(index)
+        expected = matte.MatteSequence(ops, lambda i: shot[i], len(shot)).alpha(index)
+        np.testing.assert_array_equal(alpha, expected)
+    assert sorted(reads) == [1, 2, 3, 4]  # frame 2, then its neighbours 1 and 3, then only 4 was new
+    other = matte.MatteSequence(
+        MatteOps(chatter_frames=1), read, len(shot), shared=(cache, lambda i: f"mask{i}")
+    )
+    other.alpha(2)
+    assert sorted(reads) == [1, 1, 2, 2, 3, 3, 4]  # other settings: cleaned again
+
+
+def test_the_clean_cache_keeps_within_its_bytes() -> None:
+    cache = matte.CleanCache(max_bytes=3 * 2 * 40 * 40)  # three frames of two 40x40 bool masks
+    for i in range(5):
+        cache.put(i, MatteOps().clean(square(10)))
+    assert cache.get(0) is None and cache.get(1) is None and cache.get(4) is not None

@@ -16,7 +16,7 @@ from enum import StrEnum
 import cv2
 import numpy as np
 
-from roto.matte import FloatImage, MatteSequence
+from roto.matte import CleanCache, FloatImage, MatteSequence
 from roto.project import Project, RotoObject, Shot
 
 CHECKER_PX = 16  # side of a cut-out checkerboard square, in frame pixels
@@ -204,23 +204,38 @@ def compose_view(
 # -- from the document ---------------------------------------------------------------------------------
 
 
-def object_alpha(project: Project, shot: Shot, obj: RotoObject, frame: int) -> FloatImage | None:
-    """The object's matte on shot frame `frame` as export writes it (its matte settings applied), or None."""
+def object_alpha(
+    project: Project, shot: Shot, obj: RotoObject, frame: int, cache: CleanCache | None = None
+) -> FloatImage | None:
+    """The object's matte on shot frame `frame` as export writes it (its matte settings applied), or None.
+
+    With `cache`, frames already cleaned with these settings (by mask digest) are not cleaned again.
+    """
     first = shot.first_frame
+
+    def digest(index: int) -> str | None:
+        entry = obj.masks.get(first + index)
+        return None if entry is None else entry.digest
+
     sequence = MatteSequence(
-        obj.matte, lambda index: project.get_mask(shot.id, obj.id, first + index), shot.frame_count
+        obj.matte,
+        lambda index: project.get_mask(shot.id, obj.id, first + index),
+        shot.frame_count,
+        shared=None if cache is None else (cache, digest),
     )
     return sequence.alpha(frame - first)
 
 
-def frame_layers(project: Project, shot: Shot, frame: int, finished: bool = True) -> list[ObjectLayer]:
+def frame_layers(
+    project: Project, shot: Shot, frame: int, finished: bool = True, cache: CleanCache | None = None
+) -> list[ObjectLayer]:
     """The visible objects' layers on shot frame `frame`: finished mattes, or (`finished` False) the bare masks."""
     layers = []
     for obj in shot.objects:
         if not obj.visible:
             continue
         if finished:
-            alpha = object_alpha(project, shot, obj, frame)
+            alpha = object_alpha(project, shot, obj, frame, cache)
         else:
             mask = project.get_mask(shot.id, obj.id, frame)
             alpha = None if mask is None else mask.astype(np.float32)

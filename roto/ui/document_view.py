@@ -15,6 +15,7 @@ from roto.editor.coverage import ShotMarks
 from roto.editor.documents import Document
 from roto.editor.editor import Editor
 from roto.editor.views import compose_view, frame_layers, onion_layers
+from roto.matte import CleanCache
 from roto.project import ChangeKind, StackEvent
 from roto.ui.canvas import Canvas
 from roto.ui.panels import ObjectsPanel
@@ -43,6 +44,9 @@ class DocumentView:
         self.state.connect("object_id", lambda _id: self._show_object())
         self.state.connect("frame", self._follow_frame)
         self.state.connect("view", lambda _view: self.refresh_frame())
+        self._cleaned = (
+            CleanCache()
+        )  # finished mattes' clean-up, by mask digest: scrubbing back costs nothing
         self._rgb: np.ndarray | None = None  # the frame shown: the cut-out view shows it through the matte
         self.state.pending.connect(lambda _target: self.show_prompts())
         loader.frame_loaded.connect(self._on_frame_loaded)
@@ -129,7 +133,7 @@ class DocumentView:
             return
         frame = doc.shot.first_frame + shown
         onion = onion_layers(doc.project, doc.shot, frame, view.reach)
-        layers = frame_layers(doc.project, doc.shot, frame)
+        layers = frame_layers(doc.project, doc.shot, frame, cache=self._cleaned)
         self.canvas.show_view(
             compose_view(view, layers, self.state.object_id, self._rgb, onion, doc.shot.frame_shape)
         )
