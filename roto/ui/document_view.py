@@ -44,9 +44,8 @@ class DocumentView:
         self.state.connect("object_id", lambda _id: self._show_object())
         self.state.connect("frame", self._follow_frame)
         self.state.connect("view", lambda _view: self.refresh_frame())
-        self._cleaned = (
-            CleanCache()
-        )  # finished mattes' clean-up, by mask digest: scrubbing back costs nothing
+        # The finished mattes' clean-up, kept by mask digest: stepping back to a frame costs nothing.
+        self._cleaned = CleanCache()
         self._rgb: np.ndarray | None = None  # the frame shown: the cut-out view shows it through the matte
         self.state.pending.connect(lambda _target: self.show_prompts())
         loader.frame_loaded.connect(self._on_frame_loaded)
