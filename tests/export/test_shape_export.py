@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import struct
 import subprocess
 import xml.etree.ElementTree as ET
 from fractions import Fraction
@@ -141,7 +142,8 @@ def test_nuke_roto_node_is_balanced_and_keys_every_shape_on_every_frame(
     )
     assert len(groups) == 4
     for _, times, values in groups:
-        assert len(times.split()) == FRAMES
+        keys = [struct.unpack(">f", bytes.fromhex(word[1:]))[0] for word in times.split()]
+        assert keys == [START + i for i in range(FRAMES)]  # keyed at the export's frame numbers
         for value in re.findall(r"\{([^{}]*)\}", values):
             assert len(value.split()) == 2 * FRAMES  # an (x, y) per key
 
