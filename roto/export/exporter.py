@@ -438,6 +438,12 @@ def _is_cancelled(cancel: CancelToken | None) -> bool:
     return bool(cancel())
 
 
+def planned_files(source: MatteSource, spec: ExportSpec) -> list[Path]:
+    """The files an export would write, in order, writing nothing: what the editor's dialog previews. Raises
+    the ExportError the export itself would raise for the request."""
+    return _make_plan(source, spec).final_paths()
+
+
 def export(
     source: MatteSource,
     spec: ExportSpec,

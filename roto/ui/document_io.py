@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
@@ -102,7 +101,8 @@ def export_mattes(
 ) -> Operation[ExportResult] | None:
     """Ask where and how, then export a snapshot of the document in the background (None: the user cancelled)."""
     base = doc.folder.parent if doc.folder else doc.shot.media.parent
-    dialog = ExportDialog(base / f"{doc.project.name}_mattes", window)
+    source = ProjectMatteSource(doc.project, doc.shot, doc.media)  # a snapshot: later edits do not leak in
+    dialog = ExportDialog(base / f"{doc.project.name}_mattes", source, in_out, window)
     if dialog.exec() != ExportDialog.DialogCode.Accepted:
         return None
     try:
@@ -110,9 +110,6 @@ def export_mattes(
     except RotoError as exc:
         QMessageBox.critical(window, "Cannot export", str(exc))
         return None
-    if in_out is not None:
-        spec = dataclasses.replace(spec, frames=range(in_out[0], in_out[1] + 1))
-    source = ProjectMatteSource(doc.project, doc.shot, doc.media)  # a snapshot: later edits do not leak in
 
     def run(task: TaskState) -> ExportResult:
         return export(source, spec, task.report, task.cancelled)

@@ -1,56 +1,174 @@
-"""The export dialog: where and how to write the shot's mattes, run off the GUI thread with a progress bar."""
+"""The export dialog: which frames and objects, the format and its options, the file names, with a live preview.
+
+Everything it asks becomes an ExportSpec that roto.export validates; the preview of the first file name and any
+refusal (a content the format cannot carry, a bad pattern) come from the same planning `roto export` runs, so
+the dialog never promises what the export would refuse.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QHBoxLayout,
+    QLabel,
     QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QSpinBox,
     QWidget,
 )
 
-from roto.export import Content, ExportFormat, ExportSpec, Layout
+from roto.errors import RotoError
+from roto.export import Content, ExportFormat, ExportSpec, Layout, MatteSource
+from roto.export.exporter import planned_files
 from roto.ui.folder_field import folder_row
+
+START_NUMBERS: tuple[tuple[str, int | None], ...] = (
+    ("the media's own numbers", None),
+    ("0", 0),
+    ("1", 1),
+    ("1001 (VFX convention)", 1001),
+)
+BIT_DEPTH_FORMATS = (ExportFormat.PNG, ExportFormat.FFV1)
 
 
 class ExportDialog(QDialog):
     """Asks for the export settings; `spec()` turns them into an ExportSpec (validated by roto.export)."""
 
-    def __init__(self, default_dir: Path, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        default_dir: Path,
+        source: MatteSource,
+        in_out: tuple[int, int] | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Export mattes")
+        self._source = source
         self.folder = QLineEdit(str(default_dir))
+        self.range_choice = QComboBox()
+        if in_out is not None:
+            self.range_choice.addItem(f"In/out ({in_out[0] + 1}–{in_out[1] + 1})", in_out)
+        last = source.frame_count - 1
+        self.range_choice.addItem(f"Whole shot (1–{last + 1})", (0, last))
+        self.range_choice.addItem("Custom", None)
+        self.first, self.last = QSpinBox(), QSpinBox()
+        for box, value in ((self.first, 1), (self.last, last + 1)):
+            box.setRange(1, last + 1)
+            box.setValue(value)
+        frames = QHBoxLayout()
+        frames.addWidget(self.range_choice, 1)
+        frames.addWidget(self.first)
+        frames.addWidget(QLabel("to"))
+        frames.addWidget(self.last)
+        self.objects = QListWidget()
+        self.objects.setMaximumHeight(110)
+        for name in source.object_names:
+            item = QListWidgetItem(name)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Checked)
+            self.objects.addItem(item)
         self.format = _combo(ExportFormat)
         self.layout_choice = _combo(Layout)
         self.content = _combo(Content)
+        self.bit_depth = QComboBox()
+        self.bit_depth.addItem("8 bit", 8)
+        self.bit_depth.addItem("16 bit", 16)
+        self.pattern = QLineEdit()
+        self.pattern.setPlaceholderText("default: {shot}_{object}.{frame:04d}.png")
+        self.pattern.setToolTip(
+            "Tokens: {shot} (the project's name), {object}, {frame} with padding as {frame:04d}; "
+            "/ makes subfolders"
+        )
+        self.start = QComboBox()
+        for text, number in START_NUMBERS:
+            self.start.addItem(text, number)
         self.overwrite = QCheckBox("Replace existing files")
+        self.preview = QLabel()
+        self.preview.setObjectName("preview")
+        self.preview.setWordWrap(True)
+        self.preview.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         form = QFormLayout(self)
         form.addRow("Folder", folder_row(self.folder, "Export to folder"))
+        form.addRow("Frames", frames)
+        form.addRow("Objects", self.objects)
         form.addRow("Format", self.format)
         form.addRow("Layout", self.layout_choice)
         form.addRow("Content", self.content)
+        form.addRow("Bit depth", self.bit_depth)
+        form.addRow("File names", self.pattern)
+        form.addRow("Start number", self.start)
         form.addRow("", self.overwrite)
-        buttons = QDialogButtonBox(
+        form.addRow("First file", self.preview)
+        self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Export")
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        form.addRow(buttons)
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Export")
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        form.addRow(self.buttons)
+        for combo in (
+            self.range_choice,
+            self.format,
+            self.layout_choice,
+            self.content,
+            self.bit_depth,
+            self.start,
+        ):
+            combo.currentIndexChanged.connect(self._update)
+        for field in (self.folder, self.pattern):
+            field.textChanged.connect(self._update)
+        for box in (self.first, self.last):
+            box.valueChanged.connect(self._update)
+        self.objects.itemChanged.connect(self._update)
+        self._update()
+
+    def frames(self) -> range:
+        chosen = self.range_choice.currentData()
+        first, last = chosen if chosen is not None else (self.first.value() - 1, self.last.value() - 1)
+        return range(first, last + 1)
 
     def spec(self) -> ExportSpec:
+        chosen = [
+            self.objects.item(row).text()
+            for row in range(self.objects.count())
+            if self.objects.item(row).checkState() == Qt.CheckState.Checked
+        ]
         return ExportSpec(
             output_dir=Path(self.folder.text()).expanduser(),
             format=self.format.currentData(),
             layout=self.layout_choice.currentData(),
             content=self.content.currentData(),
+            pattern=self.pattern.text().strip() or None,
+            bit_depth=int(self.bit_depth.currentData()),
+            frames=self.frames(),
+            objects=chosen,
+            start_frame=self.start.currentData(),
             overwrite=self.overwrite.isChecked(),
         )
+
+    def _update(self) -> None:
+        """Enable what applies to the format, then show the first file the export would write, or why not."""
+        custom = self.range_choice.currentData() is None
+        self.first.setEnabled(custom)
+        self.last.setEnabled(custom)
+        self.bit_depth.setEnabled(self.format.currentData() in BIT_DEPTH_FORMATS)
+        try:
+            files = planned_files(self._source, self.spec())
+        except (RotoError, ValueError) as exc:
+            self.preview.setText(f"<span style='color:#e06060'>{exc}</span>")
+            self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(False)
+            return
+        more = f" (and {len(files) - 1} more)" if len(files) > 1 else ""
+        self.preview.setText(f"{files[0]}{more}" if files else "nothing to write")
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(bool(files))
 
 
 def _combo(kind: type[ExportFormat] | type[Layout] | type[Content]) -> QComboBox:

@@ -6,10 +6,11 @@ from pathlib import Path
 
 from roto.export import Content, ExportFormat
 from roto.ui.export_dialog import ExportDialog
+from tests.ui.test_export_dialog import two_objects
 
 
 def test_the_dialog_offers_every_shape_format_and_the_cel_look(qtbot, tmp_path: Path) -> None:
-    dialog = ExportDialog(tmp_path)
+    dialog = ExportDialog(tmp_path, two_objects())
     qtbot.addWidget(dialog)
     offered = {str(dialog.format.itemData(i)) for i in range(dialog.format.count())}
     assert {"svg", "svg-animated", "lottie", "nuke", "after-effects", "blender"} <= offered
