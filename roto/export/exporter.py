@@ -239,6 +239,10 @@ def _check_destinations(paths: list[Path], overwrite: bool) -> None:
                 f"Two outputs would both be written to {path}; add {{object}} or {{frame}} to the pattern"
             )
         seen.add(path)
+    for folder in dict.fromkeys(path.parent for path in paths):
+        blocker = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
+        if blocker is not None:
+            raise ExportError(f"{blocker} is a file, not a folder: choose another output folder")
     if not overwrite:
         clashes = [path for path in paths if path.exists()]
         if clashes:

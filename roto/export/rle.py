@@ -6,6 +6,7 @@ until the end. Masks are binary: a soft alpha is cut at 0.5.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -80,4 +81,6 @@ class CocoWriter:
             raise ExportError(f"Cannot write {self._final}: {exc.strerror or exc}") from None
 
     def discard(self) -> None:
-        self._file.close()
+        """Close after a failure or cancel, never raising over the error that caused it (a full disk)."""
+        with contextlib.suppress(OSError):
+            self._file.close()

@@ -26,6 +26,7 @@ from types import TracebackType
 from typing import Any
 
 from roto.errors import ProjectError
+from roto.oslock import try_lock
 
 LOCK_NAME = ".roto-lock"
 MAX_OWNER_BYTES = 4096
@@ -109,7 +110,7 @@ class ProjectLock:
         try:
             if not stat.S_ISREG(os.fstat(fd).st_mode):
                 raise ProjectError(f"{path}: the project's lock file is not a regular file")
-            if not _try_lock(fd):
+            if not try_lock(fd):
                 owner = LockOwner.from_json(_read_owner(fd))
                 holder = (
                     owner.describe() if owner is not None else "another program (it has not said which yet)"
@@ -167,25 +168,3 @@ def _read_owner(fd: int) -> bytes:
         return os.read(fd, MAX_OWNER_BYTES)
     except OSError:
         return b""
-
-
-if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
-    import msvcrt
-
-    def _try_lock(fd: int) -> bool:
-        os.lseek(fd, _WINDOWS_LOCK_OFFSET, os.SEEK_SET)
-        try:
-            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-        except OSError:
-            return False
-        return True
-
-else:
-    import fcntl
-
-    def _try_lock(fd: int) -> bool:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return False
-        return True
