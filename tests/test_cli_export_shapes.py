@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 
@@ -9,7 +10,10 @@ import cv2
 import numpy as np
 import pytest
 
+from roto.cli.export import run_export
+from roto.export import ExportSpec, InMemorySource
 from roto.project import load_project
+from roto.shapes import ShapeSettings
 from tests.test_cli_export import saved  # noqa: F401  (the tracked project, made once)
 from tests.test_cli_track import FRAMES, assert_one_line_error, run
 
@@ -65,3 +69,16 @@ def test_export_cel_png_over_a_solid_colour(
     away = cv2.dilate(matte, np.ones((9, 9), np.uint8)) == 0  # beyond every object and its outline
     assert away.any()
     assert (picture[away][:, :3] == (0x30, 0x20, 0x10)).all()  # BGR of #102030
+
+
+def test_shapes_left_out_are_one_warning_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    mask = np.zeros((120, 160), bool)
+    mask[4::8, 4::8] = True
+    mask = cv2.dilate(mask.view(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)  # 300 specks of 25 pixels
+    source = InMemorySource("dusty", mask.shape, {"dust": [mask]})
+    spec = ExportSpec(tmp_path, format="svg", shapes=ShapeSettings(max_paths=8))
+    result = run_export(argparse.Namespace(json=True), source, spec)
+    assert len(result.files) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("roto: warning: Shot 'dusty', object 'dust': 1 frame(s) had more than 8 parts")
+    assert err.count("\n") == 1

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import sys
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,7 +35,7 @@ FORMATS: dict[str, tuple[str, int]] = {
     "cel-prores": ("prores", 8),  # the cel look as ProRes 4444
 }
 CEL_FORMATS = ("cel", "cel-prores")
-LAYOUTS = ("per-object", "union", "labels")
+LAYOUTS = ("per-object", "union", "labels", "layers")
 CONTENTS = ("alpha", "rgba-straight", "rgba-premultiplied")
 
 
@@ -50,7 +52,7 @@ def add_export_options(parser: argparse.ArgumentParser) -> None:
         "--layout",
         default="per-object",
         choices=LAYOUTS,
-        help="one output per object, merged, or a label map",
+        help="one output per object, merged, a label map (png), or one layer per object (exr)",
     )
     parser.add_argument(
         "--content", default="alpha", choices=CONTENTS, help="matte alone, or source colour with the matte"
@@ -128,11 +130,16 @@ def check_export(source: MatteSource, spec: ExportSpec) -> None:
 
 
 def run_export(args: argparse.Namespace, source: MatteSource, spec: ExportSpec) -> ExportResult:
+    """The export with a progress bar; export's warnings (shapes left out) as one `roto: warning:` line each."""
     from roto.export import export
 
     total = len(spec.frames) if spec.frames is not None else source.frame_count
-    with progress_bar(args, total, "export") as bar:
-        return export(source, spec, progress=lambda done, _total: bar.update(done - bar.n))
+    with warnings.catch_warnings(record=True) as caught, progress_bar(args, total, "export") as bar:
+        warnings.simplefilter("always")
+        result = export(source, spec, progress=lambda done, _total: bar.update(done - bar.n))
+    for warning in caught:
+        print(f"roto: warning: {warning.message}", file=sys.stderr)
+    return result
 
 
 def export_summary(result: ExportResult, spec: ExportSpec) -> dict[str, Any]:
