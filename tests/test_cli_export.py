@@ -78,6 +78,20 @@ def test_export_union_prores(saved: Path, tmp_path: Path, capsys: pytest.Capture
     assert [p.name for p in tmp_path.iterdir()] == ["square_matte.mov"]
 
 
+def test_export_layered_exr(saved: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import OpenEXR
+
+    code, _out, err = run(
+        capsys, "export", str(saved), "--out", str(tmp_path), "--format", "exr", "--layout", "layers"
+    )
+    assert code == 0, err
+    files = sorted(tmp_path.iterdir())
+    assert len(files) == FRAMES and files[0].name == "square_layers.0000.exr"
+    channels = OpenEXR.File(str(files[3]), separate_channels=True).channels()
+    assert sorted(channels) == ["corner.A", "square.A"]
+    assert channels["square.A"].pixels.max() == 1.0  # the prompted frame's object is in its layer
+
+
 @pytest.mark.parametrize(
     ("argv", "fragments"),
     [

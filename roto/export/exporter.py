@@ -50,6 +50,7 @@ class Layout(StrEnum):
     PER_OBJECT = "per-object"  # one output per object
     UNION = "union"  # one output: all selected objects merged (max of their alphas)
     LABELS = "labels"  # one paletted PNG per frame: pixel value = object number (PNG only)
+    LAYERS = "layers"  # one EXR per frame with a layer per object, channel "<object>.A" (EXR only)
 
 
 class Content(StrEnum):
@@ -76,7 +77,7 @@ _FILE_SUFFIX = {
 _SHAPE_FORMATS = {ExportFormat.SVG, *WHOLE_SHOT_WRITERS}
 _ONE_FILE = {ExportFormat.COCO, *WHOLE_SHOT_WRITERS}
 _ALPHA_ONLY = {ExportFormat.EXR, ExportFormat.H264, *_ONE_FILE, ExportFormat.SVG}
-_COMBINED_NAME = {Layout.UNION: "matte", Layout.LABELS: "labels"}
+_COMBINED_NAME = {Layout.UNION: "matte", Layout.LABELS: "labels", Layout.LAYERS: "layers"}
 _CEL_NAME = "cel"
 
 
@@ -175,6 +176,8 @@ def _make_plan(source: MatteSource, spec: ExportSpec) -> _Plan:
         )
     if layout is Layout.LABELS and (fmt is not ExportFormat.PNG or content is not Content.ALPHA):
         raise ExportError("Label maps are written as PNG mattes only (format png, content alpha)")
+    if layout is Layout.LAYERS and fmt is not ExportFormat.EXR:
+        raise ExportError("Layers (one layer per object in each file) are written as EXR only (format exr)")
     if layout is not Layout.PER_OBJECT and content is Content.CEL:
         raise ExportError("The cel look draws every selected object in one picture: use layout per-object")
     needs_pictures = content is not Content.ALPHA and (content is not Content.CEL or spec.cel.needs_frame)
@@ -195,6 +198,10 @@ def _make_plan(source: MatteSource, spec: ExportSpec) -> _Plan:
         raise ExportError(f"Shot '{source.shot_name}' has no object named {', '.join(map(repr, unknown))}")
     if not objects or len(set(objects)) != len(objects):
         raise ExportError("Select at least one object to export, each at most once")
+    if layout is Layout.LAYERS and len({images.exr_layer(name) for name in objects}) != len(objects):
+        raise ExportError(
+            "Two selected objects differ only by dots, which EXR layer names cannot hold: rename one"
+        )
     if layout is Layout.LABELS and len(objects) > images.MAX_LABELS:
         raise ExportError(f"A label map holds at most {images.MAX_LABELS} objects, {len(objects)} selected")
 
@@ -271,7 +278,7 @@ def _alphas(plan: _Plan, index: int) -> dict[str, np.ndarray]:
 def _planes(plan: _Plan, alphas: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Per output target: float alpha, or the uint8 label map for label layout."""
     layout = plan.spec.layout
-    if layout is Layout.PER_OBJECT:
+    if layout in (Layout.PER_OBJECT, Layout.LAYERS):  # layers: every object's alpha goes into one file
         return alphas
     if layout is Layout.UNION:
         return {plan.targets[0]: np.maximum.reduce(list(alphas.values()))}
@@ -303,6 +310,10 @@ class _SequenceSink:
 
     def write(self, index: int, planes: dict[str, np.ndarray], rgb: np.ndarray | None) -> None:
         spec = self._plan.spec
+        if spec.layout is Layout.LAYERS:
+            final = self._plan.path(self._plan.targets[0], index)
+            images.write_exr_layers(planes, self._staging.temp_path(final), final)
+            return
         for target, plane in planes.items():
             final = self._plan.path(target, index)
             temp = self._staging.temp_path(final)

@@ -78,8 +78,23 @@ def write_bytes(data: bytes, path: Path, final: Path) -> None:
 
 def write_exr(alpha: np.ndarray, path: Path, final: Path) -> None:
     """Single-channel half-float EXR; the channel is named ``A`` so compositors read it as alpha."""
+    _write_exr_channels({"A": alpha}, path, final)
+
+
+def exr_layer(name: str) -> str:
+    """An object's layer name: dots separate layer from channel in EXR, so they cannot be part of it."""
+    return name.replace(".", "_") or "_"
+
+
+def write_exr_layers(alphas: dict[str, np.ndarray], path: Path, final: Path) -> None:
+    """One half-float EXR holding every object as a layer: channel ``<object>.A`` (Nuke, Resolve and After
+    Effects list each as a layer with an alpha channel)."""
+    _write_exr_channels({f"{exr_layer(name)}.A": alpha for name, alpha in alphas.items()}, path, final)
+
+
+def _write_exr_channels(planes: dict[str, np.ndarray], path: Path, final: Path) -> None:
     header = {"compression": OpenEXR.ZIP_COMPRESSION, "type": OpenEXR.scanlineimage}
-    channels = {"A": np.ascontiguousarray(alpha, dtype=np.float16)}
+    channels = {name: np.ascontiguousarray(plane, dtype=np.float16) for name, plane in planes.items()}
     try:
         OpenEXR.File(header, channels).write(str(path))
     except Exception as exc:  # the binding raises bare RuntimeError/OSError with C++ messages

@@ -5,9 +5,11 @@ from pathlib import Path
 
 import numpy as np
 import OpenEXR
+import pytest
 from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 
+from roto.errors import ExportError
 from roto.export import ExportSpec, InMemorySource, export
 from roto.matte import MatteOps
 
@@ -23,6 +25,25 @@ def test_exr_is_single_half_float_alpha_channel(shot: InMemorySource, out_dir: P
     assert pixels.dtype == np.float16 and pixels.shape == (48, 64)
     want = ops.apply(shot.object_masks["disc"][1], shot.frame_size).astype(np.float16)
     np.testing.assert_array_equal(pixels, want)
+
+
+def test_multi_layer_exr_holds_one_layer_per_object(shot: InMemorySource, out_dir: Path) -> None:
+    ops = MatteOps(soft_edges=True)
+    result = export(shot, ExportSpec(out_dir, "exr", layout="layers", matte_ops=ops))
+    assert [p.name for p in result.files] == [f"sh010_layers.{n}.exr" for n in range(1001, 1006)]
+    channels = OpenEXR.File(str(out_dir / "sh010_layers.1003.exr"), separate_channels=True).channels()
+    assert sorted(channels) == ["box.A", "disc.A"]
+    for name in ("box", "disc"):
+        pixels = channels[f"{name}.A"].pixels
+        want = ops.apply(shot.object_masks[name][2], shot.frame_size).astype(np.float16)
+        assert pixels.dtype == np.float16
+        np.testing.assert_array_equal(pixels, want)
+
+
+def test_layers_are_exr_only(shot: InMemorySource, out_dir: Path) -> None:
+    with pytest.raises(ExportError, match="EXR only"):
+        export(shot, ExportSpec(out_dir, "png", layout="layers"))
+    assert not out_dir.exists()
 
 
 def test_coco_rle_round_trip(shot: InMemorySource, out_dir: Path) -> None:
