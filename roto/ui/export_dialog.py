@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
+    QDoubleSpinBox,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -25,9 +26,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from roto.errors import RotoError
+from roto.errors import ExportError, RotoError
 from roto.export import Content, ExportFormat, ExportSpec, Layout, MatteSource
+from roto.export.cel import CelStyle
 from roto.export.exporter import planned_files
+from roto.shapes import ShapeSettings
 from roto.ui.folder_field import folder_row
 
 START_NUMBERS: tuple[tuple[str, int | None], ...] = (
@@ -37,6 +40,14 @@ START_NUMBERS: tuple[tuple[str, int | None], ...] = (
     ("1001 (VFX convention)", 1001),
 )
 BIT_DEPTH_FORMATS = (ExportFormat.PNG, ExportFormat.FFV1)
+SHAPE_FORMATS = (
+    ExportFormat.SVG,
+    ExportFormat.SVG_ANIMATED,
+    ExportFormat.LOTTIE,
+    ExportFormat.NUKE,
+    ExportFormat.AFTER_EFFECTS,
+    ExportFormat.BLENDER,
+)
 
 
 class ExportDialog(QDialog):
@@ -91,6 +102,12 @@ class ExportDialog(QDialog):
         for text, number in START_NUMBERS:
             self.start.addItem(text, number)
         self.overwrite = QCheckBox("Replace existing files")
+        self.tolerance = _spin(
+            ShapeSettings().tolerance, 0.05, 100, "Largest distance of a shape from the matte"
+        )
+        self.outline = _spin(CelStyle().outline_px, 0, 100, "Outline width of the cel look (0: none)")
+        self.background = QLineEdit(CelStyle().background)
+        self.background.setToolTip("What the cel look is drawn over: frame, transparent or a colour #rrggbb")
         self.preview = QLabel()
         self.preview.setObjectName("preview")
         self.preview.setWordWrap(True)
@@ -103,6 +120,9 @@ class ExportDialog(QDialog):
         form.addRow("Layout", self.layout_choice)
         form.addRow("Content", self.content)
         form.addRow("Bit depth", self.bit_depth)
+        form.addRow("Shape tolerance (px)", self.tolerance)
+        form.addRow("Cel outline (px)", self.outline)
+        form.addRow("Cel background", self.background)
         form.addRow("File names", self.pattern)
         form.addRow("Start number", self.start)
         form.addRow("", self.overwrite)
@@ -123,10 +143,12 @@ class ExportDialog(QDialog):
             self.start,
         ):
             combo.currentIndexChanged.connect(self._update)
-        for field in (self.folder, self.pattern):
+        for field in (self.folder, self.pattern, self.background):
             field.textChanged.connect(self._update)
         for box in (self.first, self.last):
             box.valueChanged.connect(self._update)
+        for spin in (self.tolerance, self.outline):
+            spin.valueChanged.connect(self._update)
         self.objects.itemChanged.connect(self._update)
         self._update()
 
@@ -141,6 +163,11 @@ class ExportDialog(QDialog):
             for row in range(self.objects.count())
             if self.objects.item(row).checkState() == Qt.CheckState.Checked
         ]
+        try:
+            shapes = ShapeSettings(tolerance=self.tolerance.value())
+            cel = CelStyle(outline_px=self.outline.value(), background=self.background.text().strip())
+        except ValueError as exc:
+            raise ExportError(str(exc)) from None
         return ExportSpec(
             output_dir=Path(self.folder.text()).expanduser(),
             format=self.format.currentData(),
@@ -151,6 +178,8 @@ class ExportDialog(QDialog):
             frames=self.frames(),
             objects=chosen,
             start_frame=self.start.currentData(),
+            shapes=shapes,
+            cel=cel,
             overwrite=self.overwrite.isChecked(),
         )
 
@@ -160,6 +189,10 @@ class ExportDialog(QDialog):
         self.first.setEnabled(custom)
         self.last.setEnabled(custom)
         self.bit_depth.setEnabled(self.format.currentData() in BIT_DEPTH_FORMATS)
+        cel = self.content.currentData() == Content.CEL
+        self.tolerance.setEnabled(cel or self.format.currentData() in SHAPE_FORMATS)
+        self.outline.setEnabled(cel)
+        self.background.setEnabled(cel)
         try:
             files = planned_files(self._source, self.spec())
         except (RotoError, ValueError) as exc:
@@ -176,3 +209,12 @@ def _combo(kind: type[ExportFormat] | type[Layout] | type[Content]) -> QComboBox
     for member in kind:
         combo.addItem(member.value, member)
     return combo
+
+
+def _spin(value: float, low: float, high: float, tip: str) -> QDoubleSpinBox:
+    spin = QDoubleSpinBox()
+    spin.setRange(low, high)
+    spin.setSingleStep(0.25)
+    spin.setValue(value)
+    spin.setToolTip(tip)
+    return spin
