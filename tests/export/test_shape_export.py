@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import shutil
@@ -210,3 +211,19 @@ def test_thousands_of_specks_export_a_bounded_file_with_a_warning(tmp_path: Path
         (file,) = export(source, spec).files
     assert len(ET.parse(file).getroot()[0].get("d", "").split("M")) - 1 == 64
     assert file.stat().st_size < 200_000
+
+
+def test_a_100_frame_lottie_keeps_each_path_s_point_count_and_its_points_follow_the_object(
+    tmp_path: Path,
+) -> None:
+    source = InMemorySource("run", (HEIGHT, WIDTH), {"hero": [moving_mask(i) for i in range(100)]})
+    (file,) = export(source, ExportSpec(tmp_path, format="lottie")).files
+    (layer,) = json.loads(file.read_text())["layers"]
+    paths = [item for item in layer["shapes"][0]["it"] if item["ty"] == "sh"]
+    assert len(paths) == 3
+    for path in paths:
+        keys = [np.array(key["s"][0]["v"]) for key in path["ks"]["k"]]
+        assert len(keys) == 100 and len({len(v) for v in keys}) == 1
+        moved = np.mean([np.linalg.norm(b - a, axis=1).mean() for a, b in itertools.pairwise(keys)])
+        centroid = np.mean([np.linalg.norm(b.mean(0) - a.mean(0)) for a, b in itertools.pairwise(keys)])
+        assert moved <= 1.5 * centroid
