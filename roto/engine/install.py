@@ -6,10 +6,12 @@ folder beside the destination, verified, then renamed into place.
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 import zipfile
 from pathlib import Path
+from typing import IO
 
 import platformdirs
 from tqdm import tqdm
@@ -17,6 +19,7 @@ from tqdm import tqdm
 from roto.engine.bundle import (
     GRAPH_NAMES,
     MANIFEST_NAME,
+    MAX_MANIFEST_BYTES,
     VARIANTS,
     VariantSpec,
     load_bundle,
@@ -158,14 +161,52 @@ def _unzip_bundle(archive: Path, dest: Path) -> None:
                 f"{archive}: expected one {MANIFEST_NAME} in the archive, found {len(manifests)}"
             )
         prefix = manifests[0][: -len(MANIFEST_NAME)]
+        listed = _listed_sizes(archive, zf, manifests[0])
+        budget = MAX_UNPACKED_BYTES
         for member in names:
             if not member.startswith(prefix):
                 continue
             relative = Path(member[len(prefix) :])
             if relative.is_absolute() or ".." in relative.parts or len(relative.parts) != 1:
                 raise ModelError(f"{archive}: unsafe or unexpected member {member!r}")
+            if relative.name not in listed:
+                continue  # the bundle does not list it, so nothing reads it: never unpack it
+            limit = min(budget, listed[relative.name] or budget)
             with zf.open(member) as src, (dest / relative.name).open("wb") as out:
-                shutil.copyfileobj(src, out)
+                budget -= _copy_at_most(src, out, limit, f"{archive}: {member}")
+
+
+MAX_UNPACKED_BYTES = 8 * 1024**3  # the largest SAM2.1 bundle is about 1 GB
+
+
+def _listed_sizes(archive: Path, zf: zipfile.ZipFile, manifest: str) -> dict[str, int | None]:
+    """The files a zipped bundle's manifest lists, with their declared sizes (None: not declared)."""
+    with zf.open(manifest) as handle:
+        text = handle.read(MAX_MANIFEST_BYTES + 1)
+    try:
+        files = json.loads(text)["files"] if len(text) <= MAX_MANIFEST_BYTES else None
+    except (ValueError, RecursionError, KeyError, TypeError) as exc:
+        raise ModelError(f"{archive}: {manifest} is not a bundle manifest ({exc})") from exc
+    if not isinstance(files, dict):
+        raise ModelError(f"{archive}: {manifest} lists no files")
+    sizes: dict[str, int | None] = {MANIFEST_NAME: MAX_MANIFEST_BYTES}
+    for name, entry in files.items():
+        size = entry.get("size") if isinstance(entry, dict) else None
+        sizes[name] = size if isinstance(size, int) and not isinstance(size, bool) and size >= 0 else None
+    return sizes
+
+
+def _copy_at_most(src: IO[bytes], out: IO[bytes], limit: int, what: str) -> int:
+    """Copy until the end or ``limit`` bytes, whatever the archive claims; more than that is refused."""
+    copied = 0
+    while block := src.read(1 << 20):
+        copied += len(block)
+        if copied > limit:
+            raise ModelError(
+                f"{what} unpacks to more than {limit} bytes (more than it declares): not unpacked"
+            )
+        out.write(block)
+    return copied
 
 
 def remove(name: str) -> Path:

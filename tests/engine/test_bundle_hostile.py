@@ -194,3 +194,34 @@ def test_one_damaged_installed_bundle_is_reported_and_the_others_still_work(
         if argv[0] != "segment":
             assert "aaa-damaged" in text and "zzz-sound" in text, argv
     assert (tmp_path / "m.png").is_file()  # segment without --model used the sound bundle
+
+
+def _zip_bundle(bundle: Path, archive: Path, extra: dict[str, int], replace: dict[str, int]) -> Path:
+    """The bundle zipped, plus `extra` members of N zero bytes, and listed files replaced by N zero bytes."""
+    import zipfile
+
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path in bundle.iterdir():
+            if path.name in replace:
+                zf.writestr(f"b/{path.name}", bytes(replace[path.name]))
+            else:
+                zf.write(path, f"b/{path.name}")
+        for name, size in extra.items():
+            zf.writestr(f"b/{name}", bytes(size))
+    return archive
+
+
+def test_a_zip_bomb_is_never_unpacked(
+    bundle: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("ROTO_MODELS_DIR", str(tmp_path / "models"))
+    padding = _zip_bundle(bundle, tmp_path / "padded.zip", {"junk.bin": 64 << 20}, {})
+    assert padding.stat().st_size < 8 << 20
+    assert main(["models", "import", str(padding)]) == 0  # what the manifest does not list is skipped
+    installed = tmp_path / "models" / _manifest(bundle)["name"]
+    assert not (installed / "junk.bin").exists()
+    capsys.readouterr()
+    inflated = _zip_bundle(bundle, tmp_path / "inflated.zip", {}, {"image_encoder.onnx": 64 << 20})
+    assert main(["models", "import", str(inflated), "--overwrite"]) == 1
+    err = capsys.readouterr().err
+    assert "image_encoder.onnx unpacks to more than" in err and "Traceback" not in err
