@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from roto.export.vector.document import ShapeDocument, keyed_path
+from roto.export.vector.document import ShapeDocument, keyed_path, rounded
 
 _SCRIPT = """// Roto shapes of shot %(shot)s, frames %(first)d-%(last)d.
 // After Effects: File > Scripts > Run Script File... creates the comp, a solid per object and keyed masks.
@@ -47,10 +47,6 @@ _SCRIPT = """// Roto shapes of shot %(shot)s, frames %(first)d-%(last)d.
 """
 
 
-def _points(values: object) -> list[list[float]]:
-    return [[round(float(x), 2), round(float(y), 2)] for x, y in values]  # type: ignore[attr-defined]
-
-
 def after_effects_script(document: ShapeDocument) -> str:
     """The script; mask vertices in layer pixels, tangents relative to their vertex, as AE's Shape wants."""
     height, width = document.size
@@ -66,9 +62,9 @@ def after_effects_script(document: ShapeDocument) -> str:
                 bezier = keyed_path(path, frame)
                 keys.append(
                     [
-                        _points(bezier.anchors),
-                        _points(bezier.in_handles - bezier.anchors),
-                        _points(bezier.out_handles - bezier.anchors),
+                        rounded(bezier.anchors),
+                        rounded(bezier.in_handles - bezier.anchors),
+                        rounded(bezier.out_handles - bezier.anchors),
                     ]
                 )
             kind = "hole" if path.is_hole else "part"

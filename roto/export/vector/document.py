@@ -31,9 +31,6 @@ class ShapeDocument:
     numbers: list[int]
     layers: list[ShapeLayer]
 
-    def number(self, frame: int) -> int:
-        return self.numbers[self.frames.index(frame)]
-
 
 def keyed_path(path: AnimatedPath, frame: int) -> BezierPath:
     """The path on ``frame``; where the part is absent, every point collapsed onto the nearest key's centre
@@ -46,17 +43,17 @@ def keyed_path(path: AnimatedPath, frame: int) -> BezierPath:
     return BezierPath(point, point, point)
 
 
-def svg_path_data(paths: list[BezierPath], height: int | None = None) -> str:
-    """SVG path data (``M ... C ... Z``) of closed paths; ``height`` flips y for y-up formats."""
+def rounded(points: np.ndarray) -> list[list[float]]:
+    """(N, 2) points as JSON-ready pairs to 1/100 pixel (plenty below any tolerance, and half the text)."""
+    return [[round(float(x), 2), round(float(y), 2)] for x, y in points]
 
-    def xy(point: np.ndarray) -> str:
-        y = point[1] if height is None else height - point[1]
-        return f"{point[0]:.2f} {y:.2f}"
 
+def svg_path_data(paths: list[BezierPath]) -> str:
+    """SVG path data (``M ... C ... Z``) of closed paths."""
     parts = []
     for path in paths:
         controls = path.controls()
-        commands = [f"M{xy(controls[0, 0])}"]
-        commands += [f"C{xy(c[1])} {xy(c[2])} {xy(c[3])}" for c in controls]
+        commands = [f"M{controls[0, 0, 0]:.2f} {controls[0, 0, 1]:.2f}"]
+        commands += ["C" + " ".join(f"{x:.2f} {y:.2f}" for x, y in segment[1:]) for segment in controls]
         parts.append(" ".join(commands) + "Z")
     return " ".join(parts)

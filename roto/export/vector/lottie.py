@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from roto.export.vector.document import ShapeDocument, ShapeLayer, keyed_path
+from roto.export.vector.document import ShapeDocument, ShapeLayer, keyed_path, rounded
 from roto.shapes import AnimatedPath, BezierPath
 
 _STATIC_TRANSFORM = {
@@ -18,16 +18,12 @@ _STATIC_TRANSFORM = {
 }
 
 
-def _points(values: Any) -> list[list[float]]:
-    return [[round(float(x), 2), round(float(y), 2)] for x, y in values]
-
-
 def _shape(path: BezierPath) -> dict[str, Any]:
     return {
         "c": True,
-        "v": _points(path.anchors),
-        "i": _points(path.in_handles - path.anchors),
-        "o": _points(path.out_handles - path.anchors),
+        "v": rounded(path.anchors),
+        "i": rounded(path.in_handles - path.anchors),
+        "o": rounded(path.out_handles - path.anchors),
     }
 
 
