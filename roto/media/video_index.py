@@ -7,6 +7,7 @@ which holds with B-frames (decode order differs from display order), open GOPs a
 from __future__ import annotations
 
 import bisect
+import logging
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -17,6 +18,11 @@ from av.container import InputContainer
 from av.video.stream import VideoStream
 
 from roto.errors import MediaError
+
+HEADER_SLACK_FRAMES = 2
+"""Frames a header may promise beyond the packets present before the file counts as truncated (or 2%)."""
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -84,11 +90,15 @@ def build_index(container: InputContainer, stream: VideoStream, path: Path) -> V
     if not timestamps:
         raise MediaError(f"{path}: the video stream holds no frames")
     declared = stream.frames or 0
-    if declared > packets:
+    if declared - packets > max(HEADER_SLACK_FRAMES, declared // 50):
         raise MediaError(
             f"{path}: the file is truncated: its header lists {declared} frames but only "
             f"{packets} are present (an interrupted copy or recording?)"
         )
+    if (
+        declared > packets
+    ):  # FFmpeg's own AVI writer can count one frame more than it muxes: trust the packets
+        log.warning("%s: the header lists %d frames, %d are present; using those", path, declared, packets)
     pts_sorted = np.unique(np.asarray(timestamps, dtype=np.int64))
     if len(pts_sorted) != len(timestamps):
         raise MediaError(f"{path}: several video frames share one timestamp, so frames cannot be told apart")
