@@ -66,8 +66,8 @@ class FrameOutput:
 class ObjectTrack:
     """Everything propagation remembers about one object."""
 
-    # frame -> (coords, labels) of points and box, or the painted mask at model size
-    prompts: dict[int, tuple[np.ndarray, np.ndarray] | np.ndarray] = field(default_factory=dict)
+    # frame -> (coords, labels) of points and box, or None for a painted mask (kept only as its logits, spilled)
+    prompts: dict[int, tuple[np.ndarray, np.ndarray] | None] = field(default_factory=dict)
     cond: dict[int, FrameOutput] = field(default_factory=dict)
     tracked: dict[int, FrameOutput] = field(default_factory=dict)  # non-conditioning frames
     reverse: dict[int, bool] = field(default_factory=dict)  # frames tracked so far and their direction
@@ -199,7 +199,7 @@ class VideoPropagator:
         if painted.shape != (size, size):
             painted = (resize_plane(painted, (size, size)) >= 0.5).astype(np.float32)
         track = self.objects.setdefault(obj_id, ObjectTrack())
-        track.prompts[frame] = painted
+        track.prompts[frame] = None
         track.cond[frame] = self._mask_as_output(obj_id, frame, embedding, painted)
         track.pending.add(frame)
         logits = self._logits.get((obj_id, frame))

@@ -112,6 +112,11 @@ def test_errors_are_clear(propagator: VideoPropagator, test_bundle_path: Path) -
         list(propagator.propagate(start=5, end=2))
     with pytest.raises(PromptError, match="outside the 320x240 frame"):
         propagator.add_prompts(3, 1, np.array([[400.0, 10.0]]), np.array([1]))
+    with pytest.raises(PromptError, match=r"must be 240x320 like the frame, got shape \(240, 300\)"):
+        propagator.add_mask(3, 1, np.zeros((240, 300), bool))
+    with pytest.raises(PromptError, match="boolean or 0/1"):
+        propagator.add_mask(3, 1, np.full((240, 320), 0.5))
+    assert propagator.prompted_frames(1) == [0]  # refused masks leave the prompts as they were
     empty = VideoPropagator.open(load_bundle(test_bundle_path), MovingSquare())
     with pytest.raises(PromptError, match="add points or a box first"):
         list(empty.propagate())
