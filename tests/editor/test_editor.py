@@ -147,8 +147,9 @@ def test_objects_keep_unique_names_and_strokes_are_hand_edits(session: Session) 
     assert session.errors and "Object 1" in session.errors[-1][1]
     editor.stroke([(20, 20), (60, 20)], 6, erase=False)
     assert session.masks() == {0: MaskOrigin.EDITED}
-    editor.stroke([(0, 0), (159, 95)], 500, erase=True)  # erasing everything clears the frame's mask
-    assert session.masks() == {}
+    editor.stroke([(0, 0), (159, 95)], 500, erase=True)  # erased to nothing: "the object is absent here"
+    assert session.masks() == {0: MaskOrigin.EDITED}
+    assert not session.doc.project.get_mask("shot-1", 2, 0).any()
     editor.undo()
     editor.delete_object(2)
     assert state.object_id == 1  # the current object stays valid
@@ -273,6 +274,15 @@ def test_a_stroke_is_its_frames_prompt_and_sticks_through_propagation(session: S
         range(5, CLIP_FRAMES)
     )
 
+    # Erased to nothing on frame 8: a prompt that the object is absent there, kept empty by the next run.
+    state.frame = 8
+    editor.stroke([(0, 0), (159, 95)], 500, erase=True)
+    state.frame = 4
+    request = editor.propagate(Direction.FORWARD)
+    assert request is not None and [f.frame for f in request.objects[0].frames] == [4, 8]
+    session.sync.run_pending()
+    assert second[8].origin == MaskOrigin.EDITED and not doc.project.get_mask(doc.shot.id, 2, 8).any()
+
 
 def test_a_box_offers_candidates_and_moves_in_one_step_with_its_new_mask(
     session: Session, service: EngineService
@@ -295,3 +305,19 @@ def test_a_box_offers_candidates_and_moves_in_one_step_with_its_new_mask(
     editor.undo()  # the move and its mask in one step
     assert doc.shot.object(1).prompts[0].boxes == [Box(20, 20, 90, 80)]
     assert doc.stack.undo_label == "Next mask candidate"
+
+
+def test_the_in_out_range_is_an_undoable_edit_of_the_document(session: Session) -> None:
+    editor, state = session.editor, session.editor.state
+    assert editor.set_in_out((2, 6))
+    assert state.in_out == (2, 6) and session.doc.shot.in_out == (2, 6)
+    assert session.doc.stack.undo_label == "Set in/out"
+    assert editor.set_in_out((0, CLIP_FRAMES - 1)) and session.doc.shot.in_out is None  # whole shot: no range
+    editor.undo()
+    assert state.in_out == (2, 6)
+    state.frame = 2
+    editor.add_point(50, 50, 1)
+    session.sync.run_pending()
+    assert editor.propagate(Direction.FORWARD) is not None
+    assert not editor.set_in_out((1, 3)) and state.in_out == (2, 6)  # a run owns the document
+    session.sync.run_pending()
