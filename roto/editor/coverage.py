@@ -94,9 +94,11 @@ class ShotMarks:
         for change in event.changes:
             if change.shot_id != self.shot.id:
                 continue
-            if ChangeKind.OBJECTS in change.kinds or change.object_id is None:
+            if ChangeKind.OBJECTS in change.kinds:
                 self.reset()
                 return
+            if change.object_id is None:  # the shot's media or range: no marks change
+                continue
             obj = next((o for o in self.shot.objects if o.id == change.object_id), None)
             if obj is None:
                 continue

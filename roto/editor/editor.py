@@ -28,12 +28,14 @@ from roto.media import MediaSource
 from roto.project import (
     AddObject,
     Box,
+    ChangeKind,
     ClearFrame,
     Command,
     DeleteObject,
     EncodedMask,
     MaskOrigin,
     Point,
+    SetInOut,
     SetMask,
     StackEvent,
     UpdateObject,
@@ -58,6 +60,15 @@ class EngineClient(Protocol):
     def propagate(self, request: PropagateRequest) -> None: ...
 
     def cancel_propagation(self) -> None: ...
+
+
+def _positions(doc: Document | None) -> tuple[int, int] | None:
+    """The document's in/out range as timeline positions (None for none, or for one spanning the whole shot)."""
+    if doc is None or doc.shot.in_out is None:
+        return None
+    first, last = doc.shot.in_out
+    positions = (first - doc.shot.first_frame, last - doc.shot.first_frame)
+    return None if positions == (0, doc.shot.frame_count - 1) else positions
 
 
 class Editor:
@@ -86,7 +97,7 @@ class Editor:
             self.prompts = PromptSession(doc.stack, self.engine.predict)
             self._unsubscribe = doc.stack.add_listener(self._on_stack_event)
         state.shown_frame = None
-        state.in_out = None
+        state.in_out = _positions(doc)
         state.frame = 0
         state.selection = ()
         state.object_id = doc.shot.objects[0].id if doc is not None and doc.shot.objects else None
@@ -101,6 +112,22 @@ class Editor:
             self.state.object_id = doc.shot.objects[0].id if doc.shot.objects else None
         if self.prompts is not None:
             self.state.candidates = self.prompts.current_candidates()
+        if any(ChangeKind.RANGE in change.kinds for change in event.changes):
+            self.state.in_out = _positions(doc)
+
+    def set_in_out(self, in_out: tuple[int, int] | None) -> bool:
+        """Set the in/out range (timeline positions; None: the whole shot) as an undoable edit saved with the
+        project; False when refused (a run owns the document), so the timeline can show the range again."""
+        doc = self.state.document
+        if in_out == (0, self.state.frame_count - 1):
+            in_out = None  # the whole shot is no range
+        if doc is None or in_out == self.state.in_out:
+            return True
+        if self._refused_while_busy():
+            return False
+        first = doc.shot.first_frame
+        frames = None if in_out is None else (in_out[0] + first, in_out[1] + first)
+        return self.push(SetInOut(doc.shot.id, frames))
 
     # -- frames ------------------------------------------------------------------------------------
 

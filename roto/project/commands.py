@@ -43,9 +43,11 @@ class ChangeKind(Flag):
     """Masks on the frames named."""
     MEDIA = auto()
     """The shot's media (relinked)."""
+    RANGE = auto()
+    """The shot's in/out range."""
 
 
-ALL_CHANGES = ChangeKind.OBJECTS | ChangeKind.PROMPTS | ChangeKind.MASKS | ChangeKind.MEDIA
+ALL_CHANGES = ChangeKind.OBJECTS | ChangeKind.PROMPTS | ChangeKind.MASKS | ChangeKind.MEDIA | ChangeKind.RANGE
 
 
 @dataclass(frozen=True)
@@ -493,6 +495,31 @@ class RelinkMedia(Command):
         assert self._previous is not None, "undo before do"
         project.shot(self.shot_id).media = self._previous
         return [Change(self.shot_id, kinds=ChangeKind.MEDIA)]
+
+
+@dataclass
+class SetInOut(Command):
+    """Set (or clear, with None) the shot's in/out range, in shot frames: where runs and exports stay."""
+
+    shot_id: str
+    in_out: tuple[int, int] | None
+    label: str = "Set in/out"
+    _previous: tuple[int, int] | None = field(default=None, init=False, repr=False)
+
+    def do(self, project: Project) -> list[Change]:
+        shot = project.shot(self.shot_id)
+        if self.in_out is not None:
+            first, last = self.in_out
+            shot.check_frame(first)
+            shot.check_frame(last)
+            if first > last:
+                raise ProjectError(f"in point {first} is after out point {last}")
+        self._previous, shot.in_out = shot.in_out, self.in_out
+        return [Change(self.shot_id, kinds=ChangeKind.RANGE)]
+
+    def undo(self, project: Project) -> list[Change]:
+        project.shot(self.shot_id).in_out = self._previous
+        return [Change(self.shot_id, kinds=ChangeKind.RANGE)]
 
 
 @dataclass

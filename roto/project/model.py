@@ -115,6 +115,9 @@ class Shot:
     width: int
     height: int
     objects: list[RotoObject] = field(default_factory=list)
+    in_out: tuple[int, int] | None = (
+        None  # the range runs and exports keep to, in shot frames; None: whole shot
+    )
 
     @classmethod
     def for_media(cls, media: MediaSource, shot_id: str = "shot-1") -> Shot:

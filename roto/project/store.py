@@ -36,7 +36,7 @@ MANIFEST_NAME = "project.json"
 RECOVERY_NAME = "recovery.json"
 MASKS_DIR = "masks"
 FORMAT_NAME = "roto-project"
-CURRENT_VERSION = 2
+CURRENT_VERSION = 3
 TEMP_SUFFIX = ".tmp"
 
 MAX_MANIFEST_BYTES = 256 * 1024 * 1024
@@ -60,7 +60,15 @@ def _add_matte_settings(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-MIGRATIONS: dict[int, Migration] = {1: _add_matte_settings}
+def _add_in_out(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 3 stores each shot's in/out range; a version 2 shot had none, i.e. the whole shot."""
+    for shot in data.get("shots") or ():
+        if isinstance(shot, dict):
+            shot.setdefault("in_out", None)
+    return data
+
+
+MIGRATIONS: dict[int, Migration] = {1: _add_matte_settings, 2: _add_in_out}
 """``MIGRATIONS[n]`` turns a version-n manifest into a version n+1 one. A format change bumps CURRENT_VERSION,
 registers its migration here and freezes a sample of the old version under tests/project/data/."""
 
@@ -249,6 +257,7 @@ def _encode_shot(shot: Shot, folder: Path) -> dict[str, Any]:
         "width": shot.width,
         "height": shot.height,
         "objects": [_encode_object(obj) for obj in shot.objects],
+        "in_out": list(shot.in_out) if shot.in_out is not None else None,
     }
 
 
@@ -374,6 +383,17 @@ class _Decoder:
     def fail(self, where: str, problem: str) -> NoReturn:
         raise ProjectError(f"{self.source}: {where}: {problem}")
 
+    def in_out(self, value: Any, where: str, shot: Shot) -> tuple[int, int] | None:
+        if value is None:
+            return None
+        last_frame = shot.first_frame + shot.frame_count - 1
+        pair = self.array(value, where, 2)
+        if len(pair) != 2:
+            self.fail(where, "expected [in, out] or null")
+        first = self.integer(pair[0], f"{where}[0]", shot.first_frame, last_frame)
+        last = self.integer(pair[1], f"{where}[1]", first, last_frame)
+        return (first, last)
+
     def mapping(self, value: Any, where: str, required: tuple[str, ...]) -> dict[str, Any]:
         if not isinstance(value, dict):
             self.fail(where, "expected an object")
@@ -432,7 +452,7 @@ class _Decoder:
         return Project(self.text(data["name"], "name"), shots)
 
     def shot(self, value: Any, where: str) -> Shot:
-        keys = ("id", "media", "first_frame", "frame_count", "fps", "width", "height", "objects")
+        keys = ("id", "media", "first_frame", "frame_count", "fps", "width", "height", "objects", "in_out")
         data = self.mapping(value, where, keys)
         fps = data["fps"]
         if not isinstance(fps, str) or not _FPS_PATTERN.fullmatch(fps) or _positive_rate(fps) is None:
@@ -453,6 +473,7 @@ class _Decoder:
             width=self.integer(data["width"], f"{where}.width", 1, MAX_SIDE),
             height=self.integer(data["height"], f"{where}.height", 1, MAX_SIDE),
         )
+        shot.in_out = self.in_out(data["in_out"], f"{where}.in_out", shot)
         objects = self.array(data["objects"], f"{where}.objects", MAX_OBJECTS)
         shot.objects = [self.object(value, f"{where}.objects[{i}]", shot) for i, value in enumerate(objects)]
         if len({obj.id for obj in shot.objects}) != len(shot.objects):

@@ -140,7 +140,7 @@ class MainWindow(QMainWindow):
     def _connect_widgets(self) -> None:
         editor, state = self.editor, self.state
         self.timeline.frame_changed.connect(lambda frame: setattr(state, "frame", frame))
-        self.timeline.range_changed.connect(lambda: setattr(state, "in_out", self.timeline.in_out))
+        self.timeline.range_changed.connect(self._on_range_changed)
         self.canvas.point_added.connect(editor.add_point)
         self.canvas.box_drawn.connect(editor.add_box)
         self.canvas.prompt_delete_requested.connect(lambda _kind, index: editor.delete_point(index))
@@ -197,6 +197,12 @@ class MainWindow(QMainWindow):
             doc.autosave_s = float(self.preferences.autosave_s)
             self._show_title()
             self.canvas.setFocus()
+
+    def _on_range_changed(self) -> None:
+        if not self.editor.set_in_out(self.timeline.in_out):
+            self.timeline.set_range(
+                *(self.state.in_out or (None, None))
+            )  # refused: show the document's again
 
     def _show_title(self) -> None:
         doc = self.state.document

@@ -43,12 +43,14 @@ class DocumentView:
         self.state.connect("document", self._show_document)
         self.state.connect("object_id", lambda _id: self._show_object())
         self.state.connect("frame", self._follow_frame)
+        self.state.connect("in_out", lambda in_out: self.timeline.set_range(*(in_out or (None, None))))
         self.state.connect("view", lambda _view: self.refresh_frame())
         # The finished mattes' clean-up, kept by mask digest: stepping back to a frame costs nothing.
         self._cleaned = CleanCache()
         self._rgb: np.ndarray | None = None  # the frame shown: the cut-out view shows it through the matte
         self.state.pending.connect(lambda _target: self.show_prompts())
         loader.frame_loaded.connect(self._on_frame_loaded)
+        canvas.viewport_changed.connect(self.refresh_frame)  # composed for what the canvas shows
 
     def _show_document(self, doc: Document | None) -> None:
         self._unsubscribe()
@@ -59,6 +61,7 @@ class DocumentView:
             return
         self._unsubscribe = doc.stack.add_listener(self._on_stack_event)
         self.timeline.set_clip(doc.shot.frame_count, float(doc.shot.fps), doc.media.frame_numbers)
+        self.timeline.set_range(*(self.state.in_out or (None, None)))
         self.objects.set_objects(doc.shot.objects, self.state.object_id)
         self._show_marks()
         self.loader.request(self.state.frame)
@@ -133,8 +136,9 @@ class DocumentView:
         frame = doc.shot.first_frame + shown
         onion = onion_layers(doc.project, doc.shot, frame, view.reach)
         layers = frame_layers(doc.project, doc.shot, frame, cache=self._cleaned)
+        viewport = self.canvas.visible_viewport()
         self.canvas.show_view(
-            compose_view(view, layers, self.state.object_id, self._rgb, onion, doc.shot.frame_shape)
+            compose_view(view, layers, self.state.object_id, self._rgb, onion, doc.shot.frame_shape, viewport)
         )
         self.show_prompts()
 

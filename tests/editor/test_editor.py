@@ -305,3 +305,19 @@ def test_a_box_offers_candidates_and_moves_in_one_step_with_its_new_mask(
     editor.undo()  # the move and its mask in one step
     assert doc.shot.object(1).prompts[0].boxes == [Box(20, 20, 90, 80)]
     assert doc.stack.undo_label == "Next mask candidate"
+
+
+def test_the_in_out_range_is_an_undoable_edit_of_the_document(session: Session) -> None:
+    editor, state = session.editor, session.editor.state
+    assert editor.set_in_out((2, 6))
+    assert state.in_out == (2, 6) and session.doc.shot.in_out == (2, 6)
+    assert session.doc.stack.undo_label == "Set in/out"
+    assert editor.set_in_out((0, CLIP_FRAMES - 1)) and session.doc.shot.in_out is None  # whole shot: no range
+    editor.undo()
+    assert state.in_out == (2, 6)
+    state.frame = 2
+    editor.add_point(50, 50, 1)
+    session.sync.run_pending()
+    assert editor.propagate(Direction.FORWARD) is not None
+    assert not editor.set_in_out((1, 3)) and state.in_out == (2, 6)  # a run owns the document
+    session.sync.run_pending()

@@ -21,16 +21,20 @@ from roto.project import (
     DeletePrompt,
     EncodedMask,
     MaskOrigin,
+    MaskStore,
     MovePrompt,
     Point,
     Project,
     Propagate,
     RelinkMedia,
+    SetInOut,
     SetMask,
     Shot,
     StackEvent,
     UndoStack,
     UpdateObject,
+    load_project,
+    save_project,
 )
 from tests.project.project_helpers import disc
 
@@ -486,3 +490,22 @@ def test_encoded_masks_of_the_wrong_size_are_refused(stack: UndoStack) -> None:
         stack.push(Propagate("shot1", [(1, 4, EncodedMask.from_mask(disc(1, 1, 1))), (1, 5, wrong)]))
     assert stack.project.shots == before and stack.index == 5
     assert wrong.digest not in stack.project.masks.known()
+
+
+def test_in_out_range_is_an_undoable_edit_saved_with_the_project(tmp_path: Path) -> None:
+    shot = Shot("s", Path("/clip.mp4"), 100, 20, Fraction(24), 6, 4)
+    project = Project("p", [shot])
+    stack = UndoStack(project)
+    stack.push(SetInOut("s", (104, 110)))
+    assert shot.in_out == (104, 110) and stack.undo_label == "Set in/out"
+    with pytest.raises(ProjectError, match="after out point"):
+        stack.push(SetInOut("s", (110, 104)))
+    with pytest.raises(ProjectError):
+        stack.push(SetInOut("s", (99, 104)))  # before the shot's first frame
+    assert shot.in_out == (104, 110)
+    project.masks = MaskStore()
+    shot.media = tmp_path / "clip.mp4"
+    save_project(project, tmp_path / "p.roto")
+    assert load_project(tmp_path / "p.roto").shots[0].in_out == (104, 110)
+    stack.undo()
+    assert shot.in_out is None

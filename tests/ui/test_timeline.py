@@ -105,3 +105,25 @@ def test_the_shortcuts_list_names_every_bound_command() -> None:
     listed = {command for _, command, _ in rows}
     assert all(spec.text.replace("&", "").split("\t")[0] in listed for spec in bound)
     assert ("Playback", "Next Prompted Frame", "K") in rows and ("Playback", "Play / Pause", "Space") in rows
+
+
+def test_in_out_points_are_saved_with_the_project(  # type: ignore[no-untyped-def]
+    qtbot, window: MainWindow, small_clip: Path, tmp_path: Path, monkeypatch
+) -> None:
+    from PySide6.QtWidgets import QFileDialog
+
+    open_and_show(qtbot, window, small_clip)
+    window.timeline.set_frame(2)
+    qtbot.keyClick(window.canvas, Qt.Key.Key_I)
+    window.timeline.set_frame(7)
+    qtbot.keyClick(window.canvas, Qt.Key.Key_O)
+    assert window.state.document is not None and window.state.document.shot.in_out == (2, 7)
+    assert window.isWindowModified() and window.menu_actions["undo"].text() == "&Undo Set in/out"
+    folder = tmp_path / "shot.roto"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *_a, **_k: (str(folder), "")))
+    assert window.save()
+    window.editor.set_document(None)
+    assert window.open_path(folder)
+    assert window.timeline.in_out == (2, 7) and not window.isWindowModified()
+    window.menu_actions["undo"].trigger()  # nothing to undo after opening: the range came from the file
+    assert window.timeline.in_out == (2, 7)
