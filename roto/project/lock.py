@@ -6,8 +6,9 @@ lock for as long as the document is open, ``roto track`` for its save, and a lon
 hold it for its whole run with ``with ProjectLock.acquire(folder, "roto render"):``.
 
 The lock is an OS lock (``flock`` on POSIX, ``msvcrt.locking`` on Windows) on ``NAME.roto/.roto-lock``, whose
-text says who holds it. The OS drops the lock when its process dies, so a crash never leaves a stale lock: the
-next writer finds the file unlocked, takes it over and logs whose it was.
+text says who holds it; the file exists only while the lock is held. The OS drops the lock when its process dies,
+so a crash never leaves a stale lock: its file stays, the next writer finds it unlocked, takes it over and logs
+whose it was.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from roto.oslock import try_lock
 
 LOCK_NAME = ".roto-lock"
 MAX_OWNER_BYTES = 4096
+_ATTEMPTS = 100
 _WINDOWS_LOCK_OFFSET = (
     1 << 20
 )  # Windows locks are mandatory: lock a byte past the owner text, which stays readable
@@ -99,7 +101,56 @@ class ProjectLock:
     def acquire(cls, folder: Path, program: str | None = None) -> ProjectLock:
         """Lock ``folder`` (created if missing); ProjectLocked names the holder when another process has it."""
         folder = Path(folder)
-        path = folder / LOCK_NAME
+        fd = _open_locked(folder)
+        try:
+            previous = LockOwner.from_json(_read_owner(fd))
+            if previous is not None:
+                log.info(
+                    "%s: taking over the lock last held by %s (it has ended)", folder, previous.describe()
+                )
+            owner = LockOwner.this_process(program or default_program())
+            os.ftruncate(fd, 0)
+            os.lseek(fd, 0, os.SEEK_SET)
+            os.write(fd, owner.to_json())  # informative only, so not fsynced
+        except OSError as exc:
+            os.close(fd)
+            raise ProjectError(
+                f"{folder / LOCK_NAME}: cannot lock the project ({exc.strerror or exc})"
+            ) from exc
+        return cls(folder, fd, owner)
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
+
+    def covers(self, folder: Path) -> bool:
+        """Whether this held lock is the one for ``folder`` (so a save there may go ahead under it)."""
+        return self.held and os.path.realpath(self.folder) == os.path.realpath(folder)
+
+    def release(self) -> None:
+        """Let other writers in. The lock file is deleted while still locked, so a saved project keeps no trace;
+        a writer that opened it meanwhile sees, once it gets the lock, that the name is gone, and starts again."""
+        if self._fd is None:
+            return
+        fd, self._fd = self._fd, None
+        with contextlib.suppress(OSError):  # the OS lock is what counts; the file is only informative
+            os.ftruncate(fd, 0)
+            (self.folder / LOCK_NAME).unlink()
+        os.close(fd)  # closing drops the OS lock
+
+    def __enter__(self) -> ProjectLock:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, value: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.release()
+
+
+def _open_locked(folder: Path) -> int:
+    """An open descriptor of ``folder``'s lock file, OS-locked by this process, still under that name."""
+    path = folder / LOCK_NAME
+    for _attempt in range(_ATTEMPTS):
         try:
             folder.mkdir(parents=True, exist_ok=True)
             fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | os.O_NONBLOCK, 0o644)
@@ -119,47 +170,23 @@ class ProjectLock:
                     f"{folder}: the project is open for writing in {holder}; close it there, or save elsewhere",
                     owner,
                 )
-            previous = LockOwner.from_json(_read_owner(fd))
-            if previous is not None:
-                log.info(
-                    "%s: taking over the lock last held by %s (it has ended)", folder, previous.describe()
-                )
-            owner = LockOwner.this_process(program or default_program())
-            os.ftruncate(fd, 0)
-            os.lseek(fd, 0, os.SEEK_SET)
-            os.write(fd, owner.to_json())  # informative only, so not fsynced
-        except OSError as exc:
-            os.close(fd)
-            raise ProjectError(f"{path}: cannot lock the project ({exc.strerror or exc})") from exc
+            if _names(path, fd):
+                return fd
         except BaseException:
             os.close(fd)
             raise
-        return cls(folder, fd, owner)
+        os.close(fd)  # its holder deleted it while releasing: lock the file now under that name
+    raise ProjectError(f"{path}: cannot lock the project (its lock file keeps being replaced)")
 
-    @property
-    def held(self) -> bool:
-        return self._fd is not None
 
-    def covers(self, folder: Path) -> bool:
-        """Whether this held lock is the one for ``folder`` (so a save there may go ahead under it)."""
-        return self.held and os.path.realpath(self.folder) == os.path.realpath(folder)
-
-    def release(self) -> None:
-        """Let other writers in; the lock file stays (deleting it would race with the next holder's open)."""
-        if self._fd is None:
-            return
-        fd, self._fd = self._fd, None
-        with contextlib.suppress(OSError):  # the OS lock is what counts; the text is only informative
-            os.ftruncate(fd, 0)
-        os.close(fd)  # closing drops the OS lock
-
-    def __enter__(self) -> ProjectLock:
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, value: BaseException | None, traceback: TracebackType | None
-    ) -> None:
-        self.release()
+def _names(path: Path, fd: int) -> bool:
+    """Whether ``path`` still names the open file ``fd``."""
+    try:
+        named = os.stat(path, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    opened = os.fstat(fd)
+    return (named.st_dev, named.st_ino) == (opened.st_dev, opened.st_ino)
 
 
 def _read_owner(fd: int) -> bytes:

@@ -81,7 +81,7 @@ def test_another_process_holding_the_project_refuses_saves_until_it_dies(
     assert str(child.pid) in (folder / LOCK_NAME).read_text()  # the crash left its text behind: a stale lock
     save_project(stack.project, folder)  # ...which the OS released, so it is taken over
     assert len(load_project(folder).shots[0].objects) == 1
-    assert (folder / LOCK_NAME).read_text() == ""  # released after the save
+    assert not (folder / LOCK_NAME).exists()  # released after the save: a saved project keeps no lock file
 
 
 def test_a_lock_is_for_one_folder_and_a_special_lock_file_is_refused(
@@ -157,3 +157,23 @@ def test_two_processes_saving_one_project_at_once_never_break_it(tmp_path: Path)
         assert project.get_mask("s", obj.id, frame) is not None
     on_disk = {p.stem for p in (folder / "masks").iterdir()}
     assert {e.digest for e in obj.masks.values()} <= on_disk
+
+
+def test_a_writer_that_opened_the_lock_file_as_its_holder_released_it_locks_the_new_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "demo.roto"
+    first = ProjectLock.acquire(folder, "first")
+    real_open = os.open
+
+    def open_then_release(path: object, *args: object) -> int:
+        fd = real_open(path, *args)  # type: ignore[arg-type]
+        first.release()  # the holder lets go (and deletes the file) between this open and the lock
+        return fd
+
+    monkeypatch.setattr(os, "open", open_then_release)
+    second = ProjectLock.acquire(folder, "second")
+    monkeypatch.undo()
+    with pytest.raises(ProjectLocked, match="second"):  # the file under the name is the one second holds
+        ProjectLock.acquire(folder, "third")
+    second.release()
