@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ pytest.importorskip("sam2")
 
 COMPUTED_TOL = 1e-6  # initializers ONNX Runtime recomputes from several weights (products, interpolation)
 OUTPUT_TOL = 1e-5
+LOGIT_TOL = 1e-4
 SEED = 1
 
 
@@ -110,10 +112,14 @@ def _assert_same_masks(converted: Path, built: Path) -> None:
     ]
     for prompt in prompts:
         ours, theirs = (p.predict(**prompt) for p in predictors)
-        assert ours.best == theirs.best
         np.testing.assert_allclose(ours.scores, theirs.scores, rtol=0, atol=OUTPUT_TOL)
+        if np.sort(theirs.scores)[-1] - np.sort(theirs.scores)[-2] > 2 * OUTPUT_TOL:  # a clear best
+            assert ours.best == theirs.best
         for index in range(len(ours)):
-            np.testing.assert_array_equal(ours.mask(index), theirs.mask(index))
+            np.testing.assert_allclose(ours.logits(index), theirs.logits(index), rtol=0, atol=LOGIT_TOL)
+            # A pixel whose logit is within rounding of zero may fall either side; nothing else may differ.
+            differ = ours.mask(index) != theirs.mask(index)
+            assert np.all(np.abs(theirs.logits(index)[differ]) <= LOGIT_TOL), f"{int(differ.sum())} pixels"
 
 
 def test_template_bundle_equals_the_converted_bundle_test_variant(tmp_path: Path) -> None:
@@ -122,10 +128,24 @@ def test_template_bundle_equals_the_converted_bundle_test_variant(tmp_path: Path
     _assert_same_masks(converted, built)
 
 
+# The larger variants take minutes each to convert on two cores: run with ROTO_TEST_ALL_VARIANTS=1.
+ALL_VARIANTS = os.environ.get("ROTO_TEST_ALL_VARIANTS") == "1"
+
+
 @pytest.mark.slow
-def test_template_bundle_equals_the_converted_bundle_tiny(tmp_path: Path) -> None:
-    _, converted, built = _torch_and_template_bundles("tiny", tmp_path)
-    _assert_same_bundle(converted, built, "tiny")
+@pytest.mark.parametrize(
+    "variant",
+    [
+        "tiny",
+        *(
+            pytest.param(v, marks=pytest.mark.skipif(not ALL_VARIANTS, reason="set ROTO_TEST_ALL_VARIANTS=1"))
+            for v in ("small", "base-plus", "large")
+        ),
+    ],
+)
+def test_template_bundle_equals_the_converted_bundle(tmp_path: Path, variant: str) -> None:
+    _, converted, built = _torch_and_template_bundles(variant, tmp_path)
+    _assert_same_bundle(converted, built, variant)
     _assert_same_masks(converted, built)
 
 
