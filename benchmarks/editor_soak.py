@@ -163,6 +163,9 @@ def main() -> None:
         rss_after_warmup = None
         start = time.monotonic()
         rounds = crashes = 0
+        rss_trend: list[
+            float
+        ] = []  # MiB every 5 rounds: growth that levels off is caches filling, not a leak
         try:
             while time.monotonic() - start < args.minutes * 60:
                 for _ in range(20):
@@ -170,6 +173,8 @@ def main() -> None:
                 rounds += 1
                 if rounds == 5:
                     rss_after_warmup = process.memory_info().rss
+                if rounds % 5 == 0:
+                    rss_trend.append(round(process.memory_info().rss / 2**20, 1))
         except Exception as exc:  # a crash of the scripted session is the finding: report it, do not hide it
             crashes += 1
             soak.errors.append(f"{type(exc).__name__}: {exc}")
@@ -179,6 +184,7 @@ def main() -> None:
         lost = reopened != window.state.document.project  # type: ignore[union-attr]
         elapsed = time.monotonic() - start
         rss_end = process.memory_info().rss
+        undo_steps = window.state.document.stack.revision  # type: ignore[union-attr]
         window.close()
         emit(
             {
@@ -190,6 +196,8 @@ def main() -> None:
                 "rss_start_mib": round(rss_start / 2**20, 1),
                 "rss_after_5_rounds_mib": round((rss_after_warmup or rss_end) / 2**20, 1),
                 "rss_end_mib": round(rss_end / 2**20, 1),
+                "rss_every_5_rounds_mib": rss_trend,
+                "undo_steps": undo_steps,
                 "crashes": crashes,
                 "hangs": soak.hangs,
                 "error_dialogs": soak.errors,
