@@ -4,6 +4,10 @@
 premultiplied RGBA picture laid over the frame and a list of outlines. Outlines are polygons in frame pixels, not
 pixels burnt into the picture, so the canvas draws them with a pen of constant screen width: they stay visible at
 every zoom, and they are drawn above every fill, so a later object's fill never hides an earlier object's edge.
+
+Given a `Viewport`, only the part of the frame the canvas shows is composed, at the screen's resolution: at 4K
+fitted into a window that is a seventh of the pixels, so a click or a propagated frame is drawn in a fraction of
+the time a full-resolution picture takes.
 """
 
 from __future__ import annotations
@@ -88,11 +92,61 @@ class Outline:
 
 
 @dataclass(frozen=True)
+class Viewport:
+    """The part of the frame on screen (whole frame pixels) and the picture size it fills there."""
+
+    x: int
+    y: int
+    width: int
+    height: int
+    out_width: int  # at most `width`: a picture never has more pixels than the frame part it shows
+    out_height: int
+
+    @classmethod
+    def visible(
+        cls, shape: tuple[int, int], rect: tuple[float, float, float, float], zoom: float
+    ) -> Viewport | None:
+        """The frame part inside `rect` (x0, y0, x1, y1 in frame pixels) shown at `zoom` screen pixels per frame
+        pixel; None when none of the frame is visible."""
+        x0, y0 = max(0, int(np.floor(rect[0]))), max(0, int(np.floor(rect[1])))
+        x1, y1 = min(shape[1], int(np.ceil(rect[2]))), min(shape[0], int(np.ceil(rect[3])))
+        if x1 <= x0 or y1 <= y0:
+            return None
+        width, height = x1 - x0, y1 - y0
+        scale = min(1.0, zoom)
+        out = (max(1, min(width, round(width * scale))), max(1, min(height, round(height * scale))))
+        return cls(x0, y0, width, height, *out)
+
+    @property
+    def scale(self) -> tuple[float, float]:
+        """Frame pixels per picture pixel, across and down."""
+        return self.width / self.out_width, self.height / self.out_height
+
+    def fit(self, image: np.ndarray) -> np.ndarray:
+        """The visible part of a frame-sized image, averaged down to the picture's size."""
+        part = image[self.y : self.y + self.height, self.x : self.x + self.width]
+        if (self.out_width, self.out_height) == (self.width, self.height):
+            return part
+        return cv2.resize(part, (self.out_width, self.out_height), interpolation=cv2.INTER_AREA)
+
+    def to_frame(self, polygon: np.ndarray) -> np.ndarray:
+        """Picture coordinates (x, y) as frame coordinates."""
+        sx, sy = self.scale
+        return (polygon * np.array([sx, sy], np.float32) + np.array([self.x, self.y], np.float32)).astype(
+            np.float32
+        )
+
+
+@dataclass(frozen=True)
 class ViewImage:
-    """What goes over the frame: a premultiplied RGBA picture (None: nothing) and the outlines above it."""
+    """What goes over the frame: a premultiplied RGBA picture (None: nothing) and the outlines above it.
+
+    The picture covers `viewport` (None: the whole frame, one picture pixel per frame pixel).
+    """
 
     picture: np.ndarray | None
     outlines: tuple[Outline, ...]
+    viewport: Viewport | None = None
 
 
 def outline_polygons(mask: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -157,6 +211,10 @@ def _outlines(
     ]
 
 
+def _fitted(layers: Sequence[ObjectLayer], viewport: Viewport) -> list[ObjectLayer]:
+    return [replace(layer, alpha=viewport.fit(layer.alpha)) for layer in layers]
+
+
 def compose_view(
     options: ViewOptions,
     layers: Sequence[ObjectLayer],
@@ -164,13 +222,28 @@ def compose_view(
     frame_rgb: np.ndarray | None,
     onion: Sequence[tuple[int, Sequence[ObjectLayer]]] = (),
     shape: tuple[int, int] | None = None,
+    viewport: Viewport | None = None,
 ) -> ViewImage:
-    """The picture and outlines for `options` over one frame.
+    """The picture and outlines for `options` over one frame, or only over `viewport`, at its picture size.
 
     `layers` are the visible objects in document order; `onion` pairs a frame offset (-2, -1, 1, 2, ...) with its
     layers. The frame's pixels are needed only for the cut-out; `shape` (height, width) is taken from the layers
     or the frame when not given.
     """
+    if viewport is not None:
+        view = compose_view(
+            options,
+            _fitted(layers, viewport),
+            current_id,
+            None if frame_rgb is None else viewport.fit(frame_rgb),
+            [(offset, _fitted(onion_layers, viewport)) for offset, onion_layers in onion],
+            (viewport.out_height, viewport.out_width),
+        )
+        in_frame = tuple(
+            replace(outline, polygons=tuple(viewport.to_frame(p) for p in outline.polygons))
+            for outline in view.outlines
+        )
+        return ViewImage(view.picture, in_frame, viewport)
     if shape is None:
         shape = layers[0].alpha.shape if layers else frame_rgb.shape[:2] if frame_rgb is not None else None
     if shape is None:

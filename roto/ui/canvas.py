@@ -1,7 +1,9 @@
 """The frame view: the picture, the mask overlay, the prompts, and the mouse tools (points, box, brush, eraser).
 
 Scene coordinates are frame pixel coordinates (the frame pixmap sits at the origin, unscaled), so a mouse
-position maps to a prompt with one `mapToScene` and zoom never changes what a click means. What the tools do
+position maps to a prompt with one `mapToScene` and zoom never changes what a click means. The canvas says which
+part of the frame it shows (`visible_viewport`) and when that changed (`viewport_changed`, once a zoom or pan
+settles), so the view over the frame is composed for the screen, not the frame. What the tools do
 with a press, move or release is decided by `roto.editor.tools` (no Qt); the canvas turns Qt mouse events into
 its `PointerEvent`s, draws the gesture in progress and emits a signal for each result. Panning stays here.
 """
@@ -11,7 +13,7 @@ from __future__ import annotations
 from typing import TypeVar
 
 import numpy as np
-from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QBrush,
     QColor,
@@ -22,6 +24,7 @@ from PySide6.QtGui import (
     QPen,
     QPixmap,
     QResizeEvent,
+    QTransform,
     QWheelEvent,
 )
 from PySide6.QtWidgets import (
@@ -36,7 +39,7 @@ from PySide6.QtWidgets import (
 
 from roto.editor import tools
 from roto.editor.brush import Brush
-from roto.editor.views import ViewImage
+from roto.editor.views import ViewImage, Viewport
 from roto.project import Box, FramePrompts
 from roto.ui.box_item import BoxPromptItem
 from roto.ui.stroke_preview import StrokePreview
@@ -47,6 +50,7 @@ _Item = TypeVar("_Item", bound=QGraphicsItem)
 MARKER_RADIUS = 5.0
 ZOOM_STEP = 1.25
 MIN_ZOOM, MAX_ZOOM = 0.05, 32.0
+VIEWPORT_SETTLE_MS = 60  # a zoom or pan recomposes the view once it rests this long
 POSITIVE = QColor(60, 220, 90)
 NEGATIVE = QColor(235, 60, 60)
 
@@ -71,6 +75,7 @@ class Canvas(QGraphicsView):
     brush_changed = Signal(object)  # the Brush
     zoom_changed = Signal(float)
     space_tapped = Signal()  # Space pressed and released without panning: play/pause
+    viewport_changed = Signal()  # the visible part of the frame or its zoom changed, and has settled
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -103,6 +108,11 @@ class Canvas(QGraphicsView):
         self._space_held = False
         self._panned = False
         self._fitted = True
+        self._settle = QTimer(self, singleShot=True, interval=VIEWPORT_SETTLE_MS)
+        self._settle.timeout.connect(self.viewport_changed)
+        self.zoom_changed.connect(self._settle.start)
+        self.horizontalScrollBar().valueChanged.connect(self._settle.start)
+        self.verticalScrollBar().valueChanged.connect(self._settle.start)
 
     def _add(self, item: _Item, z: float, visible: bool = True) -> _Item:
         item.setZValue(z)
@@ -112,11 +122,13 @@ class Canvas(QGraphicsView):
 
     # -- content -------------------------------------------------------------------------------------
 
-    def set_frame(self, rgb: np.ndarray) -> None:
-        height, width = rgb.shape[:2]
+    def set_frame(self, rgb: np.ndarray, size: tuple[int, int] | None = None) -> None:
+        """Show a frame; a preview smaller than the frame's `size` (width, height) is stretched over it."""
+        width, height = size if size is not None else (rgb.shape[1], rgb.shape[0])
         first = self._frame_size != (width, height)
         self._frame_size = (width, height)
         self._frame_item.setPixmap(QPixmap.fromImage(rgb_to_qimage(rgb)))
+        self._frame_item.setTransform(QTransform.fromScale(width / rgb.shape[1], height / rgb.shape[0]))
         self.scene().setSceneRect(QRectF(0, 0, width, height))
         if first or self._fitted:
             self.fit()
@@ -195,6 +207,15 @@ class Canvas(QGraphicsView):
     def zoom(self) -> float:
         return float(self.transform().m11())
 
+    def visible_viewport(self) -> Viewport | None:
+        """The part of the frame on screen and the device pixels it covers (None before a frame or off screen)."""
+        if self._frame_size is None:
+            return None
+        rect = self.mapToScene(self.viewport().rect()).boundingRect()
+        width, height = self._frame_size
+        corners = (rect.left(), rect.top(), rect.right(), rect.bottom())
+        return Viewport.visible((height, width), corners, self.zoom * self.devicePixelRatioF())
+
     def fit(self) -> None:
         self._fitted = True
         if self._frame_size is not None:
@@ -218,6 +239,7 @@ class Canvas(QGraphicsView):
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
+        self._settle.start()
         if self._fitted:
             self.fit()
 

@@ -2,14 +2,15 @@
 
 Outlines are path items with cosmetic pens, whose width is in screen pixels: at any zoom they are at least
 `OUTLINE_PX` screen pixels wide, where an outline burnt into the full-resolution picture would vanish when
-zoomed out. Onion-skin outlines of later frames are dashed, of earlier frames solid.
+zoomed out. Onion-skin outlines of later frames are dashed, of earlier frames solid. A picture composed for the
+visible part of the frame only is placed and scaled over that part.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QPointF, Qt
-from PySide6.QtGui import QColor, QImage, QPainterPath, QPen, QPixmap, QPolygonF
+from PySide6.QtGui import QColor, QImage, QPainterPath, QPen, QPixmap, QPolygonF, QTransform
 from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsPixmapItem, QGraphicsScene
 
 from roto.editor.views import Outline, ViewImage
@@ -58,6 +59,9 @@ class ViewLayer:
         """Show `view` (None: nothing over the frame)."""
         picture = None if view is None else view.picture
         self.picture.setPixmap(QPixmap() if picture is None else rgba_pixmap(picture))
+        viewport = None if view is None else view.viewport
+        self.picture.setPos(*((0, 0) if viewport is None else (viewport.x, viewport.y)))
+        self.picture.setTransform(QTransform() if viewport is None else QTransform.fromScale(*viewport.scale))
         for item in self.outlines:
             self._scene.removeItem(item)
         self.outlines = []

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fractions import Fraction
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -13,6 +14,7 @@ from roto.editor.views import (
     ObjectLayer,
     ViewMode,
     ViewOptions,
+    Viewport,
     compose_view,
     frame_layers,
     onion_layers,
@@ -143,3 +145,40 @@ def test_opacity_and_onion_steps_stay_in_range() -> None:
     assert ViewOptions(onion_frames=10).step_onion(1).onion_frames == 10
     with pytest.raises(ValueError, match="opacity"):
         ViewOptions(opacity=1.5)
+
+
+def big_layer(object_id: int, color: tuple[int, int, int], x0: int, y0: int, x1: int, y1: int) -> ObjectLayer:
+    """A disc-cornered shape on a 480x640 frame, so averaging down has soft edges to get right."""
+    mask = np.zeros((480, 640), bool)
+    mask[y0:y1, x0:x1] = True
+    yy, xx = np.ogrid[:480, :640]
+    mask |= (yy - y1) ** 2 + (xx - x1) ** 2 < 60**2
+    return ObjectLayer(object_id, color, mask.astype(np.float32))
+
+
+def test_viewport_composes_only_what_the_view_shows_at_its_resolution() -> None:
+    layers = [big_layer(1, RED, 100, 80, 300, 260), big_layer(2, BLUE, 250, 200, 520, 400)]
+    frame = np.random.default_rng(0).integers(0, 255, (480, 640, 3), np.uint8)
+    whole = compose_view(ViewOptions(opacity=0.6), layers, 1, frame)
+    assert whole.picture is not None
+    # Fitted at a quarter of the size: the picture is the full composition averaged down (rounding aside).
+    viewport = Viewport.visible((480, 640), (-30.0, -10.0, 700.0, 500.0), 0.25)
+    assert viewport == Viewport(0, 0, 640, 480, 160, 120)
+    small = compose_view(ViewOptions(opacity=0.6), layers, 1, frame, viewport=viewport)
+    assert small.picture is not None and small.picture.shape == (120, 160, 4) and small.viewport == viewport
+    expected = cv2.resize(whole.picture, (160, 120), interpolation=cv2.INTER_AREA).astype(int)
+    difference = np.abs(small.picture.astype(int) - expected)
+    assert difference.max() <= 40 and difference.mean() < 0.5  # only where the two objects' edges cross
+    # Outlines come back in frame coordinates, within a picture pixel (4 frame pixels) of the full ones.
+    for full, reduced in zip(whole.outlines, small.outlines, strict=True):
+        a, b = np.concatenate(full.polygons), np.concatenate(reduced.polygons)
+        np.testing.assert_allclose(a.min(axis=0), b.min(axis=0), atol=4)
+        np.testing.assert_allclose(a.max(axis=0), b.max(axis=0), atol=4)
+    # Zoomed in on a corner: exactly that part of the full composition, one picture pixel per frame pixel.
+    corner = Viewport.visible((480, 640), (200.5, 150.2, 420.0, 330.9), 3.0)
+    assert corner == Viewport(200, 150, 220, 181, 220, 181)
+    part = compose_view(ViewOptions(mode=ViewMode.MATTE), layers, 2, frame, viewport=corner)
+    full_matte = compose_view(ViewOptions(mode=ViewMode.MATTE), layers, 2, frame)
+    assert part.picture is not None and full_matte.picture is not None
+    np.testing.assert_array_equal(part.picture, full_matte.picture[150:331, 200:420])
+    assert Viewport.visible((480, 640), (700.0, 0.0, 900.0, 100.0), 1.0) is None
