@@ -16,11 +16,19 @@ from collections.abc import Callable, Sequence
 from typing import NoReturn
 
 from roto import __version__
-from roto.cli import doctor, export, models, segment, track
+from roto.cli import doctor, export, matte, models, segment, track
 from roto.cli.common import EXIT_ERROR, EXIT_USAGE, add_command
 from roto.errors import RotoError
 
-COMMANDS = ("gui", "segment", "track", "export", "doctor", "models")  # the subcommands build_parser defines
+COMMANDS = (
+    "gui",
+    "segment",
+    "track",
+    "export",
+    "matte",
+    "doctor",
+    "models",
+)  # the subcommands build_parser defines
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -49,6 +57,7 @@ def build_parser(open_editor: EditorOpener | None = None) -> argparse.ArgumentPa
     segment.register(sub)
     track.register(sub)
     export.register(sub)
+    matte.register(sub)
     doctor.register(sub)
     models.register(sub)
     return parser
