@@ -15,6 +15,8 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from roto.refine import RefineMode, check_band, refine_alpha
+
 BoolMask = npt.NDArray[np.bool_]
 FloatImage = npt.NDArray[np.float32]
 
@@ -219,11 +221,13 @@ class MatteOps:
     """An ordered matte pipeline, applied the same way in the preview and at export.
 
     Order: threshold logits -> fill holes -> remove islands -> grow/shrink -> smooth edges -> reduce chatter
-    -> soft edges -> feather -> invert. Clean-up runs on the hard mask; soft edges (logits input only) then
-    take the sigmoid of the logits wherever clean-up left a pixel unchanged, so filled holes and removed islands
-    stay hard. Reduce chatter needs the neighbouring frames, so only ``MatteSequence`` applies it; ``apply``
-    works on one frame. Every field has a default that changes nothing, so a setting added later reads as "off"
-    from files and settings that predate it. ``max_hole_area`` None with ``fill_holes`` fills every hole.
+    -> soft edges -> refine edge -> feather -> invert. Clean-up runs on the hard mask; soft edges (logits input
+    only) then take the sigmoid of the logits wherever clean-up left a pixel unchanged, so filled holes and
+    removed islands stay hard. Refine edge (``roto.refine``) re-decides a band of ``refine_band_px`` each side of
+    the edge against the frame's picture, so it needs that picture wherever the matte has an edge. Reduce chatter
+    needs the neighbouring frames, so only ``MatteSequence`` applies it; ``apply`` works on one frame. Every field
+    has a default that changes nothing, so a setting added later reads as "off" from files and settings that
+    predate it. ``max_hole_area`` None with ``fill_holes`` fills every hole.
     """
 
     invert: bool = False
@@ -236,8 +240,16 @@ class MatteOps:
     threshold: float = 0.0
     smooth_px: float = 0.0  # edge smoothing, pixels
     chatter_frames: int = 0  # reduce chatter: frames on each side whose masks vote on each edge pixel
+    refine: RefineMode = RefineMode.OFF  # refine edge against the frame's picture: off, fast or quality
+    refine_band_px: int = 8  # refine edge: pixels each side of the edge that are re-decided
 
     def __post_init__(self) -> None:
+        try:
+            object.__setattr__(self, "refine", RefineMode(self.refine))  # a project file gives it as text
+        except ValueError:
+            modes = ", ".join(mode.value for mode in RefineMode)
+            raise ValueError(f"refine edge must be one of {modes}, got {self.refine!r}") from None
+        check_band(self.refine_band_px)
         for name in ("grow_px", "chatter_frames"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | np.integer):
@@ -264,14 +276,20 @@ class MatteOps:
             if getattr(self, f.name) != getattr(default, f.name)
         }
 
-    def apply(self, mask_or_logits: np.ndarray, size: tuple[int, int] | None = None) -> FloatImage:
+    def apply(
+        self,
+        mask_or_logits: np.ndarray,
+        size: tuple[int, int] | None = None,
+        picture: np.ndarray | None = None,
+    ) -> FloatImage:
         """Run the pipeline on a boolean mask or float logits; returns float32 alpha in [0, 1].
 
         ``size`` (height, width) is the output size: logits are upsampled to it; a mask must already match.
-        One frame only: reduce chatter is left out (``MatteSequence`` applies it).
+        ``picture``: the frame, which refine edge needs. One frame only: reduce chatter is left out
+        (``MatteSequence`` applies it).
         """
         frame = self.clean(mask_or_logits, size)
-        return self.finish(frame, frame.mask)
+        return self.finish(frame, frame.mask, picture)
 
     def clean(self, mask_or_logits: np.ndarray, size: tuple[int, int] | None = None) -> CleanFrame:
         """The per-frame part: threshold, fill holes, remove islands, grow/shrink, smooth edges."""
@@ -300,12 +318,17 @@ class MatteOps:
             mask = smooth_edges(mask, self.smooth_px)
         return CleanFrame(raw, mask, logits)
 
-    def finish(self, frame: CleanFrame, mask: BoolMask) -> FloatImage:
-        """The rest, on ``mask`` (the cleaned mask, or its chatter-reduced version): soft edges, feather, invert."""
+    def finish(self, frame: CleanFrame, mask: BoolMask, picture: np.ndarray | None = None) -> FloatImage:
+        """The rest, on ``mask`` (the cleaned mask, or its chatter-reduced version): soft edges, refine edge
+        (against ``picture``), feather, invert. A mask with no edge (empty or full) has nothing to refine."""
         alpha = mask.astype(np.float32)
         if self.soft_edges and frame.logits is not None:
             soft = soft_from_logits(frame.logits - self.threshold)
             alpha = np.where(mask == frame.raw, soft, alpha)
+        if self.refine is not RefineMode.OFF and mask.any() and not mask.all():
+            if picture is None:
+                raise ValueError("refine edge needs the frame's picture, and there is none for this frame")
+            alpha = refine_alpha(picture, alpha, self.refine, self.refine_band_px)
         if self.feather_px:
             alpha = feather(alpha, self.feather_px)
         if self.invert:
@@ -314,6 +337,7 @@ class MatteOps:
 
 
 _LABELS = {"grow_px": "grow/shrink", "chatter_frames": "reduce chatter"}
+PictureReader = Callable[[int], np.ndarray | None]
 
 
 @dataclass(frozen=True)
@@ -361,8 +385,9 @@ def _size(frame: CleanFrame) -> int:
 class MatteSequence:
     """One object's mattes through a shot: ``MatteOps`` per frame plus reduce chatter across neighbours.
 
-    ``read(index)`` gives the frame's mask or logits (None: no mask there). A frame without a mask stays
-    without one (``alpha`` returns None) and takes no part in its neighbours' vote. Cleaned frames are kept for
+    ``read(index)`` gives the frame's mask or logits (None: no mask there); ``picture(index)`` the frame itself,
+    read only when refine edge is on. A frame without a mask stays without one (``alpha`` returns None) and
+    takes no part in its neighbours' vote. Cleaned frames are kept for
     the window of ``2 * chatter_frames + 2`` frames last used, so walking the shot cleans each frame once.
     Frame ``index`` votes with weight ``chatter_frames + 1 - distance``: nearer frames count more.
     """
@@ -374,9 +399,11 @@ class MatteSequence:
         frame_count: int,
         size: tuple[int, int] | None = None,
         shared: tuple[CleanCache, Callable[[int], Hashable]] | None = None,
+        picture: PictureReader | None = None,
     ) -> None:
         """`shared`: a CleanCache and the key naming frame `index`'s mask there (None: that frame has none)."""
         self.ops, self._read, self._count, self._size, self._shared = ops, read, frame_count, size, shared
+        self._picture = picture
         self._cache: OrderedDict[int, CleanFrame | None] = OrderedDict()
 
     def _clean(self, index: int) -> CleanFrame | None:
@@ -421,4 +448,10 @@ class MatteSequence:
                 if neighbour is not None:
                     votes.append((neighbour.mask, float(radius + 1 - abs(other - index))))
             mask = reduce_chatter(votes)
-        return self.ops.finish(frame, mask)
+        return self.ops.finish(frame, mask, self.picture(index))
+
+    def picture(self, index: int) -> np.ndarray | None:
+        """Frame ``index``'s picture when refine edge needs it (None when it is off or there is no reader)."""
+        if self.ops.refine is RefineMode.OFF or self._picture is None:
+            return None
+        return self._picture(index)

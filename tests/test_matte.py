@@ -8,6 +8,7 @@ from hypothesis.extra.numpy import arrays
 
 from roto import matte
 from roto.matte import MatteOps
+from roto.refine import RefineMode, refine_alpha
 
 masks = arrays(np.bool_, st.tuples(st.integers(3, 24), st.integers(3, 24)))
 
@@ -271,3 +272,54 @@ def test_the_clean_cache_keeps_within_its_bytes() -> None:
     for i in range(5):
         cache.put(i, MatteOps().clean(square(10)))
     assert cache.get(0) is None and cache.get(1) is None and cache.get(4) is not None
+
+
+def test_refine_edge_runs_against_the_frame_picture() -> None:
+    from tests.test_refine import composite
+
+    picture, truth, _, coarse = composite()
+    ops = MatteOps(refine=RefineMode.FAST, refine_band_px=6)
+    alpha = ops.apply(coarse, picture=picture)
+    np.testing.assert_array_equal(alpha, refine_alpha(picture, coarse, RefineMode.FAST, 6))
+    assert np.abs(alpha - truth).sum() < np.abs(coarse - truth).sum()
+    inverted = MatteOps(refine=RefineMode.FAST, refine_band_px=6, invert=True).apply(coarse, picture=picture)
+    np.testing.assert_allclose(inverted, 1 - alpha)
+
+
+def test_refine_edge_without_a_picture_is_a_clear_error_unless_there_is_no_edge() -> None:
+    ops = MatteOps(refine=RefineMode.QUALITY)
+    with pytest.raises(ValueError, match="refine edge needs the frame's picture"):
+        ops.apply(ring(4))
+    for mask in (np.zeros((8, 8), bool), np.ones((8, 8), bool)):
+        np.testing.assert_array_equal(ops.apply(mask), mask.astype(np.float32))
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"refine": "sharp"}, "refine edge must be one of off, fast, quality, got 'sharp'"),
+        ({"refine_band_px": 0}, "the refine band must be a whole number of pixels from 1 to 64"),
+    ],
+)
+def test_bad_refine_settings_are_refused(settings: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        MatteOps(**settings)
+
+
+def test_a_matte_sequence_reads_pictures_only_when_refine_edge_is_on() -> None:
+    from tests.test_refine import composite
+
+    picture, _, _, coarse = composite()
+    asked: list[int] = []
+
+    def pictures(index: int) -> np.ndarray:
+        asked.append(index)
+        return picture
+
+    plain = matte.MatteSequence(MatteOps(), lambda _: coarse, 3, picture=pictures)
+    np.testing.assert_array_equal(plain.alpha(1), coarse.astype(np.float32))
+    assert asked == []
+    ops = MatteOps(refine=RefineMode.FAST, refine_band_px=6, chatter_frames=1)
+    refined = matte.MatteSequence(ops, lambda _: coarse, 3, picture=pictures).alpha(2)
+    assert asked == [2]
+    np.testing.assert_array_equal(refined, refine_alpha(picture, coarse, RefineMode.FAST, 6))

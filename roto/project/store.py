@@ -528,6 +528,8 @@ class _Decoder:
                 settings[name] = None if item is None else self.integer(item, f"{where}.{name}", 0, 2**62)
             elif kind is bool:
                 settings[name] = self.flag(item, f"{where}.{name}")
+            elif issubclass(kind, str):  # a choice such as the refine mode; MatteOps checks the value
+                settings[name] = self.text(item, f"{where}.{name}")
             elif kind is int:
                 settings[name] = self.integer(item, f"{where}.{name}", -(2**31), 2**31)
             else:

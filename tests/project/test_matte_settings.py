@@ -11,10 +11,18 @@ import pytest
 from roto.errors import ProjectError
 from roto.matte import MatteOps
 from roto.project import CURRENT_VERSION, UndoStack, UpdateObject, load_project, save_project
+from roto.refine import RefineMode
 
 V1_SAMPLE = Path(__file__).parent / "data" / "v1_sample.roto"
 SETTINGS = MatteOps(
-    grow_px=-2, feather_px=1.5, fill_holes=True, max_hole_area=40, smooth_px=2.0, chatter_frames=2
+    grow_px=-2,
+    feather_px=1.5,
+    fill_holes=True,
+    max_hole_area=40,
+    smooth_px=2.0,
+    chatter_frames=2,
+    refine=RefineMode.QUALITY,
+    refine_band_px=5,
 )
 
 
@@ -26,6 +34,7 @@ def test_settings_survive_save_and_load(stack: UndoStack, tmp_path: Path) -> Non
     objects = manifest["shots"][0]["objects"]
     assert objects[1]["matte"] == {}  # only settings off their default are written
     assert objects[0]["matte"]["chatter_frames"] == 2
+    assert objects[0]["matte"]["refine"] == "quality" and objects[0]["matte"]["refine_band_px"] == 5
     loaded = load_project(tmp_path / "a.roto")
     assert loaded.shot("shot1").object(1).matte == SETTINGS
     assert loaded == stack.project
@@ -50,6 +59,15 @@ def test_a_version_1_file_opens_with_the_settings_off(tmp_path: Path) -> None:
         ({"halo": 3}, r"objects\[0\]\.matte: unknown matte setting 'halo'"),
         ({"fill_holes": 1}, r"objects\[0\]\.matte\.fill_holes: expected true or false"),
         ([], r"objects\[0\]\.matte: expected an object"),
+        (
+            {"refine": "sharp"},
+            r"objects\[0\]\.matte: refine edge must be one of off, fast, quality, got 'sharp'",
+        ),
+        ({"refine": 1}, r"objects\[0\]\.matte\.refine: expected a text"),
+        (
+            {"refine_band_px": 0},
+            r"objects\[0\]\.matte: the refine band must be a whole number of pixels from 1",
+        ),
     ],
 )
 def test_bad_settings_name_the_file_and_the_place(
