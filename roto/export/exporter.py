@@ -21,6 +21,7 @@ from roto.export.staging import Staging
 from roto.export.vector.sink import WHOLE_SHOT_WRITERS, ShapeJob, ShapeSink
 from roto.export.video import FFV1, FFV1_16, H264_LUMA, PRORES_4444, VP9_ALPHA, MatteVideoWriter, VideoCodec
 from roto.matte import MaskReader, MatteOps, MatteSequence
+from roto.refine import RefineMode, estimate_foreground
 from roto.shapes import ShapeSettings
 
 ProgressCallback = Callable[[int, int], None]
@@ -154,6 +155,14 @@ class _Plan:
         number = None if index is None else self.number(index)
         return self.pattern.render(self.spec.output_dir, self.source.shot_name, target, number)
 
+    def colour(self, target: str, rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+        """A cut-out's colour: where the target's object refines its edge, the object's own colour at soft
+        edges (estimated), not the frame's mix with the old background."""
+        matte = self.mattes.get(target)
+        if matte is None or matte.ops.refine is RefineMode.OFF:
+            return rgb
+        return np.round(estimate_foreground(rgb, alpha) * 255.0).astype(np.uint8)
+
     def final_paths(self) -> list[Path]:
         if self.spec.format is ExportFormat.SVG:
             return [
@@ -227,6 +236,7 @@ def _make_plan(source: MatteSource, spec: ExportSpec) -> _Plan:
             _reader(source, name),
             source.frame_count,
             source.frame_size,
+            picture=source.image,  # refine edge re-decides the edge against the frame
         )
         for name in objects
     }
@@ -326,7 +336,9 @@ class _SequenceSink:
                 pixels = (
                     images.quantize(plane, spec.bit_depth)
                     if rgb is None
-                    else images.cutout(rgb, plane, spec.bit_depth, premultiplied)
+                    else images.cutout(
+                        self._plan.colour(target, rgb, plane), plane, spec.bit_depth, premultiplied
+                    )
                 )
                 images.write_bytes(images.encode_png(pixels, final), temp, final)
 
@@ -342,6 +354,7 @@ class _VideoSink:
 
     def __init__(self, plan: _Plan, staging: Staging):
         codec = _video_codec(plan.spec)
+        self._plan = plan
         self._premultiplied = plan.spec.content is Content.PREMULTIPLIED
         self._writers: dict[str, MatteVideoWriter] = {}
         for target in plan.targets:
@@ -352,7 +365,8 @@ class _VideoSink:
 
     def write(self, index: int, planes: dict[str, np.ndarray], rgb: np.ndarray | None) -> None:
         for target, alpha in planes.items():
-            self._writers[target].write(alpha, rgb, self._premultiplied)
+            colour = None if rgb is None else self._plan.colour(target, rgb, alpha)
+            self._writers[target].write(alpha, colour, self._premultiplied)
 
     def close(self) -> None:
         for writer in self._writers.values():
