@@ -40,6 +40,8 @@ names = [b["name"] for b in report["bundles"] if b["ok"]]
 assert "sam2.1-test" in names, f"bundle beside the app not found or not OK: {report['bundles']}"
 assert "CPUExecutionProvider" in report["providers"], report["providers"]
 assert report["problems"] == [], report["problems"]
+missing = [n for n in ("numpy", "opencv-python-headless", "av", "PySide6-Essentials", "onnxruntime") if not report["packages"][n]]
+assert not missing, f"doctor reports no version for {missing}: {report['packages']}"
 print(f"doctor OK: providers {report['providers']}, bundles {names}")
 PY
 
@@ -64,6 +66,28 @@ if [ -f "$media/bedroom.mp4" ]; then
     [ -s "$work/mattes/bedroom_kid.mov" ] || fail "track wrote no ProRes matte"
     [ "$(ls "$work/png" | wc -l)" -eq 4 ] || fail "export wrote $(ls "$work/png" | wc -l) PNGs, expected 4"
     echo "track + export OK"
+fi
+
+if "$python" -c "import torch, sam2" 2>/dev/null; then
+    step "roto models import a random-weight tiny checkpoint (graph template, no torch in the app) == source tree"
+    "$python" - "$work/sam2.1_hiera_tiny.pt" <<'PY'
+import sys
+import torch
+from roto.engine.export_onnx import build_sam2_model
+torch.save({"model": build_sam2_model("tiny", None, seed=1).state_dict()}, sys.argv[1])
+PY
+    frozen models import "$work/sam2.1_hiera_tiny.pt" --variant tiny --json > /dev/null
+    frozen models verify sam2.1-tiny --json > /dev/null || fail "the bundle the app built does not verify"
+    ROTO_MODELS_DIR="$work/source-models" "$python" -m roto models import "$work/sam2.1_hiera_tiny.pt" \
+        --variant tiny --json > /dev/null
+    "$python" - "$work/home/.local/share/roto/models/sam2.1-tiny" "$work/source-models/sam2.1-tiny" <<'PY'
+import json, sys
+frozen, source = (json.load(open(f"{p}/manifest.json")) for p in sys.argv[1:3])
+assert frozen["files"] == source["files"], "the app and the source tree built different bundles"
+print(f"tiny bundle built in the app, identical to the source tree's: {sorted(frozen['files'])}")
+PY
+else
+    echo "--- skipped: building a random-weight checkpoint needs torch and sam2 in $python"
 fi
 
 step "roto gui (Qt offscreen platform plugin loads; the editor stays up until stopped)"
