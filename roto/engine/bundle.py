@@ -239,7 +239,28 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def graph_problems(path: Path, graph: str, listed: dict[str, Any]) -> list[str]:
+def expected_input_shapes(settings: Sam2Settings) -> dict[str, dict[str, list[int | None]]]:
+    """The fixed dimensions each graph's inputs must have for these settings (None: any size, e.g. the number of
+    points or memories). A graph of the right names but the wrong shapes would fail deep inside a run."""
+    side, feat, dim, mem = settings.image_size, settings.feature_side, settings.hidden_dim, settings.mem_dim
+    embed: list[int | None] = [1, dim, feat, feat]
+    mask: list[int | None] = [1, 1, 4 * feat, 4 * feat]
+    return {
+        "image_encoder": {"image": [1, 3, side, side]},
+        "prompt_decoder": {"image_embed": embed, "mask_input": mask, "point_coords": [1, None, 2]},
+        "memory_encoder": {"image_embed": embed, "mask_logits": mask},
+        "memory_attention": {
+            "image_embed": embed,
+            "memory_feats": [None, mem, feat, feat],
+            "obj_ptrs": [None, dim],
+        },
+        "mask_prompt": {"mask": [1, 1, side, side]},
+    }
+
+
+def graph_problems(
+    path: Path, graph: str, listed: dict[str, Any], settings: Sam2Settings | None = None
+) -> list[str]:
     import onnx
 
     try:
@@ -266,6 +287,17 @@ def graph_problems(path: Path, graph: str, listed: dict[str, Any]) -> list[str]:
             if shape != declared[value.name]:
                 problems.append(
                     f"{path}: {value.name} has shape {shape}, manifest says {declared[value.name]}"
+                )
+    expected = expected_input_shapes(settings)[graph] if settings is not None else {}
+    for value in model.graph.input:
+        if value.name in expected:
+            shape = [d.dim_value or None for d in value.type.tensor_type.shape.dim]
+            want = expected[value.name]
+            if len(shape) != len(want) or any(
+                w is not None and g is not None and g != w for g, w in zip(shape, want, strict=True)
+            ):
+                problems.append(
+                    f"{path}: {graph} input {value.name} has shape {shape}, the bundle's settings need {want}"
                 )
     return problems
 
@@ -325,10 +357,11 @@ def verify_bundle(folder: Path | str) -> list[str]:
             problems.append(f"{path}: {size} bytes, manifest says {entry['size']} (truncated or replaced)")
         if sha256_file(path) != entry["sha256"]:
             problems.append(f"{path}: SHA-256 does not match the manifest (damaged or swapped file)")
+    settings = Sam2Settings.from_manifest(data["settings"], folder / MANIFEST_NAME)
     for graph in GRAPH_NAMES:
         path = folder / data["graphs"][graph]["file"]
         if file_place_problem(folder, path.name) is None:
-            problems.extend(graph_problems(path, graph, data["graphs"][graph]))
+            problems.extend(graph_problems(path, graph, data["graphs"][graph], settings))
     spec = VARIANTS.get(data["variant"])
     encoder_inputs = data["graphs"]["image_encoder"].get("inputs", [])
     if spec is not None and encoder_inputs:

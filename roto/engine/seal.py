@@ -49,7 +49,9 @@ def check_integrity(bundle: Bundle) -> None:
                     f"{path}: SHA-256 does not match the manifest (damaged or swapped file): reinstall the model"
                 )
             if name in graphs:
-                problems = graph_problems(path, graphs[name], bundle.manifest["graphs"][graphs[name]])
+                problems = graph_problems(
+                    path, graphs[name], bundle.manifest["graphs"][graphs[name]], bundle.settings
+                )
                 if problems:
                     raise ModelError(problems[0])
         stamps[name] = stamp

@@ -225,3 +225,19 @@ def test_a_zip_bomb_is_never_unpacked(
     assert main(["models", "import", str(inflated), "--overwrite"]) == 1
     err = capsys.readouterr().err
     assert "image_encoder.onnx unpacks to more than" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "graph_input"),
+    [("image_size", 512, "image_encoder input image"), ("hidden_dim", 32, "prompt_decoder input image_embed"),
+     ("mem_dim", 8, "memory_attention input memory_feats")],
+)  # fmt: skip
+def test_graphs_of_the_right_names_and_the_wrong_shapes_are_refused(
+    bundle: Path, setting: str, value: int, graph_input: str
+) -> None:
+    manifest = _manifest(bundle)
+    manifest["settings"][setting] = value  # the settings no longer describe these graphs
+    write_manifest(bundle / MANIFEST_NAME, manifest)
+    assert any(f"{graph_input} has shape" in p for p in verify_bundle(bundle))
+    with pytest.raises(ModelError, match="the bundle's settings need"):
+        EngineService.open(load_bundle(bundle))
