@@ -101,7 +101,7 @@ def test_mask_of_another_size_is_refused_naming_both_files(
         (["-o", "alpha.jpg"], "name a .png file"),
         (["-o", "missing/alpha.png"], "its folder does not exist"),
         (["-o", "a.png", "--band", "0"], "--band: expected a whole number of pixels from 1 to 64"),
-        (["-o", "a.png", "--mode", "sharp"], "invalid choice: 'sharp'"),
+        (["-o", "a.png", "--mode", "sharp"], "--mode: expected one of off, fast, quality, got 'sharp'"),
     ],
 )
 def test_bad_options_are_one_line_errors(

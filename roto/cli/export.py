@@ -5,14 +5,17 @@ from __future__ import annotations
 import argparse
 import sys
 import warnings
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from roto.cli.common import add_command, describe_range, emit, parse_range, progress_bar
+from roto.cli.matte import add_refine_options
 from roto.errors import RotoError
 
 if TYPE_CHECKING:
     from roto.export import ExportResult, ExportSpec, MatteSource
+    from roto.project import Project, Shot
 
 # Command-line format name -> (roto.export format, bit depth). PNG and FFV1 carry their depth in the name.
 FORMATS: dict[str, tuple[str, int]] = {
@@ -81,6 +84,21 @@ def add_export_options(parser: argparse.ArgumentParser) -> None:
         metavar="frame|transparent|#RRGGBB",
         help="cel: what the drawing goes over (default: the frame)",
     )
+    add_refine_options(parser, "--refine", None, None)
+
+
+def refine_objects(args: argparse.Namespace, project: Project, shot: Shot) -> None:
+    """--refine / --band set every object's refine edge setting for this run (and the project track saves)."""
+    from roto.project import UpdateObject
+    from roto.refine import RefineMode
+
+    if args.refine is None and args.band is None:
+        return
+    for obj in shot.objects:
+        ops = obj.matte
+        mode = ops.refine if args.refine is None else RefineMode(args.refine)
+        band = ops.refine_band_px if args.band is None else args.band
+        UpdateObject(shot.id, obj.id, matte=replace(ops, refine=mode, refine_band_px=band)).do(project)
 
 
 def export_spec(args: argparse.Namespace, frames: range, objects: list[str] | None) -> ExportSpec:
@@ -161,6 +179,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     if not project.shots:
         raise RotoError(f"{folder}: the project has no shot to export")
     shot = project.shot(args.shot) if args.shot else project.shots[0]
+    refine_objects(args, project, shot)
     missing = [m for m in project.missing_media() if m.shot_id == shot.id]
     if missing:
         raise RotoError(

@@ -10,7 +10,6 @@ import numpy as np
 
 from roto.cli.common import add_command, emit
 from roto.errors import RotoError
-from roto.refine import MAX_BAND_PX, RefineMode
 
 
 def read_mask(path: Path) -> np.ndarray:
@@ -68,7 +67,21 @@ def cmd_matte_refine(args: argparse.Namespace) -> int:
     return 0
 
 
+# roto.refine (and OpenCV with it) is imported only when an option is used: `roto --help` stays quick.
+
+
+def _mode(text: str) -> str:
+    from roto.refine import RefineMode
+
+    modes = [mode.value for mode in RefineMode]
+    if text not in modes:
+        raise argparse.ArgumentTypeError(f"expected one of {', '.join(modes)}, got {text!r}")
+    return text
+
+
 def _band(text: str) -> int:
+    from roto.refine import MAX_BAND_PX
+
     if not text.isdigit() or not 1 <= int(text) <= MAX_BAND_PX:
         raise argparse.ArgumentTypeError(
             f"expected a whole number of pixels from 1 to {MAX_BAND_PX}, got {text!r}"
@@ -76,21 +89,27 @@ def _band(text: str) -> int:
     return int(text)
 
 
-def add_refine_options(parser: argparse.ArgumentParser, flag: str, default: str) -> None:
-    """The refine mode and band options, shared by `roto matte refine`, `roto track` and `roto export`."""
+def add_refine_options(
+    parser: argparse.ArgumentParser, flag: str, mode: str | None, band: int | None
+) -> None:
+    """The refine mode and band options of `roto matte refine` (``--mode``) and of `roto track` / `roto export`
+    (``--refine``, where the defaults None keep each object's own setting)."""
+    keep = " (default: each object's own setting)"
     parser.add_argument(
         flag,
-        dest="mode" if flag == "--mode" else "refine",
-        choices=[mode.value for mode in RefineMode],
-        default=default,
-        help=f"refine edge against the picture: fast (guided filter) or quality (closed-form matting); default {default}",
+        type=_mode,
+        default=mode,
+        metavar="off|fast|quality",
+        help="refine edge against the picture: fast (guided filter) or quality (closed-form matting)"
+        + (keep if mode is None else f" (default {mode})"),
     )
     parser.add_argument(
         "--band",
         type=_band,
-        default=8,
+        default=band,
         metavar="PX",
-        help="pixels each side of the mask's edge to re-decide (default 8)",
+        help="refine edge: pixels each side of the edge to re-decide"
+        + (keep if band is None else f" (default {band})"),
     )
 
 
@@ -106,4 +125,4 @@ def register(sub: Any) -> None:
     refine.add_argument(
         "--foreground", metavar="FG.png", help="also write the cut-out (16-bit RGBA PNG, straight)"
     )
-    add_refine_options(refine, "--mode", RefineMode.FAST.value)
+    add_refine_options(refine, "--mode", "fast", 8)

@@ -27,7 +27,14 @@ from roto.cli.common import (
     runtime_options,
     split_frame,
 )
-from roto.cli.export import add_export_options, check_export, export_spec, export_summary, run_export
+from roto.cli.export import (
+    add_export_options,
+    check_export,
+    export_spec,
+    export_summary,
+    refine_objects,
+    run_export,
+)
 from roto.errors import RotoError
 
 if TYPE_CHECKING:
@@ -267,6 +274,7 @@ def _track_and_export(
             )
         check_prompts(objects, frames, media.frame_count)
         project, shot, ids = new_project(media, objects)
+        refine_objects(args, project, shot)
         source = ProjectMatteSource(project, shot, media)
         spec = export_spec(args, frames, None)
         check_export(source, spec)  # a bad --out or format fails now, not after the tracking
