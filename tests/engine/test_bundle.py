@@ -110,6 +110,20 @@ def test_newer_format_version_asks_to_upgrade(bundle_copy: Path) -> None:
         load_bundle(bundle_copy)
 
 
+def test_a_bundle_from_before_mask_prompts_asks_to_be_converted_again(bundle_copy: Path) -> None:
+    def older(manifest: dict[str, Any]) -> None:
+        del manifest["graphs"]["mask_prompt"], manifest["files"]["mask_prompt.onnx"]
+
+    _edit_manifest(bundle_copy, older)
+    (bundle_copy / "mask_prompt.onnx").unlink()
+    expected = f"{bundle_copy / MANIFEST_NAME}: graph 'mask_prompt' is not listed (a bundle converted by an older Roto"
+    assert [p for p in verify_bundle(bundle_copy) if "mask_prompt" in p] == [
+        expected + ": convert it again, e.g. `roto models install`)"
+    ]
+    with pytest.raises(ModelError, match="convert it again"):
+        load_bundle(bundle_copy)
+
+
 def test_wrong_variant_is_a_size_mismatch(bundle_copy: Path) -> None:
     _edit_manifest(bundle_copy, lambda m: m.update(variant="tiny"))
     problems = verify_bundle(bundle_copy)
