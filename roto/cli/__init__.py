@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
+import threading
 from collections.abc import Callable, Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from roto import __version__
 from roto.cli import doctor, export, matte, models, segment, track
@@ -75,6 +77,7 @@ def main(argv: Sequence[str] | None = None, open_editor: EditorOpener | None = N
     )
     if args.command is None:
         args = parser.parse_args(["gui"])
+    previous = _stop_cleanly_on_termination() if args.command != "gui" else {}
     try:
         return int(args.func(args))
     except RotoError as exc:
@@ -83,6 +86,33 @@ def main(argv: Sequence[str] | None = None, open_editor: EditorOpener | None = N
     except KeyboardInterrupt:
         print("roto: interrupted", file=sys.stderr)
         return 130
+    except Terminated as exc:
+        print(f"roto: stopped by signal {exc.signum}", file=sys.stderr)
+        return 128 + exc.signum
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP: raised in the command so that its clean-up runs (an export deletes its hidden parts)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _stop_cleanly_on_termination() -> dict[int, Any]:
+    """Headless commands only (the editor has its own event loop and close handling); returns the handlers
+    replaced, to put back when the command ends."""
+
+    def stop(signum: int, _frame: object) -> None:
+        raise Terminated(signum)
+
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    signums = [getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)]
+    return {signum: signal.signal(signum, stop) for signum in signums}
 
 
 def _print_any_path() -> None:
