@@ -22,6 +22,7 @@ import numpy as np
 
 from roto.matte import CleanCache, FloatImage, MatteSequence
 from roto.project import Project, RotoObject, Shot
+from roto.refine import RefineMode
 
 CHECKER_PX = 16  # side of a cut-out checkerboard square, in frame pixels
 CHECKER_GREYS = (0.40, 0.60)
@@ -278,20 +279,27 @@ def compose_view(
 
 
 def object_alpha(
-    project: Project, shot: Shot, obj: RotoObject, frame: int, cache: CleanCache | None = None
+    project: Project,
+    shot: Shot,
+    obj: RotoObject,
+    frame: int,
+    cache: CleanCache | None = None,
+    picture: np.ndarray | None = None,
 ) -> FloatImage | None:
     """The object's matte on shot frame `frame` as export writes it (its matte settings applied), or None.
 
-    With `cache`, frames already cleaned with these settings (by mask digest) are not cleaned again.
+    With `cache`, frames already cleaned with these settings (by mask digest) are not cleaned again. Refine edge
+    needs the frame's full-size `picture`; without it (a scrubbing preview) the matte is shown unrefined.
     """
     first = shot.first_frame
 
     def digest(index: int) -> str | None:
         entry = obj.masks.get(first + index)
         return None if entry is None else entry.digest
+    ops = obj.matte if picture is not None else replace(obj.matte, refine=RefineMode.OFF)
 
     sequence = MatteSequence(
-        obj.matte,
+        ops,
         lambda index: project.get_mask(shot.id, obj.id, first + index),
         shot.frame_count,
         shared=None if cache is None else (cache, digest),
@@ -299,16 +307,23 @@ def object_alpha(
     return sequence.alpha(frame - first)
 
 
+        picture=lambda _index: picture,  # asked for `frame` only: neighbours vote with their masks
 def frame_layers(
-    project: Project, shot: Shot, frame: int, finished: bool = True, cache: CleanCache | None = None
+    project: Project,
+    shot: Shot,
+    frame: int,
+    finished: bool = True,
+    cache: CleanCache | None = None,
+    picture: np.ndarray | None = None,
 ) -> list[ObjectLayer]:
-    """The visible objects' layers on shot frame `frame`: finished mattes, or (`finished` False) the bare masks."""
+    """The visible objects' layers on shot frame `frame`: finished mattes (refined against `picture`, the
+    frame itself, where an object refines its edge), or (`finished` False) the bare masks."""
     layers = []
     for obj in shot.objects:
         if not obj.visible:
             continue
         if finished:
-            alpha = object_alpha(project, shot, obj, frame, cache)
+            alpha = object_alpha(project, shot, obj, frame, cache, picture)
         else:
             mask = project.get_mask(shot.id, obj.id, frame)
             alpha = None if mask is None else mask.astype(np.float32)

@@ -135,7 +135,7 @@ class DocumentView:
             return
         frame = doc.shot.first_frame + shown
         onion = onion_layers(doc.project, doc.shot, frame, view.reach)
-        layers = frame_layers(doc.project, doc.shot, frame, cache=self._cleaned)
+        layers = frame_layers(doc.project, doc.shot, frame, cache=self._cleaned, picture=self._rgb)
         viewport = self.canvas.visible_viewport()
         self.canvas.show_view(
             compose_view(view, layers, self.state.object_id, self._rgb, onion, doc.shot.frame_shape, viewport)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
+    QComboBox,
     QDockWidget,
     QDoubleSpinBox,
     QFormLayout,
@@ -27,6 +28,7 @@ from PySide6.QtWidgets import (
 from roto.editor.documents import Document
 from roto.matte import MAX_CHATTER_FRAMES, MatteOps
 from roto.project import ChangeKind, RotoObject, StackEvent
+from roto.refine import MAX_BAND_PX, RefineMode
 
 if TYPE_CHECKING:
     from roto.ui.app import MainWindow
@@ -77,7 +79,15 @@ SETTINGS: tuple[Setting, ...] = (
         0, MAX_CHATTER_FRAMES, 1, True,
         lambda m: m.chatter_frames, lambda m, v: replace(m, chatter_frames=int(v)),
     ),
+    Setting(
+        "band", "Refine band", "Refine edge: frame pixels each side of the edge that are re-decided",
+        1, MAX_BAND_PX, 1, True, lambda m: m.refine_band_px, lambda m, v: replace(m, refine_band_px=int(v)),
+    ),
 )  # fmt: skip
+REFINE_TIP = (
+    "Refine edge against the frame: soft, image-aware alpha and the object's own colour at soft edges in "
+    "cut-outs. Fast: a guided filter (live). Quality: closed-form matting (seconds per 1080p frame)."
+)
 
 
 class MattePanel(QWidget):
@@ -94,8 +104,23 @@ class MattePanel(QWidget):
         self._drags = itertools.count(1)
         form = QFormLayout(self)
         for setting in SETTINGS:
+            if setting.key == "band":
+                form.addRow("Refine edge", self._refine_row())
             form.addRow(setting.label, self._row(setting))
         self.setEnabled(False)
+
+    def _refine_row(self) -> QComboBox:
+        self.refine = QComboBox()
+        for mode in RefineMode:
+            self.refine.addItem(mode.value.capitalize(), mode.value)
+        self.refine.setToolTip(REFINE_TIP)
+        self.refine.currentIndexChanged.connect(self._refine_changed)
+        return self.refine
+
+    def _refine_changed(self, index: int) -> None:
+        mode = RefineMode(self.refine.itemData(index))  # Qt hands the data back as plain text
+        if self._object is not None and self._object.matte.refine is not mode:
+            self.matte_requested.emit(self._object.id, replace(self._object.matte, refine=mode), None)
 
     def _row(self, setting: Setting) -> QWidget:
         spin: QSpinBox | QDoubleSpinBox
@@ -137,6 +162,8 @@ class MattePanel(QWidget):
         matte = obj.matte if obj is not None else MatteOps()
         for setting in SETTINGS:
             self._show_value(setting, setting.read(matte))
+        with QSignalBlocker(self.refine):
+            self.refine.setCurrentIndex(self.refine.findData(matte.refine.value))
 
     def _show_value(self, setting: Setting, value: float) -> None:
         spin = self.spins[setting.key]

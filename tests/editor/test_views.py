@@ -22,6 +22,7 @@ from roto.editor.views import (
 )
 from roto.matte import MatteOps
 from roto.project import AddObject, Project, SetMask, Shot, UndoStack, UpdateObject
+from roto.refine import RefineMode
 
 SHAPE = (40, 60)
 RED, BLUE = (255, 0, 0), (0, 0, 255)
@@ -127,6 +128,23 @@ def test_layers_show_the_finished_matte_and_follow_visibility(stack: UndoStack) 
     assert finished[2][16, 45] == 1.0 and finished[2][4, 45] == 1.0  # hole filled, grown by one pixel
     stack.push(UpdateObject("s", 2, visible=False))
     assert [layer.object_id for layer in frame_layers(project, shot, 102)] == [1]
+
+
+def test_refine_edge_uses_the_frame_picture_and_is_left_out_without_one(stack: UndoStack) -> None:
+    project = stack.project
+    shot = project.shot("s")
+    refined = MatteOps(refine=RefineMode.FAST, refine_band_px=3)
+    stack.push(UpdateObject("s", 1, matte=refined))
+    picture = np.zeros((*SHAPE, 3), np.uint8)
+    mask = project.get_mask("s", 1, 102)
+    assert mask is not None
+    picture[mask] = (200, 80, 60)  # a frame whose colour edge is the mask's own edge
+    picture[:, :, 2] += np.arange(SHAPE[1], dtype=np.uint8)[None, :] % 7  # and some texture
+    layers = {layer.object_id: layer.alpha for layer in frame_layers(project, shot, 102, picture=picture)}
+    np.testing.assert_array_equal(layers[1], refined.apply(mask, picture=picture))
+    assert not np.array_equal(layers[1], mask.astype(np.float32))
+    bare = {layer.object_id: layer.alpha for layer in frame_layers(project, shot, 102)}  # a scrubbing preview
+    np.testing.assert_array_equal(bare[1], mask.astype(np.float32))
 
 
 def test_onion_layers_stay_inside_the_shot(stack: UndoStack) -> None:

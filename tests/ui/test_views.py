@@ -11,6 +11,7 @@ from PySide6.QtGui import QColor
 
 from roto.editor.views import ViewMode
 from roto.matte import MatteOps
+from roto.refine import RefineMode
 from roto.ui.app import MainWindow
 from roto.ui.canvas import MIN_ZOOM
 from tests.ui.ui_helpers import current_mask, drag_image, open_and_show
@@ -120,3 +121,26 @@ def test_matte_panel_edits_are_undoable_and_a_drag_is_one_step(
     assert obj.matte == MatteOps() and panel.spins["grow"].value() == 0
     assert picture_at(window, 70, top - 3).red() == 0
     assert np.array_equal(current_mask(window), mask)  # non-destructive: the mask itself never changed
+
+
+def test_refine_edge_is_previewed_soft_and_is_one_undo_step(
+    qtbot, window: MainWindow, small_clip: Path
+) -> None:
+    open_and_show(qtbot, window, small_clip)
+    mask = paint(qtbot, window)
+    panel, obj = window.matte_panel, window.state.current_object
+    window.menu_actions["view_matte"].trigger()
+    top = int(np.argwhere(mask[:, 70]).min())
+    column = [picture_at(window, 70, y).red() for y in range(top - 6, top + 6)]
+    assert set(column) <= {0, 255}  # the painted mask: hard
+    panel.refine.setCurrentIndex(panel.refine.findData(RefineMode.FAST.value))
+    assert obj.matte == MatteOps(refine=RefineMode.FAST)
+    assert window.state.document.stack.undo_label == "Change matte"
+    column = [picture_at(window, 70, y).red() for y in range(top - 6, top + 6)]
+    assert any(0 < value < 255 for value in column)  # refined against the frame: soft values at the edge
+    panel.spins["band"].setValue(3)
+    assert obj.matte == MatteOps(refine=RefineMode.FAST, refine_band_px=3)
+    window.menu_actions["undo"].trigger()
+    window.menu_actions["undo"].trigger()
+    assert obj.matte == MatteOps() and panel.refine.currentData() == RefineMode.OFF
+    assert set(picture_at(window, 70, y).red() for y in range(top - 6, top + 6)) <= {0, 255}
