@@ -6,16 +6,44 @@ directly (`SyncEngine`), so both go through the same code. Frames here are media
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import overload
 
 import numpy as np
 
 from roto.editor.propagation import add_frame, track_legs
 from roto.editor.requests import ObjectPromptSet, PredictRequest, PredictResult, PropagateRequest
+from roto.engine.predictor import Prediction
 from roto.engine.propagator import FrameReader, VideoPropagator
 from roto.engine.service import EngineService
 from roto.project import EncodedMask
+
+
+class CandidateMasks(Sequence[np.ndarray]):
+    """A click's candidate masks, best first, each upsampled to the frame only when first asked for: at 4K one
+    costs more than the decoder, and most clicks keep the first."""
+
+    def __init__(self, prediction: Prediction, order: Sequence[int], first: np.ndarray) -> None:
+        self._prediction, self._order = prediction, tuple(order)
+        self._masks: dict[int, np.ndarray] = {0: first}
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    @overload
+    def __getitem__(self, index: int) -> np.ndarray: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[np.ndarray]: ...
+
+    def __getitem__(self, index: int | slice) -> np.ndarray | Sequence[np.ndarray]:
+        if isinstance(index, slice):
+            return [self[position] for position in range(len(self))[index]]
+        position = range(len(self))[index]  # negative indices count from the end; IndexError past it
+        if position not in self._masks:
+            self._masks[position] = self._prediction.mask(self._order[position])
+        return self._masks[position]
 
 
 class EditorEngine:
@@ -39,9 +67,11 @@ class EditorEngine:
             multimask=(len(prompts.points), prompts.box is None) in ((1, True), (0, False)),
         )
         order = np.argsort(-prediction.scores) if len(prediction) > 1 else np.array([prediction.best])
-        candidates = tuple(prediction.mask(int(i)) for i in order) if len(order) > 1 else ()
-        mask = candidates[0] if candidates else prediction.mask()
-        return PredictResult(request, mask, float(prediction.scores[prediction.best]), candidates)
+        mask = prediction.mask(int(order[0]))
+        candidates = CandidateMasks(prediction, order.tolist(), mask) if len(order) > 1 else ()
+        # Compressed here, so the GUI thread only files it (RLE and hashing cost ~15 ms at 4K).
+        encoded = EncodedMask.from_mask(mask)
+        return PredictResult(request, encoded, float(prediction.scores[prediction.best]), candidates)
 
     def propagate(
         self, reader: FrameReader, request: PropagateRequest, cancel: Callable[[], bool]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -39,7 +39,7 @@ class Candidates:
 
     target: PredictTarget
     prompts: FramePrompts  # the frame's prompts when they were answered: a later edit retires the candidates
-    masks: tuple[np.ndarray, ...]
+    masks: Sequence[np.ndarray]
     index: int = 0
 
 

@@ -6,6 +6,7 @@ reads the document, and an answer names the request it answers, so stale answers
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -65,9 +66,11 @@ class PredictRequest:
 @dataclass(frozen=True)
 class PredictResult:
     request: PredictRequest
-    mask: np.ndarray  # bool (H, W)
+    mask: np.ndarray | EncodedMask  # bool (H, W), or already compressed off the GUI thread
     score: float
-    candidates: tuple[np.ndarray, ...] = ()  # every multimask candidate, best first (empty: one mask only)
+    # every multimask candidate as bool (H, W), best first (empty: one mask only); a sequence that may make each
+    # mask only when it is asked for
+    candidates: Sequence[np.ndarray] = ()
 
 
 @dataclass(frozen=True)

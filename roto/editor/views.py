@@ -124,11 +124,15 @@ class Viewport:
         return self.width / self.out_width, self.height / self.out_height
 
     def fit(self, image: np.ndarray) -> np.ndarray:
-        """The visible part of a frame-sized image, averaged down to the picture's size."""
+        """The visible part of a frame-sized image at the picture's size.
+
+        Bilinear, not area-averaged: at fractional scales OpenCV's area resize costs ten times as much (34 against
+        3.5 ms from 4K to 1380 pixels wide), and the canvas draws the frame itself with nearest-pixel sampling.
+        """
         part = image[self.y : self.y + self.height, self.x : self.x + self.width]
         if (self.out_width, self.out_height) == (self.width, self.height):
             return part
-        return cv2.resize(part, (self.out_width, self.out_height), interpolation=cv2.INTER_AREA)
+        return cv2.resize(part, (self.out_width, self.out_height), interpolation=cv2.INTER_LINEAR)
 
     def to_frame(self, polygon: np.ndarray) -> np.ndarray:
         """Picture coordinates (x, y) as frame coordinates."""
@@ -292,22 +296,22 @@ def object_alpha(
     needs the frame's full-size `picture`; without it (a scrubbing preview) the matte is shown unrefined.
     """
     first = shot.first_frame
+    ops = obj.matte if picture is not None else replace(obj.matte, refine=RefineMode.OFF)
 
     def digest(index: int) -> str | None:
         entry = obj.masks.get(first + index)
         return None if entry is None else entry.digest
-    ops = obj.matte if picture is not None else replace(obj.matte, refine=RefineMode.OFF)
 
     sequence = MatteSequence(
         ops,
         lambda index: project.get_mask(shot.id, obj.id, first + index),
         shot.frame_count,
         shared=None if cache is None else (cache, digest),
+        picture=lambda _index: picture,  # asked for `frame` only: neighbours vote with their masks
     )
     return sequence.alpha(frame - first)
 
 
-        picture=lambda _index: picture,  # asked for `frame` only: neighbours vote with their masks
 def frame_layers(
     project: Project,
     shot: Shot,

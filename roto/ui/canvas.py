@@ -109,7 +109,8 @@ class Canvas(QGraphicsView):
         self._panned = False
         self._fitted = True
         self._settle = QTimer(self, singleShot=True, interval=VIEWPORT_SETTLE_MS)
-        self._settle.timeout.connect(self.viewport_changed)
+        self._settle.timeout.connect(self._settled)
+        self._shown_viewport: Viewport | None = None  # what the view on screen was composed for
         self.zoom_changed.connect(self._settle.start)
         self.horizontalScrollBar().valueChanged.connect(self._settle.start)
         self.verticalScrollBar().valueChanged.connect(self._settle.start)
@@ -136,6 +137,12 @@ class Canvas(QGraphicsView):
     def show_view(self, view: ViewImage | None) -> None:
         """Lay a composed view (roto.editor.views) over the frame; None clears it."""
         self.view_layer.show(view if self._frame_size is not None else None)
+        self._shown_viewport = None if view is None else view.viewport
+
+    def _settled(self) -> None:
+        """A zoom, pan or resize came to rest: ask for a new view only if it shows another part or size."""
+        if self._frame_size is not None and self.visible_viewport() != self._shown_viewport:
+            self.viewport_changed.emit()
 
     def set_prompts(self, prompts: FramePrompts, pending: bool) -> None:
         """Draw the current object's points and boxes; pending ones (mask on its way) are drawn hollow."""
