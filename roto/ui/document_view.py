@@ -51,6 +51,7 @@ class DocumentView:
         self.state.pending.connect(lambda _target: self.show_prompts())
         loader.frame_loaded.connect(self._on_frame_loaded)
         canvas.viewport_changed.connect(self.refresh_frame)  # composed for what the canvas shows
+        timeline.view.scrub_finished.connect(lambda: self.loader.request(self.state.frame))  # full size
 
     def _show_document(self, doc: Document | None) -> None:
         self._unsubscribe()
@@ -118,14 +119,25 @@ class DocumentView:
     def _follow_frame(self, frame: int) -> None:
         if self.timeline.frame != frame:
             self.timeline.set_frame(frame)  # the run's follow policy moved the playhead
-        self.loader.request(frame)
+        if self.timeline.view.scrubbing:  # a preview the canvas's size, the full frame on release
+            viewport = self.canvas.viewport()
+            self.loader.request(
+                frame, round(max(viewport.width(), viewport.height()) * viewport.devicePixelRatioF())
+            )
+        else:
+            self.loader.request(frame)
 
     def _on_frame_loaded(self, index: int, rgb: np.ndarray) -> None:
-        if self.state.document is None or index != self.state.frame:
+        """Show a decoded frame: while scrubbing any (the latest the decoder kept up with), otherwise only the
+        playhead's; a preview is stretched over the frame and asks the model for nothing."""
+        doc = self.state.document
+        if doc is None or (index != self.state.frame and not self.timeline.view.scrubbing):
             return  # a frame the user already scrubbed past
-        self.canvas.set_frame(rgb)
-        self._rgb = rgb
-        self.editor.frame_shown(index, playing=self.timeline.playing)
+        height, width = doc.shot.frame_shape
+        full = rgb.shape[:2] == (height, width)
+        self.canvas.set_frame(rgb, (width, height))
+        self._rgb = rgb if full else None
+        self.editor.frame_shown(index, playing=self.timeline.playing or not full)
         self.refresh_frame()
 
     def refresh_frame(self) -> None:

@@ -39,10 +39,12 @@ class Coverage:
 
 
 class TimelineView(QWidget):
-    """The painted strip; emits `frame_picked` for clicks and drags, `scale_changed` after zooming."""
+    """The painted strip; emits `frame_picked` for clicks and drags, `scale_changed` after zooming, and
+    `scrub_finished` when the button comes up (`scrubbing` is True from the press until then)."""
 
     frame_picked = Signal(int)
     scale_changed = Signal()
+    scrub_finished = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -55,6 +57,7 @@ class TimelineView(QWidget):
         self.numbers: Sequence[int] = ()
         self.fps = 24.0
         self.show_timecode = False
+        self.scrubbing = False  # the button is down: the frames picked meanwhile may be shown as previews
         self.setMouseTracking(False)
         self._fit_height()
 
@@ -124,7 +127,13 @@ class TimelineView(QWidget):
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
         if event.button() == Qt.MouseButton.LeftButton:
+            self.scrubbing = True
             self.frame_picked.emit(self.scale.frame_at(event.position().x()))
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.LeftButton and self.scrubbing:
+            self.scrubbing = False
+            self.scrub_finished.emit()
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         if event.buttons() & Qt.MouseButton.LeftButton:

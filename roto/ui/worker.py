@@ -61,9 +61,10 @@ class JobThread(QThread):
 
 
 class FrameLoader(JobThread):
-    """Decodes the frame to show, so seeking in a long-GOP video never stalls the GUI."""
+    """Decodes the frame to show, so seeking in a long-GOP video never stalls the GUI; while scrubbing, a preview
+    shrunk to `max_side` (a 4K frame is then a fraction of the pixels to hand over, convert and draw)."""
 
-    frame_loaded = Signal(int, object)  # frame index, RGB uint8 (H, W, 3)
+    frame_loaded = Signal(int, object)  # frame index, RGB uint8 (H, W, 3): the full frame, or a preview
 
     def __init__(self) -> None:
         super().__init__()
@@ -73,14 +74,16 @@ class FrameLoader(JobThread):
         self.queue.discard("frame")
         self._source = source
 
-    def request(self, index: int) -> None:
+    def request(self, index: int, max_side: int | None = None) -> None:
+        """Decode frame `index`, shrunk so its longer side is at most `max_side` when given."""
         source = self._source
         if source is not None:
-            self.queue.put("frame", lambda: self._load(source, index))
+            self.queue.put("frame", lambda: self._load(source, index, max_side))
 
-    def _load(self, source: MediaSource, index: int) -> None:
+    def _load(self, source: MediaSource, index: int, max_side: int | None) -> None:
         if source is self._source:
-            self.frame_loaded.emit(index, source.read(index))
+            rgb = source.read(index)  # cached at full size too: the release after a scrub shows it at once
+            self.frame_loaded.emit(index, rgb if max_side is None else source.thumbnail(index, max_side))
 
 
 class EngineWorker(JobThread):
