@@ -36,6 +36,7 @@ _MATTING_EPS = (
 _MATTING_RADIUS = 2
 _CG_ITERATIONS = 60
 _PRIOR_WEIGHT = 0.02  # pull of the fast result on unknown pixels: keeps flat, ambiguous areas where they were
+_SURE = 0.02  # quality mode: band pixels the fast result puts within this of 0 or 1 are taken as known
 _TILE = 192  # quality mode solves the band in tiles of this size (plus a halo), skipping tiles with no band
 
 
@@ -265,6 +266,10 @@ def refine_quality(
 ) -> FloatImage:
     """Closed-form matting on ``band``, started from the fast result; solved tile by tile with overlapping halos."""
     start = refine_fast(guide, coarse, band, band_px)
+    # where the guided filter is already sure, the pixel is known: the narrower the unknown band, the better
+    # closed-form matting does (Levin et al.'s own trimaps are thin)
+    unknown = band & (start > _SURE) & (start < 1.0 - _SURE)
+    start = np.where(band & ~unknown, np.round(start), start).astype(np.float32)
     out = start.copy()
     h, w = band.shape
     halo = 4 * _MATTING_RADIUS + band_px
@@ -275,7 +280,7 @@ def refine_quality(
                 continue
             rows = slice(max(0, y0 - halo), min(h, y0 + _TILE + halo))
             cols = slice(max(0, x0 - halo), min(w, x0 + _TILE + halo))
-            solved = _solve_tile(guide[rows, cols], start[rows, cols], band[rows, cols])
+            solved = _solve_tile(guide[rows, cols], start[rows, cols], unknown[rows, cols])
             cy, cx = y0 - rows.start, x0 - cols.start
             target = out[y0 : y0 + _TILE, x0 : x0 + _TILE]
             piece = solved[cy : cy + target.shape[0], cx : cx + target.shape[1]]
