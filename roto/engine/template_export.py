@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -87,26 +87,33 @@ def _evaluate(
 
 
 def _match(
-    folded: dict[str, np.ndarray], candidates: dict[str, np.ndarray], weighted: set[str]
+    folded: dict[str, np.ndarray],
+    candidates: dict[str, np.ndarray],
+    weighted: set[str],
+    reads_of: Callable[[str], frozenset[str]],
 ) -> dict[str, str | None]:
-    """For each folded initializer, the unfolded value with the same numbers (None: a weight-free constant)."""
+    """For each folded initializer, the unfolded value with the same numbers (None: a weight-free constant).
+
+    Values computed from different weights with the same numbers would make the map ambiguous: refused (the
+    model is traced with every weight randomised, see `_randomise`, so this only guards against a regression)."""
     by_shape: dict[tuple[Any, ...], list[str]] = {}
     for name, value in candidates.items():
         by_shape.setdefault((value.shape, value.dtype.str), []).append(name)
     found: dict[str, str | None] = {}
     for name, value in folded.items():
+        if value.dtype.kind != "f":  # shapes and axes (checked in make_template: every weight is a float)
+            found[name] = None
+            continue
         same = by_shape.get((value.shape, value.dtype.str), [])
         exact = [c for c in same if np.array_equal(candidates[c], value)]
-        close = exact or [
-            c
-            for c in same
-            if value.dtype.kind == "f" and np.allclose(candidates[c], value, rtol=0, atol=MATCH_TOLERANCE)
-        ]
+        close = exact or [c for c in same if np.allclose(candidates[c], value, rtol=0, atol=MATCH_TOLERANCE)]
         using_weights = [c for c in close if c in weighted]
+        if len({reads_of(c) for c in using_weights}) > 1:
+            raise ModelError(f"initializer {name} {list(value.shape)} matches values of different weights")
         if using_weights:
             found[name] = using_weights[0]
-        elif close or value.dtype.kind != "f":
-            found[name] = None  # depends on no weight: shapes, axes, rotary tables
+        elif close:
+            found[name] = None  # depends on no weight: rotary tables, position encodings
         else:
             raise ModelError(
                 f"cannot derive initializer {name} {list(value.shape)} from the unfolded graph: "
@@ -188,7 +195,12 @@ def _template_graph(
     candidates.update(
         {i.name: numpy_helper.to_array(i) for i in unfolded.graph.initializer if i.name not in direct}
     )
-    matches = _match(others, candidates, weighted)
+    producer = {out: node for node in nodes for out in node.output}
+
+    def reads_of(value: str) -> frozenset[str]:
+        return frozenset(r for r in _slice(producer, value)[1] if r.startswith(STATE_PREFIX))
+
+    matches = _match(others, candidates, weighted, reads_of)
     prepared = {n: source for n, source in matches.items() if source is not None}
     prep, reads = _preparation_graph(unfolded, nodes, prepared, state, others)
     weight_map: dict[str, Any] = {n: {"state": n.removeprefix(STATE_PREFIX)} for n in sorted(direct)}
@@ -197,6 +209,22 @@ def _template_graph(
         if init.name in weight_map:
             init.ClearField("raw_data")
     return folded, prep, weight_map
+
+
+def randomise(model: Any, seed: int) -> Any:
+    """Add noise to every floating state-dict tensor of `model` (in place) and return it.
+
+    Meta's initialisation leaves many weights equal (LayerNorm weights 1 and biases 0, zero-initialised
+    embeddings): traced from such a model, the derivation could not tell them apart, and tests on such weights
+    could not show a bias mapped to another bias of the same shape.
+    """
+    torch = _require_torch()
+    generator = torch.Generator().manual_seed(seed + 1)
+    with torch.no_grad():
+        for tensor in model.state_dict().values():
+            if tensor.is_floating_point():
+                tensor.add_(0.02 * torch.randn(tensor.shape, generator=generator))
+    return model
 
 
 def _move_constants(model: onnx.ModelProto, store: Path) -> dict[str, dict[str, str]]:
@@ -235,8 +263,10 @@ def make_template(variant: str, root: Path | None = None, seed: int = 0) -> Path
         raise ModelError(f"unknown SAM2 variant {variant!r}; choose one of {', '.join(VARIANTS)}")
     out = template_dir(variant, root)
     out.mkdir(parents=True, exist_ok=True)
-    model = build_sam2_model(variant, None, seed=seed)
+    model = randomise(build_sam2_model(variant, None, seed=seed), seed)
     state = {STATE_PREFIX + k: v.detach().numpy().copy() for k, v in model.state_dict().items()}
+    if any(v.dtype.kind != "f" for v in state.values()):
+        raise ModelError(f"{variant}: a weight that is not a float; integer initializers would be ambiguous")
     graphs = _Graphs(model)
     entries: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="roto-template-") as tmp:

@@ -1,6 +1,7 @@
 """Bundles built from graph templates and a checkpoint, without torch, equal the converter's bundles.
 
-Each case saves a random-weight SAM2.1 model with torch.save (seed 1; the committed templates were traced from
+Each case saves a random-weight SAM2.1 model with torch.save (seed 1, every weight randomised, so no two weights
+are equal and a weight mapped to another of the same shape would show; the committed templates were traced from
 seed 0, so nothing of those weights can hide in a template), converts the same model with the torch exporter,
 builds a bundle from the template and the saved file, and compares the two: graph nodes, signatures, settings,
 every initializer, and the outputs of every graph and the masks of the same prompts.
@@ -43,8 +44,9 @@ def _save_checkpoint(model: Any, path: Path) -> Path:
 
 def _torch_and_template_bundles(variant: str, root: Path) -> tuple[Path, Path, Path]:
     from roto.engine.export_onnx import ExportRequest, build_sam2_model, export_bundle
+    from roto.engine.template_export import randomise
 
-    model = build_sam2_model(variant, None, seed=SEED)
+    model = randomise(build_sam2_model(variant, None, seed=SEED), SEED)
     checkpoint = _save_checkpoint(model, root / f"sam2.1_{variant}.pt")
     converted = export_bundle(ExportRequest(variant=variant, out_dir=root / "torch", seed=SEED), model=model)
     built = root / "template"
