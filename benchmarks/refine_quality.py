@@ -7,6 +7,7 @@ edge, a motion-blurred shape and a soft shadow, over foregrounds and backgrounds
 ../shared/media. The coarse input is what SAM2 hands over: the true alpha cut at 0.5, reduced to 256 px on its long
 side and scaled back (bilinear, cut at 0.5). Measures as on alphamatting.com: SAD = sum |a - gt| / 1000,
 MSE = mean (a - gt)^2, gradient error = sum (|grad a| - |grad gt|)^2 / 1000 (Gaussian derivatives, sigma 1.4).
+Foreground colour: mean |colour - true F| where the true alpha is soft, frame colour vs estimated.
 Flicker: mean |a_t - a_t-1| near a still edge over 30 frames whose picture has sensor noise and whose coarse mask
 chatters as SAM2's does (noise on the 256 px decision).
 """
@@ -27,7 +28,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import SHARED_MEDIA, emit
 
-from roto.refine import RefineMode, refine_alpha
+from roto.refine import RefineMode, estimate_foreground, refine_alpha
 
 HEIGHT, WIDTH = 1080, 1920
 SAM2_SIDE = 256
@@ -152,6 +153,7 @@ def quality(band: int, repeats: int) -> tuple[dict, dict]:
                     times[mode].append((time.perf_counter() - start) * 1000)
                     cpu[mode].append((time.process_time() - start_cpu) * 1000)
                 case[mode] = errors(alpha, truth)
+            case["foreground"] = foreground_error(image8, alpha, truth, fg)
             per_case[f"{shape_name}/{fg_name[:-4]}-over-{bg_name[:-4]}"] = case
             for m in modes:
                 for k in totals[m]:
@@ -159,12 +161,30 @@ def quality(band: int, repeats: int) -> tuple[dict, dict]:
     summary = {
         m: {k: round(v / len(per_case), 6 if k == "mse" else 3) for k, v in totals[m].items()} for m in modes
     }
+    summary["foreground"] = {
+        k: round(sum(c["foreground"][k] for c in per_case.values()) / len(per_case), 4)
+        for k in ("frame_colour", "estimated")
+    }
     for m in ("fast", "quality"):
         summary[m]["sad_vs_coarse"] = round(summary[m]["sad"] / summary["coarse"]["sad"] - 1, 3)
         summary[m]["mse_vs_coarse"] = round(summary[m]["mse"] / summary["coarse"]["mse"] - 1, 3)
         summary[m]["ms_per_1080p_frame_median"] = round(float(np.median(times[m])), 1)
         summary[m]["cpu_ms_per_1080p_frame_median"] = round(float(np.median(cpu[m])), 1)
     return summary, per_case
+
+
+def foreground_error(
+    image8: np.ndarray, alpha: np.ndarray, truth: np.ndarray, fg: np.ndarray
+) -> dict[str, float]:
+    """Mean |colour - true foreground| where the true alpha is soft (0.05-0.95): the frame's own colour (what a
+    cut-out carries without estimation) against the colour estimated from the quality mode's alpha."""
+    soft = (truth > 0.05) & (truth < 0.95)
+    estimated = estimate_foreground(image8, alpha)
+    frame = image8.astype(np.float32) / 255
+    return {
+        "frame_colour": float(np.abs(frame - fg)[soft].mean()),
+        "estimated": float(np.abs(estimated - fg)[soft].mean()),
+    }
 
 
 def flicker(band: int, frames: int = 30) -> dict[str, float]:
