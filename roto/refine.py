@@ -30,9 +30,9 @@ FloatImage = npt.NDArray[np.float32]
 MAX_BAND_PX = 64  # wider bands make matting worse, not better (the solver loses the coarse mask's shape)
 _FAST_EPS = 1e-4  # guided filter regulariser: colour contrasts below ~sqrt(eps) = 0.01 are smoothed over
 _FAST_SCALE = 4  # the fast guided filter's subsampling of its coefficients (He & Sun 2015)
-_MATTING_EPS = (
-    1e-5  # matting Laplacian regulariser (Levin's 1e-7 is for 3x3 windows; larger windows need more)
-)
+# matting Laplacian: 5x5 windows (He et al. 2010: larger windows converge in fewer iterations) and a regulariser
+# above Levin's 1e-7 for 3x3 windows, which larger windows need
+_MATTING_EPS = 1e-5
 _MATTING_RADIUS = 2
 _CG_ITERATIONS = 60
 _PRIOR_WEIGHT = 0.02  # pull of the fast result on unknown pixels: keeps flat, ambiguous areas where they were
@@ -105,7 +105,7 @@ def unknown_band(mask: npt.NDArray[np.bool_], band_px: int) -> npt.NDArray[np.bo
 
 
 def _box(image: np.ndarray, radius: int) -> np.ndarray:
-    """Mean over a (2r+1)^2 window, the border replicated (what the guided filter's statistics need)."""
+    """Mean over a (2r+1)^2 window, the border mirrored (what the guided filter's statistics need)."""
     return cv2.boxFilter(image, -1, (2 * radius + 1, 2 * radius + 1), borderType=cv2.BORDER_REFLECT)
 
 
@@ -195,7 +195,7 @@ class _Laplacian:
         self.chans = [np.ascontiguousarray(guide[..., c]) for c in range(3)]
         ones = np.ones(guide.shape[:2], np.float32)
         self.count = self._sum(ones)  # pixels in each (clipped) window
-        self.windows = self._sum(ones)  # windows covering each pixel (the same count, by symmetry)
+        self.windows = self.count  # windows covering each pixel: the same number, by symmetry
         self.mean_i = [self._mean(c) for c in self.chans]
         # float64 for the covariances: in flat areas they are differences of nearly equal numbers
         wide = [c.astype(np.float64) - c.mean() for c in self.chans]
