@@ -13,6 +13,7 @@ Initializers that depend on no weight (shape constants, rotary tables) keep thei
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import tempfile
 from collections.abc import Callable, Iterable
@@ -39,9 +40,9 @@ from roto.engine.templates import (
     STATE_PREFIX,
     TEMPLATE_FORMAT,
     TEMPLATE_FORMAT_VERSION,
+    TEMPLATE_NAME,
     GraphTemplate,
     template_dir,
-    write_json,
 )
 from roto.errors import ModelError
 
@@ -297,7 +298,7 @@ def make_template(variant: str, root: Path | None = None, seed: int = 0) -> Path
         "graphs": entries,
         "made_by": {"torch": str(torch.__version__), "sam2_package": getattr(sam2, "__version__", "1.1.0")},
     }
-    write_json(out / "template.json", meta)
+    (out / TEMPLATE_NAME).write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
     return out
 
 

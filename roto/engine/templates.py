@@ -48,10 +48,6 @@ def template_dir(variant: str, root: Path | None = None) -> Path:
     return (root or templates_root()) / variant
 
 
-def write_json(path: Path, data: dict[str, Any]) -> None:
-    path.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
-
-
 @dataclass(frozen=True)
 class GraphTemplate:
     """One bundle graph without its weights, and how to compute them from a state dict."""
