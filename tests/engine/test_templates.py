@@ -188,6 +188,17 @@ def test_a_good_checkpoint_installs_under_the_variant_name(
     assert sorted(p.name for p in models_dir.iterdir()) == ["sam2.1-tiny"]
 
 
+def test_roto_models_import_builds_from_the_template(
+    tmp_path: Path, models_dir: Path, tiny_state: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from roto.cli import main
+
+    checkpoint = _save_checkpoint_state(tiny_state, tmp_path / "sam2.1_hiera_tiny.pt")
+    assert main(["models", "import", str(checkpoint), "--variant", "tiny", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"installed": str(models_dir / "sam2.1-tiny")}
+    assert main(["models", "verify", "sam2.1-tiny", "--json"]) == 0
+
+
 def _save_checkpoint_state(state: dict[str, Any], path: Path) -> Path:
     torch.save({"model": state}, path)
     return path
