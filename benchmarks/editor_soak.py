@@ -25,7 +25,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import av
 import numpy as np
 import psutil
-from PySide6.QtCore import QPointF, QSettings, Qt
+from PySide6.QtCore import QEvent, QPointF, QSettings, Qt
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -70,6 +70,8 @@ class Soak:
         deadline = time.monotonic() + WAIT_S
         while not done():
             self.app.processEvents()
+            # what the application's own event loop does between events (processEvents alone never deletes)
+            self.app.sendPostedEvents(None, QEvent.Type.DeferredDelete)
             if time.monotonic() > deadline:
                 self.hangs += 1
                 raise TimeoutError(f"{what} did not finish within {WAIT_S} s")
