@@ -94,24 +94,6 @@ def describe_range(frames: range) -> str:
 # --- models ------------------------------------------------------------------------------------------------
 
 
-def bundle_summary(folder: Path, check: bool) -> dict[str, Any]:
-    from roto.engine.bundle import load_bundle, verify_bundle
-
-    info: dict[str, Any] = {"name": folder.name, "path": str(folder)}
-    try:
-        bundle = load_bundle(folder)
-        info.update(variant=bundle.variant, precision=bundle.manifest.get("precision"))
-        info["random_weights"] = bundle.random_weights
-    except RotoError as exc:
-        info["problems"] = [str(exc)]
-        info["ok"] = False
-        return info
-    if check:
-        info["problems"] = verify_bundle(folder)
-        info["ok"] = not info["problems"]
-    return info
-
-
 def resolve_model(name: str | None) -> Path:
     """The bundle named on the command line, else as the editor chooses (ROTO_MODEL, then the first installed
     bundle with real weights)."""

@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from roto import __version__
-from roto.cli.common import EXIT_ERROR, add_command, bundle_summary, emit
+from roto.cli.common import EXIT_ERROR, add_command, emit
 from roto.errors import RotoError
 
 
@@ -23,6 +23,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     import platform
 
     from roto.engine.bundle import installed_bundles
+    from roto.engine.install import describe_bundle
 
     packages = {
         name: _dist_version(name)
@@ -60,7 +61,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         report["providers"] = []
         report["cuda"] = {"works": False, "note": str(exc)}
         report["problems"].append(str(exc))
-    bundles = [bundle_summary(p, check=True) for p in installed_bundles()]
+    bundles = [describe_bundle(p, check=True) for p in installed_bundles()]
     report["bundles"] = bundles
     if not bundles:
         report["problems"].append("no model bundle installed: run `roto models install tiny` (see README)")

@@ -6,14 +6,15 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from roto.cli.common import EXIT_ERROR, add_command, bundle_summary, emit
+from roto.cli.common import EXIT_ERROR, add_command, emit
 from roto.errors import RotoError
 
 
 def cmd_models_list(args: argparse.Namespace) -> int:
     from roto.engine.bundle import VARIANTS, installed_bundles, user_models_dir
+    from roto.engine.install import describe_bundle
 
-    installed = [bundle_summary(p, check=False) for p in installed_bundles()]
+    installed = [describe_bundle(p, check=False) for p in installed_bundles()]
     available = [
         {"name": spec.model_name, "variant": key, "source": "bundle" if spec.bundle_url else "checkpoint"}
         for key, spec in VARIANTS.items()
@@ -23,7 +24,8 @@ def cmd_models_list(args: argparse.Namespace) -> int:
     for info in installed:
         flag = "  (RANDOM WEIGHTS: tests and benchmarks only)" if info.get("random_weights") else ""
         lines.append(
-            f"  {info['name']:<24} {info.get('variant', '?'):<10} {info.get('precision', '?')}{flag}"
+            f"  {info['name']:<24} {info.get('variant', '?'):<10} {info.get('precision', '?'):<6} "
+            f"{info.get('size', 0) / 2**20:>7.1f} MiB{flag}"
         )
     if not installed:
         lines.append("  (none)  install one with: roto models install tiny")
@@ -59,11 +61,12 @@ def cmd_models_import(args: argparse.Namespace) -> int:
 
 def cmd_models_verify(args: argparse.Namespace) -> int:
     from roto.engine.bundle import find_bundle, installed_bundles
+    from roto.engine.install import describe_bundle
 
     folders = [find_bundle(args.name)] if args.name else installed_bundles()
     if not folders:
         raise RotoError("no model bundles are installed; see `roto models list`")
-    results = [bundle_summary(folder, check=True) for folder in folders]
+    results = [describe_bundle(folder, check=True) for folder in folders]
     lines = []
     for info in results:
         lines.append(f"{info['name']}: {'OK' if info['ok'] else 'FAILED'}")

@@ -61,6 +61,7 @@ class TaskState:
     def __init__(self) -> None:
         self.cancelled = threading.Event()
         self.on_progress: Callable[[int, int], None] = lambda _done, _total: None
+        self.on_status: Callable[[str], None] = lambda _text: None
 
     def cancel(self) -> None:
         self.cancelled.set()
@@ -70,3 +71,7 @@ class TaskState:
 
     def report(self, done: int, total: int) -> None:
         self.on_progress(done, total)
+
+    def say(self, text: str) -> None:
+        """What the task is doing now (shown above its progress bar)."""
+        self.on_status(text)

@@ -29,8 +29,13 @@ def download(
     manual_hint: str = "",
     progress: bool = True,
     opener: Callable[..., Any] | None = None,
+    on_block: Callable[[int, int | None], None] | None = None,
 ) -> Path:
-    """Fetch `url` to `dest`, resuming `dest.part` if present; verify `sha256` when known; return `dest`."""
+    """Fetch `url` to `dest`, resuming `dest.part` if present; verify `sha256` when known; return `dest`.
+
+    `on_block(bytes so far, total or None)` is called as blocks arrive; raising from it stops the download with
+    the part file kept, so the next attempt resumes.
+    """
     if dest.is_file() and (sha256 is None or sha256_file(dest) == sha256):
         return dest
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -68,9 +73,13 @@ def download(
                     disable=not progress,
                 ) as bar,
             ):
+                done = offset
                 for block in iter(lambda: stream.read(CHUNK), b""):
                     out.write(block)
                     bar.update(len(block))
+                    done += len(block)
+                    if on_block is not None:
+                        on_block(done, total)
         except (TimeoutError, OSError) as exc:
             raise ModelError(
                 f"download of {url} was interrupted ({exc}); run the same command again to resume. {manual_hint}".strip()

@@ -10,8 +10,9 @@ import json
 import shutil
 import tempfile
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import platformdirs
 from tqdm import tqdm
@@ -28,7 +29,26 @@ from roto.engine.bundle import (
 )
 from roto.engine.download import download
 from roto.engine.templates import bundle_from_checkpoint, has_template
-from roto.errors import ModelError
+from roto.errors import ModelError, RotoError
+
+
+def describe_bundle(folder: Path, check: bool) -> dict[str, Any]:
+    """What `roto models list`, `doctor` and the editor's model manager show of an installed bundle: name,
+    variant, precision, size on disk, random weights, and (with `check`) the problems verification finds."""
+    info: dict[str, Any] = {"name": folder.name, "path": str(folder)}
+    try:
+        bundle = load_bundle(folder)
+        info.update(variant=bundle.variant, precision=bundle.manifest.get("precision"))
+        info["random_weights"] = bundle.random_weights
+        info["size"] = sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
+    except (RotoError, OSError) as exc:
+        info["problems"] = [str(exc)]
+        info["ok"] = False
+        return info
+    if check:
+        info["problems"] = verify_bundle(folder)
+        info["ok"] = not info["problems"]
+    return info
 
 
 def checkpoints_dir() -> Path:
@@ -76,7 +96,16 @@ def _staging_dir() -> Path:
     return Path(tempfile.mkdtemp(prefix=".staging-", dir=root))
 
 
-def install(name: str, overwrite: bool = False, progress: bool = True) -> Path:
+Watch = Callable[[str, int, int | None], None]
+"""Told (what is happening, done, total or None) as an install goes on; raising InstallCancelled from it stops the
+install with nothing installed (a download's part file is kept, so the next attempt resumes)."""
+
+
+class InstallCancelled(ModelError):
+    """The user stopped an install."""
+
+
+def install(name: str, overwrite: bool = False, progress: bool = True, watch: Watch | None = None) -> Path:
     """Install a SAM2.1 variant: a pre-exported bundle if the catalog names one, else checkpoint + conversion."""
     spec = _spec(name)
     url, sha256 = (
@@ -86,14 +115,23 @@ def install(name: str, overwrite: bool = False, progress: bool = True) -> Path:
     )
     if not url:
         raise ModelError(f"the catalog names no download for {spec.model_name}")
-    path = download(url, checkpoints_dir() / Path(url).name, sha256, _manual_hint(spec), progress)
+    what = f"Downloading {Path(url).name}"
+    on_block = None if watch is None else (lambda done, total: watch(what, done, total))
+    path = download(
+        url, checkpoints_dir() / Path(url).name, sha256, _manual_hint(spec), progress, on_block=on_block
+    )
     if spec.bundle_url:
         return import_bundle(path, overwrite=overwrite)
-    return import_checkpoint(path, spec.key, overwrite=overwrite, progress=progress)
+    return import_checkpoint(path, spec.key, overwrite=overwrite, progress=progress, watch=watch)
 
 
 def import_checkpoint(
-    checkpoint: Path, variant: str, overwrite: bool = False, name: str | None = None, progress: bool = True
+    checkpoint: Path,
+    variant: str,
+    overwrite: bool = False,
+    name: str | None = None,
+    progress: bool = True,
+    watch: Watch | None = None,
 ) -> Path:
     """Build a bundle from one of Meta's checkpoints and install it: from the variant's graph template (no
     PyTorch needed), else with the converter (the export extra)."""
@@ -102,11 +140,14 @@ def import_checkpoint(
     staging = _staging_dir()
     try:
         if has_template(spec.key):
-            with tqdm(total=len(GRAPH_NAMES) + 1, desc=f"building {name}", disable=not progress) as bar:
+            steps = len(GRAPH_NAMES) + 1
+            with tqdm(total=steps, desc=f"building {name}", disable=not progress) as bar:
 
                 def step(what: str) -> None:
                     bar.set_postfix_str(what)
                     bar.update(0 if what == "reading checkpoint" else 1)
+                    if watch is not None:
+                        watch(f"Building {name}: {what}", bar.n, steps)
 
                 bundle_from_checkpoint(checkpoint, spec.key, staging, name, step)
                 bar.update(1)

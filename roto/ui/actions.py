@@ -252,6 +252,13 @@ ACTIONS: tuple[ActionSpec, ...] = (
         "Label the timeline with timecode instead of frame numbers",
         checkable=True,
     ),
+    ActionSpec(
+        "model_manager",
+        "&Models",
+        "&Model Manager…",
+        lambda w: w.models.open_manager(),
+        tip="Installed models; install, import, verify or remove one",
+    ),
     ActionSpec("shortcuts", "&Help", "&Keyboard Shortcuts", lambda w: show_shortcuts(w), "F1"),
     ActionSpec("about", "&Help", "&About Roto", lambda w: w.about()),
 )

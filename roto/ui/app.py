@@ -32,12 +32,10 @@ from roto import __version__
 from roto.editor.documents import Document, MediaNotFound, open_document
 from roto.editor.editor import Editor
 from roto.editor.propagation import PropagationRun
-from roto.editor.requests import EngineInfo
 from roto.editor.state import EditorState
 from roto.editor.tools import Tool
-from roto.engine.bundle import choose_bundle
 from roto.engine.embeddings import EmbeddingCache
-from roto.errors import ModelError, RotoError
+from roto.errors import RotoError
 from roto.project.store import PROJECT_SUFFIX
 from roto.ui.actions import add_toolbar, build_actions, update_actions
 from roto.ui.brush_settings import attach_brush
@@ -45,6 +43,7 @@ from roto.ui.canvas import Canvas
 from roto.ui.document_io import RecentFiles, ask_restore, confirm_discard, export_mattes, locate_media
 from roto.ui.document_view import DocumentView
 from roto.ui.matte_panel import add_matte_dock
+from roto.ui.model_control import ModelControl
 from roto.ui.panels import ObjectsPanel
 from roto.ui.preferences import Preferences, PreferencesDialog
 from roto.ui.status import StatusWidgets
@@ -56,13 +55,6 @@ log = logging.getLogger(__name__)
 
 AUTOSAVE_CHECK_MS = 5000
 MEDIA_FILTER = "Video or images (*.mp4 *.mov *.mkv *.avi *.webm *.m4v *.png *.jpg *.jpeg *.tif *.tiff *.exr);;All files (*)"
-
-NO_MODEL_TEXT = """<h2>No segmentation model installed</h2>
-<p>Roto needs a SAM2 model bundle to turn clicks into masks. Install one from a terminal:</p>
-<pre>roto models install tiny</pre>
-<p>or import a bundle or checkpoint you already have:</p>
-<pre>roto models import PATH</pre>
-<p>then restart Roto. You can still open and scrub clips meanwhile (File ▸ Open, Ctrl+O).</p>"""
 
 WELCOME_TEXT = """<h2>Roto</h2>
 <p>Open a video, an image sequence or a project: <b>File ▸ Open…</b> (Ctrl+O), or give it on the command line:
@@ -78,6 +70,7 @@ class MainWindow(QMainWindow):
     canvas: Canvas
     timeline: Timeline
     menu_actions: dict[str, QAction]
+    models: ModelControl
 
     def __init__(self) -> None:
         super().__init__()
@@ -115,6 +108,16 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
         self.matte_panel = add_matte_dock(self)
         self.status = StatusWidgets(self.statusBar(), self.editor.cancel_propagation)
+        self.models = ModelControl(
+            self,
+            self.engine,
+            self.state,
+            self.status,
+            self.message,
+            self.show_error,
+            lambda: self.preferences,
+        )
+        column.insertWidget(0, self.models.banner)
         self.view = DocumentView(
             self.editor, self.canvas, self.timeline, self.objects, self.loader, self._show_title
         )
@@ -132,7 +135,7 @@ class MainWindow(QMainWindow):
         self._autosave_timer.timeout.connect(self._autosave)
         self._autosave_timer.start(AUTOSAVE_CHECK_MS)
         self._restore_layout()
-        self._start_engine()
+        self.models.start()
         update_actions(self.menu_actions, self.state)
 
     # -- wiring ------------------------------------------------------------------------------------
@@ -164,14 +167,6 @@ class MainWindow(QMainWindow):
         editor, engine = self.editor, self.engine
         self.loader.failed.connect(lambda message: self.show_error("Cannot read frame", message))
         engine.failed.connect(lambda message: self.show_error("Model error", message))
-        engine.engine_ready.connect(self._on_engine_ready)
-        engine.engine_failed.connect(self._on_engine_failed)
-        engine.encoding.connect(lambda frame: self.status.engine.setText(f"Encoding frame {frame}…"))
-        # "Ready" only once the neighbours are encoded too: a click then waits for the decoder alone
-        engine.frame_encoded.connect(
-            lambda frame: self.status.engine.setText(f"Encoding around frame {frame}…")
-        )
-        engine.idle.connect(self._on_engine_idle)
         engine.mask_ready.connect(editor.on_mask)
         engine.predict_failed.connect(editor.on_predict_failed)
         engine.propagated.connect(editor.on_propagated)
@@ -225,35 +220,6 @@ class MainWindow(QMainWindow):
             self.objects.set_objects(doc.shot.objects, self.state.object_id)  # undo the panel's own change
 
     # -- engine and propagation ----------------------------------------------------------------------
-
-    def _start_engine(self) -> None:
-        try:
-            folder = choose_bundle(self.preferences.bundle)
-        except ModelError as exc:
-            self._on_engine_failed(str(exc))
-            return
-        if folder is None:
-            self.status.model.setText("No model installed")
-            self.message.setText(NO_MODEL_TEXT)
-            return
-        self.status.model.setText(f"Loading {folder.name}…")
-        self.engine.load_bundle(folder, self.preferences.runtime)
-
-    def _on_engine_ready(self, info: EngineInfo) -> None:
-        self.state.engine = info
-        self.status.show_model(info)
-        if self.state.shown_frame is not None:
-            self.engine.encode(self.state.shown_frame)
-
-    def _on_engine_idle(self) -> None:
-        if self.state.engine is not None and not self.state.busy:
-            self.status.engine.setText("Ready")
-
-    def _on_engine_failed(self, message: str) -> None:
-        self.state.engine = None
-        self.status.model.setText("Model failed to load")
-        self.message.setText(NO_MODEL_TEXT)
-        self.show_error("Model error", message)
 
     def _show_run(self, run: PropagationRun | None) -> None:
         if run is not None:
@@ -374,8 +340,7 @@ class MainWindow(QMainWindow):
             if self.state.busy:
                 self.statusBar().showMessage("The model settings apply after the propagation.", 6000)
                 return
-            self.state.engine = None
-            self._start_engine()
+            self.models.start()
 
     def _restore_layout(self) -> None:
         settings = QSettings()

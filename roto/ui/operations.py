@@ -23,6 +23,7 @@ T = TypeVar("T")
 
 class _TaskThread(QThread):
     progressed = Signal(int, int)
+    said = Signal(str)
     succeeded = Signal(object)
     failed = Signal(str)
 
@@ -31,6 +32,7 @@ class _TaskThread(QThread):
         self._task = task
         self._state = state
         state.on_progress = self.progressed.emit
+        state.on_status = self.said.emit
 
     def run(self) -> None:
         try:
@@ -56,6 +58,7 @@ class Operation(QObject, Generic[T]):
         self._on_success: Callable[[T], None] = lambda _result: None
         self._on_failure: Callable[[str], None] = lambda _message: None
         self._progress: QProgressDialog | None = None
+        self.done = False  # the outcome was delivered (success or failure)
 
     def success(self, callback: Callable[[T], None]) -> Self:
         self._on_success = callback
@@ -72,6 +75,7 @@ class Operation(QObject, Generic[T]):
         dialog.setMinimumDuration(0)
         dialog.canceled.connect(self.state.cancel)
         self._thread.progressed.connect(lambda done, total: _show_progress(dialog, done, total))
+        self._thread.said.connect(dialog.setLabelText)
         self._progress = dialog
         return self
 
@@ -88,10 +92,12 @@ class Operation(QObject, Generic[T]):
         self._thread.wait()
 
     def _succeeded(self, result: object) -> None:
+        self.done = True
         self._close_progress()
         self._on_success(result)  # type: ignore[arg-type]
 
     def _failed(self, message: str) -> None:
+        self.done = True
         self._close_progress()
         self._on_failure(message)
 

@@ -211,3 +211,27 @@ def test_real_http_server_resume(tmp_path: Path, http_url: str) -> None:
     download(http_url, dest, PAYLOAD_SHA, progress=False)
     assert _RangeHandler.ranges == ["bytes=1234-"]
     assert dest.read_bytes() == PAYLOAD
+
+
+def test_progress_is_reported_and_a_cancel_keeps_the_part_file_to_resume(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from roto.engine import download as module
+    from roto.engine.install import InstallCancelled
+
+    monkeypatch.setattr(module, "CHUNK", 1000)
+    dest = tmp_path / "model.pt"
+    seen: list[tuple[int, int | None]] = []
+
+    def stop_at_3000(done: int, total: int | None) -> None:
+        seen.append((done, total))
+        if done >= 3000:
+            raise InstallCancelled("stopped by the user")
+
+    with pytest.raises(InstallCancelled):
+        download(URL, dest, PAYLOAD_SHA, progress=False, opener=FakeServer(), on_block=stop_at_3000)
+    assert seen == [(1000, len(PAYLOAD)), (2000, len(PAYLOAD)), (3000, len(PAYLOAD))]
+    assert dest.with_name("model.pt.part").read_bytes() == PAYLOAD[:3000] and not dest.exists()
+    server = FakeServer()
+    download(URL, dest, PAYLOAD_SHA, progress=False, opener=server)
+    assert server.ranges == ["bytes=3000-"] and dest.read_bytes() == PAYLOAD
