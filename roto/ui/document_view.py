@@ -14,6 +14,7 @@ import numpy as np
 from roto.editor.coverage import ShotMarks
 from roto.editor.documents import Document
 from roto.editor.editor import Editor
+from roto.editor.propagation import PropagationRun
 from roto.editor.views import compose_view, frame_layers, onion_layers
 from roto.matte import CleanCache
 from roto.project import ChangeKind, StackEvent
@@ -52,6 +53,7 @@ class DocumentView:
         loader.frame_loaded.connect(self._on_frame_loaded)
         canvas.viewport_changed.connect(self.refresh_frame)  # composed for what the canvas shows
         timeline.view.scrub_finished.connect(lambda: self.loader.request(self.state.frame))  # full size
+        self.state.connect("run", self._on_run)
 
     def _show_document(self, doc: Document | None) -> None:
         self._unsubscribe()
@@ -119,13 +121,19 @@ class DocumentView:
     def _follow_frame(self, frame: int) -> None:
         if self.timeline.frame != frame:
             self.timeline.set_frame(frame)  # the run's follow policy moved the playhead
-        if self.timeline.view.scrubbing:  # a preview the canvas's size, the full frame on release
+        # While scrubbing or following a run, a preview the canvas's size; the full frame on release or at the end.
+        if self.timeline.view.scrubbing or self.state.run is not None:
             viewport = self.canvas.viewport()
             self.loader.request(
                 frame, round(max(viewport.width(), viewport.height()) * viewport.devicePixelRatioF())
             )
         else:
             self.loader.request(frame)
+
+    def _on_run(self, run: PropagationRun | None) -> None:
+        """A run followed on previews ended: the full frame again."""
+        if run is None and self.state.document is not None:
+            self.loader.request(self.state.frame)
 
     def _on_frame_loaded(self, index: int, rgb: np.ndarray) -> None:
         """Show a decoded frame: while scrubbing any (the latest the decoder kept up with), otherwise only the
