@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 from roto import __version__
-from roto.cli import doctor, export, matte, models, segment, track
+from roto.cli import doctor, export, matte, models, render, segment, track
 from roto.cli.common import EXIT_ERROR, EXIT_USAGE, add_command
 from roto.errors import RotoError
 
@@ -27,6 +27,7 @@ COMMANDS = (
     "segment",
     "track",
     "export",
+    "render",
     "matte",
     "doctor",
     "models",
@@ -59,6 +60,7 @@ def build_parser(open_editor: EditorOpener | None = None) -> argparse.ArgumentPa
     segment.register(sub)
     track.register(sub)
     export.register(sub)
+    render.register(sub)
     matte.register(sub)
     doctor.register(sub)
     models.register(sub)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -191,17 +191,24 @@ def new_project(media: MediaSource, objects: list[ObjectPrompts]) -> tuple[Proje
 
 
 def track(
-    project: Project, shot: Shot, propagator: VideoPropagator, frames: range, on_frame: Callable[[], object]
+    project: Project,
+    shot: Shot,
+    propagator: VideoPropagator,
+    frames: range,
+    on_frame: Callable[[], object],
+    object_ids: Collection[int] | None = None,
 ) -> dict[int, int]:
-    """Prompt every object, then propagate as the editor's Propagate Both Ways does with the playhead on the
-    range's first frame (docs/ui.md, "Propagation"): each object forward from its first prompted frame to the
-    range's end and backward from there to its start. Every mask lands in the project as it comes; returns the
-    number of frames on which each object has a non-empty mask."""
+    """Prompt every object (or those of `object_ids`), then propagate as the editor's Propagate Both Ways does
+    with the playhead on the range's first frame (docs/ui.md, "Propagation"): each object forward from its first
+    prompted frame to the range's end and backward from there to its start. Every mask lands in the project as
+    it comes; returns the number of frames on which each object has a non-empty mask. SAM2 keeps each object's
+    memory apart, so objects tracked in separate calls get the masks they would get together."""
     from roto.editor.propagation import Direction, add_prompts, plan_legs, prompt_sets, track_legs
     from roto.editor.requests import PropagateRequest
     from roto.project import MaskOrigin, Propagate, SetMask
 
-    objects = prompt_sets(shot.objects, shot, project.masks)
+    chosen = [obj for obj in shot.objects if object_ids is None or obj.id in object_ids]
+    objects = prompt_sets(chosen, shot, project.masks)
     present = {obj.object_id: 0 for obj in objects}
     for obj_id, index, mask in add_prompts(propagator, objects):
         present[obj_id] += bool(mask.any())
@@ -220,11 +227,14 @@ def track(
     return present
 
 
-def planned_frames(project: Project, shot: Shot, frames: range) -> int:
+def planned_frames(
+    project: Project, shot: Shot, frames: range, object_ids: Collection[int] | None = None
+) -> int:
     """How many frames `track` will track (its progress bar's length)."""
     from roto.editor.propagation import Direction, plan_legs, prompt_sets
 
-    objects = prompt_sets(shot.objects, shot, project.masks)
+    chosen = [obj for obj in shot.objects if object_ids is None or obj.id in object_ids]
+    objects = prompt_sets(chosen, shot, project.masks)
     first, last = shot.media_index(frames.start), shot.media_index(frames.stop - 1)
     return sum(leg.length for leg in plan_legs(Direction.BOTH, first, first, last, objects))
 

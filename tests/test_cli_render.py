@@ -1,0 +1,140 @@
+"""`roto render`: a saved project's prompts tracked by the editor's rule, masks saved into it, then exported;
+idempotent and resumable after a kill. Small generated clip, test bundle."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from roto.project import ProjectLock, load_project
+from tests.conftest import ROOT, TEST_BUNDLE
+from tests.test_cli_track import assert_one_line_error, clip, run, track  # noqa: F401 - clip is a fixture
+
+PROMPTS = ("--object", "square", "--point", "4:120,120", "--object", "corner", "--box", "2:0,0,50,50")
+
+
+def mattes(folder: Path) -> dict[str, np.ndarray]:
+    return {p.name: cv2.imread(str(p), cv2.IMREAD_UNCHANGED) for p in sorted(folder.iterdir())}
+
+
+def render(capsys: pytest.CaptureFixture[str], project: Path, out: Path, *extra: str) -> tuple[int, str, str]:
+    return run(
+        capsys,
+        "render",
+        str(project),
+        "--out",
+        str(out),
+        "--format",
+        "png8",
+        "--model",
+        str(TEST_BUNDLE),
+        *extra,
+    )
+
+
+@pytest.fixture
+def project(clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:  # noqa: F811
+    """A project saved by `roto track` (its masks are what the editor's rule gives), its mattes in tracked/."""
+    path = tmp_path / "shot.roto"
+    code, _, err = track(
+        capsys, clip, tmp_path / "tracked", *PROMPTS, "--format", "png8", "--save-project", str(path)
+    )
+    assert code == 0, err
+    return path
+
+
+def test_render_gives_the_masks_of_track_and_a_rerun_does_nothing(
+    project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = render(capsys, project, tmp_path / "out", "--json")
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["tracked"] == ["square", "corner"] and summary["exported"]
+    expected = mattes(tmp_path / "tracked")
+    got = mattes(tmp_path / "out")
+    assert got.keys() == expected.keys()
+    assert all(np.array_equal(got[name], expected[name]) for name in expected)
+    assert load_project(project).shots[0].objects[0].masks  # the masks are in the project
+
+    code, out, err = render(capsys, project, tmp_path / "out")
+    assert code == 0, err
+    assert "nothing to do" in out
+
+    code, out, err = render(
+        capsys, project, tmp_path / "out", "--range", "0-5", "--objects", "corner", "--overwrite", "--json"
+    )
+    assert code == 0, err
+    assert json.loads(out)["tracked"] == ["corner"]  # a new range is a new render, of the chosen object only
+
+
+KILLED_AFTER_FIRST_SAVE = """
+import os, signal, sys
+from roto.cli import main
+from roto.cli.render_record import RenderRecord
+
+real_save = RenderRecord.save
+
+def save(self, folder):
+    real_save(self, folder)
+    os.kill(os.getpid(), signal.SIGKILL)  # as a farm killing the machine, once the first object is saved
+
+RenderRecord.save = save
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_a_killed_render_resumes_from_the_objects_it_saved(
+    project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    twin = tmp_path / "twin.roto"
+    shutil.copytree(project, twin)
+    argv = [
+        "render",
+        str(project),
+        "--out",
+        str(tmp_path / "out"),
+        "--format",
+        "png8",
+        "--model",
+        str(TEST_BUNDLE),
+    ]
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_AFTER_FIRST_SAVE, *argv], cwd=ROOT, capture_output=True, text=True
+    )
+    assert killed.returncode == -9, killed.stderr
+    assert not (tmp_path / "out").exists()
+
+    code, out, err = render(capsys, project, tmp_path / "out", "--json")
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["tracked"] == ["corner"] and summary["up_to_date"] == ["square"]
+    code, _, err = render(capsys, twin, tmp_path / "uninterrupted")
+    assert code == 0, err
+    expected = mattes(tmp_path / "uninterrupted")
+    got = mattes(tmp_path / "out")
+    assert got.keys() == expected.keys()
+    assert all(np.array_equal(got[name], expected[name]) for name in expected)
+
+
+def test_bad_input_is_one_line(project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with ProjectLock.acquire(project, "the Roto editor"):
+        code, _, err = render(capsys, project, tmp_path / "out")
+    assert code == 1
+    assert_one_line_error(err, "roto: error:", "open for writing in the Roto editor")
+    code, _, err = render(capsys, tmp_path / "nothing.roto", tmp_path / "out")
+    assert code == 1
+    assert_one_line_error(err, "roto: error:", "nothing.roto: not a Roto project folder")
+    code, _, err = render(capsys, project, tmp_path / "out", "--objects", "dog")
+    assert code == 1
+    assert_one_line_error(err, "roto: error:", "no object 'dog'")
+    code, _, err = render(capsys, project, tmp_path / "out", "--range", "5-99")
+    assert code == 1
+    assert_one_line_error(err, "roto: error:", "--range 5-99 is outside")
+    assert not (tmp_path / "out").exists()
