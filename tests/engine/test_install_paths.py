@@ -43,7 +43,9 @@ def test_install_prefers_a_pre_exported_bundle_url(
     monkeypatch.setitem(VARIANTS, "tiny", spec)
     fetched: list[str] = []
 
-    def fake_download(url: str, dest: Path, sha256: str | None, hint: str, progress: bool) -> Path:
+    def fake_download(
+        url: str, dest: Path, sha256: str | None, hint: str, progress: bool, on_block: object = None
+    ) -> Path:
         fetched.append(url)
         return archive
 
