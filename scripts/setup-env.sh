@@ -22,7 +22,7 @@ extras=$accel
 case "$mode" in
   app) ;;
   convert) extras="$accel,export" ;;
-  test) extras="$accel,test,export,package" ;;
+  test) extras="$accel,test,export,package,farm" ;;
   *) echo "setup-env.sh: mode must be app, convert or test" >&2; exit 1 ;;
 esac
 [ -x .venv/bin/python ] || "$python" -m venv .venv

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 from roto import __version__
-from roto.cli import doctor, export, matte, models, render, segment, track
+from roto.cli import batch, doctor, export, matte, models, render, segment, track
 from roto.cli.common import EXIT_ERROR, EXIT_USAGE, add_command
 from roto.errors import RotoError
 
@@ -28,6 +28,7 @@ COMMANDS = (
     "track",
     "export",
     "render",
+    "batch",
     "matte",
     "doctor",
     "models",
@@ -61,6 +62,7 @@ def build_parser(open_editor: EditorOpener | None = None) -> argparse.ArgumentPa
     track.register(sub)
     export.register(sub)
     render.register(sub)
+    batch.register(sub)
     matte.register(sub)
     doctor.register(sub)
     models.register(sub)
