@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,10 @@ SEED = 0
 
 
 def _pair(
-    folder: Path, object_score_bias: float | None = None, object_score_gain: float = 1.0
+    folder: Path,
+    object_score_bias: float | None = None,
+    object_score_gain: float = 1.0,
+    tweak: Callable[[Any], None] | None = None,
 ) -> tuple[Any, Bundle]:
     import copy
 
@@ -22,6 +26,8 @@ def _pair(
     kwargs = {} if object_score_bias is None else {"object_score_bias": object_score_bias}
     model = build_sam2_model("test", None, seed=SEED, **kwargs)
     model.sam_mask_decoder.pred_obj_score_head.layers[-1].weight.data.mul_(object_score_gain)
+    if tweak is not None:
+        tweak(model)
     # The export rewrites the model's RoPE for ONNX: keep the reference on Meta's own complex-valued code.
     export_bundle(ExportRequest(variant="test", out_dir=folder, seed=SEED), model=copy.deepcopy(model))
     return model, load_bundle(folder)
@@ -57,6 +63,24 @@ def returning_pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Bundl
     return _pair(
         tmp_path_factory.mktemp("returning") / "sam2.1-test", object_score_bias=4.3, object_score_gain=50.0
     )
+
+
+@pytest.fixture(scope="session")
+def contrast_pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Bundle]:
+    """Like reference_pair, but with masks that follow the picture and the point (for segment everything).
+
+    Random weights give logits within +-0.3 that barely depend on the prompt: every grid point would yield the
+    same three masks with stability near 0. Scaling the hypernetworks' output by 100 and the point embeddings
+    by 20 gives logits of a few units, masks that follow the shapes in the picture and differ between points.
+    """
+
+    def amplify(model: Any) -> None:
+        for mlp in model.sam_mask_decoder.output_hypernetworks_mlps:
+            mlp.layers[-1].weight.data.mul_(100.0)
+        for embedding in model.sam_prompt_encoder.point_embeddings:
+            embedding.weight.data.mul_(20.0)
+
+    return _pair(tmp_path_factory.mktemp("contrast") / "sam2.1-test", tweak=amplify)
 
 
 @pytest.fixture(scope="session")
