@@ -115,6 +115,7 @@ def test_a_killed_render_resumes_from_the_objects_it_saved(
     assert code == 0, err
     summary = json.loads(out)
     assert summary["tracked"] == ["corner"] and summary["up_to_date"] == ["square"]
+    assert summary["frames_encoded"] == 0 and summary["frames_from_cache"] > 0  # the disk cache had them all
     code, _, err = render(capsys, twin, tmp_path / "uninterrupted")
     assert code == 0, err
     expected = mattes(tmp_path / "uninterrupted")

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 from roto import __version__
-from roto.cli import batch, doctor, export, matte, models, render, segment, track
+from roto.cli import batch, doctor, export, farm, matte, models, render, segment, track
 from roto.cli.common import EXIT_ERROR, EXIT_USAGE, add_command
 from roto.errors import RotoError
 
@@ -29,6 +29,7 @@ COMMANDS = (
     "export",
     "render",
     "batch",
+    "farm",
     "matte",
     "doctor",
     "models",
@@ -63,6 +64,7 @@ def build_parser(open_editor: EditorOpener | None = None) -> argparse.ArgumentPa
     export.register(sub)
     render.register(sub)
     batch.register(sub)
+    farm.register(sub)
     matte.register(sub)
     doctor.register(sub)
     models.register(sub)

@@ -130,6 +130,7 @@ def _render(args: argparse.Namespace, folder: Path, lock: ProjectLock) -> int:
     )
     tracked: list[str] = []
     written: dict[str, Any] = {}
+    cache: EmbeddingCache | None = None
     with open_media(shot.media, cache_bytes=FRAME_CACHE_BYTES) as media:
         check_media_match(shot, media)
         done_before = not todo and record.export_done(export_key)
@@ -140,7 +141,8 @@ def _render(args: argparse.Namespace, folder: Path, lock: ProjectLock) -> int:
         if todo:
             # the disk tier of the user's embedding cache is shared by every process on this machine, so a
             # resumed render, or another object of the same shot, encodes no frame twice
-            engine = EngineService.open(bundle, runtime_options(args), EmbeddingCache.user(max_bytes=0))
+            cache = EmbeddingCache.user(max_bytes=0)
+            engine = EngineService.open(bundle, runtime_options(args), cache)
             propagator = engine.video(media)
             ids = [obj.id for obj in todo]
             try:
@@ -165,6 +167,9 @@ def _render(args: argparse.Namespace, folder: Path, lock: ProjectLock) -> int:
         "tracked": tracked,
         "up_to_date": [obj.name for obj in objects if obj.name not in tracked],
         "exported": bool(written),
+        # frames run through the image encoder, and those read back from the embedding disk cache instead
+        "frames_encoded": cache.stats.misses if cache else 0,
+        "frames_from_cache": cache.stats.disk_hits if cache else 0,
         "output_dir": str(spec.output_dir),
         "files": record.files,
     }
