@@ -13,9 +13,9 @@ import cv2
 import numpy as np
 import pytest
 
-from roto.project import ProjectLock, load_project
+from roto.project import AddObject, MaskOrigin, ProjectLock, SetMask, load_project, save_project
 from tests.conftest import ROOT, TEST_BUNDLE
-from tests.test_cli_track import assert_one_line_error, clip, run, track  # noqa: F401 - clip is a fixture
+from tests.test_cli_track import FRAMES, assert_one_line_error, clip, run, track  # noqa: F401 - clip is a fixture
 
 PROMPTS = ("--object", "square", "--point", "4:120,120", "--object", "corner", "--box", "2:0,0,50,50")
 
@@ -72,6 +72,26 @@ def test_render_gives_the_masks_of_track_and_a_rerun_does_nothing(
     )
     assert code == 0, err
     assert json.loads(out)["tracked"] == ["corner"]  # a new range is a new render, of the chosen object only
+
+
+def test_a_painted_frame_is_a_prompt(
+    project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An object whose only prompt is a mask painted in the editor is tracked from it (SAM2's add_new_mask)."""
+    loaded = load_project(project)
+    shot = loaded.shots[0]
+    add = AddObject(shot.id, "painted", (0, 200, 0))
+    add.do(loaded)
+    assert add.object_id is not None
+    painted = np.zeros(shot.frame_shape, bool)
+    painted[90:150, 100:160] = True
+    SetMask(shot.id, add.object_id, 4, painted, MaskOrigin.EDITED, "Brush").do(loaded)
+    save_project(loaded, project)
+    code, out, err = render(capsys, project, tmp_path / "out", "--objects", "painted", "--json")
+    assert code == 0, err
+    assert json.loads(out)["tracked"] == ["painted"]
+    masks = load_project(project).shots[0].objects[-1].masks
+    assert len(masks) == FRAMES and masks[4].origin == MaskOrigin.EDITED  # the painted mask is kept
 
 
 KILLED_AFTER_FIRST_SAVE = """

@@ -12,6 +12,7 @@ it had encoded come back from the embedding disk cache instead of the encoder.
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -95,6 +96,7 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 
 def _render(args: argparse.Namespace, folder: Path, lock: ProjectLock) -> int:
+    from roto.editor.propagation import prompt_sets
     from roto.engine.bundle import load_bundle
     from roto.engine.embeddings import EmbeddingCache
     from roto.engine.service import EngineService
@@ -118,14 +120,17 @@ def _render(args: argparse.Namespace, folder: Path, lock: ProjectLock) -> int:
     record = RenderRecord.load(folder)
     bundle = load_bundle(resolve_model(args.model))
     keys = {obj.id: object_key(obj, frames, bundle.model_key()) for obj in objects}
-    todo = [obj for obj in objects if obj.prompts and record.objects.get(str(obj.id)) != keys[obj.id]]
+    prompted = {
+        prompts.object_id for prompts in prompt_sets(objects, shot, project.masks)
+    }  # clicked or painted
+    todo = [obj for obj in objects if obj.id in prompted and record.objects.get(str(obj.id)) != keys[obj.id]]
     media_frames = range(shot.media_index(frames.start), shot.media_index(frames.stop - 1) + 1)
     spec = export_spec(args, media_frames, [obj.name for obj in objects])
     export_key = digest(
         {
             "objects": [keys[obj.id] for obj in objects],
             "out": str(spec.output_dir.absolute()),
-            "spec": repr(spec),
+            "spec": repr(replace(spec, overwrite=False)),
         }
     )
     tracked: list[str] = []
@@ -165,7 +170,8 @@ def _render(args: argparse.Namespace, folder: Path, lock: ProjectLock) -> int:
         "shot": shot.id,
         "range": [frames.start, frames.stop - 1],
         "tracked": tracked,
-        "up_to_date": [obj.name for obj in objects if obj.name not in tracked],
+        "up_to_date": [obj.name for obj in objects if obj.id in prompted and obj.name not in tracked],
+        "not_prompted": [obj.name for obj in objects if obj.id not in prompted],
         "exported": bool(written),
         # frames run through the image encoder, and those read back from the embedding disk cache instead
         "frames_encoded": cache.stats.misses if cache else 0,
@@ -179,7 +185,7 @@ def _render(args: argparse.Namespace, folder: Path, lock: ProjectLock) -> int:
     else:
         text = (
             f"{folder}: tracked {len(tracked)} object(s) over frames {describe_range(frames)} "
-            f"({len(objects) - len(tracked)} up to date); "
+            f"({len(summary['up_to_date'])} up to date); "
             + (f"wrote {len(record.files)} file(s) to {spec.output_dir}" if written else "export up to date")
         )
     emit(args, summary, text)
