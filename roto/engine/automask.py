@@ -282,9 +282,8 @@ def generate_proposals(
     `cancel()` returning True between points raises `Cancelled`.
     """
     params = params or AutomaskParams()
-    crops = crop_boxes(
-        service.encode(reader, frame).frame_hw, params.crop_n_layers, params.crop_overlap_ratio
-    )
+    whole = service.encode(reader, frame)
+    crops = crop_boxes(whole.frame_hw, params.crop_n_layers, params.crop_overlap_ratio)
     frame_hw = (crops[0][0][3], crops[0][0][2])
     grids = [
         point_grid(int(params.points_per_side / params.crop_n_points_downscale_factor**layer))
@@ -304,7 +303,7 @@ def generate_proposals(
     found: list[_Candidate] = []
     for crop_box, layer in crops:
         if layer == 0:
-            embedding = service.encode(reader, frame)
+            embedding = whole
         else:
             x0, y0, x1, y1 = crop_box
             embedding = service.encode(StillImage(np.ascontiguousarray(reader.read(frame)[y0:y1, x0:x1])), 0)
