@@ -79,16 +79,22 @@ def _run(ray: Any, args: argparse.Namespace, folders: list[Path]) -> dict[Path, 
     from roto.cli.batch_task import render_project
 
     out, logs = Path(args.out).absolute(), Path(args.logs).absolute()
-    if args.ray:  # join a cluster: its nodes' resources decide how many tasks run at once
-        ray.init(address=args.ray, log_to_driver=False)
-    else:
-        workers = args.workers or max(1, int((os.cpu_count() or 1) // args.cpus_per_task))
-        ray.init(
-            num_cpus=workers * args.cpus_per_task,
-            num_gpus=args.gpus_per_task * workers if args.gpus_per_task else None,
-            include_dashboard=False,
-            log_to_driver=False,
-        )
+    try:
+        if args.ray:  # join a cluster: its nodes' resources decide how many tasks run at once
+            ray.init(address=args.ray, log_to_driver=False)
+        else:  # "local": a new Ray of our own, even where a cluster already runs on this machine
+            workers = args.workers or max(1, int((os.cpu_count() or 1) // args.cpus_per_task))
+            ray.init(
+                address="local",
+                num_cpus=workers * args.cpus_per_task,
+                num_gpus=args.gpus_per_task * workers if args.gpus_per_task else None,
+                include_dashboard=False,
+                log_to_driver=False,
+            )
+    except (ConnectionError, ValueError, RuntimeError) as exc:
+        where = f"join the Ray cluster at {args.ray}" if args.ray else "start a local Ray"
+        first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise RotoError(f"cannot {where}: {first_line}") from None
     if not args.threads:
         args.threads = max(1, int(args.cpus_per_task))  # all cores would oversubscribe the tasks beside it
     task = ray.remote(render_project).options(
