@@ -120,9 +120,8 @@ def _render(args: argparse.Namespace, folder: Path, lock: ProjectLock) -> int:
     record = RenderRecord.load(folder)
     bundle = load_bundle(resolve_model(args.model))
     keys = {obj.id: object_key(obj, frames, bundle.model_key()) for obj in objects}
-    prompted = {
-        prompts.object_id for prompts in prompt_sets(objects, shot, project.masks)
-    }  # clicked or painted
+    # objects with clicks or painted frames; the others are left as they are
+    prompted = {prompts.object_id for prompts in prompt_sets(objects, shot, project.masks)}
     todo = [obj for obj in objects if obj.id in prompted and record.objects.get(str(obj.id)) != keys[obj.id]]
     media_frames = range(shot.media_index(frames.start), shot.media_index(frames.stop - 1) + 1)
     spec = export_spec(args, media_frames, [obj.name for obj in objects])
@@ -138,11 +137,8 @@ def _render(args: argparse.Namespace, folder: Path, lock: ProjectLock) -> int:
     cache: EmbeddingCache | None = None
     with open_media(shot.media, cache_bytes=FRAME_CACHE_BYTES) as media:
         check_media_match(shot, media)
-        done_before = not todo and record.export_done(export_key)
-        if not done_before:
-            check_export(
-                ProjectMatteSource(project, shot, media), spec
-            )  # bad --out/format: fail before tracking
+        if todo or not record.export_done(export_key):  # a bad --out or format fails before any tracking
+            check_export(ProjectMatteSource(project, shot, media), spec)
         if todo:
             # the disk tier of the user's embedding cache is shared by every process on this machine, so a
             # resumed render, or another object of the same shot, encodes no frame twice
