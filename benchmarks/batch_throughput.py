@@ -4,9 +4,9 @@ N projects, each on the tests' generated 12-frame clip with two objects, are ren
 (png8 export) four ways, each on fresh copies of the projects and a fresh embedding cache (so no way reuses
 another's embeddings): `sequential` runs `roto render` once per project as a separate process (what a shell
 loop or a farm without Ray does); `in_process` renders them one after another in this process (the work itself,
-no start-up); `ray_1` and `ray_2` run `roto batch --workers 1|2`. `ray_init_s` is a local Ray's start and stop
-alone, and `overhead_per_task_s` is what Ray adds per project on one worker:
-(ray_1 - ray_init - in_process) / N. `unit_of_work` counts the frames one project runs through the image encoder
+no start-up); `ray_1` and `ray_2` run `roto batch --workers 1|2`. `ray_init_s` is a local Ray's start up to its first
+task, `overhead_per_task_s` the round trip of an empty task on a warm worker, and `ray_total_overhead_s`
+ray_1 - in_process: start-up, worker imports and per-task costs together. `unit_of_work` counts the frames one project runs through the image encoder
 when rendered as one task, and when its objects are rendered as separate tasks on separate machines.
 
     .venv/bin/python benchmarks/batch_throughput.py [--projects 6] [--model PATH]
@@ -83,6 +83,20 @@ def encoder_runs(folder: Path, render: list[str]) -> dict[str, int]:
     return {"project_task": whole, "object_tasks_on_separate_machines": apart}
 
 
+def ray_costs(tasks: int = 20) -> tuple[float, float]:
+    """A local Ray's start (one worker), and the mean round trip of an empty task on it once warm."""
+    import ray
+
+    start = time.perf_counter()
+    ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False)
+    noop = ray.remote(lambda: None)
+    ray.get(noop.remote())  # the worker process starts
+    started = time.perf_counter() - start
+    trips = timed(lambda: [ray.get(noop.remote()) for _ in range(tasks)])
+    ray.shutdown()
+    return started, trips / tasks
+
+
 def timed(run: Callable[[], object]) -> float:
     start = time.perf_counter()
     run()
@@ -127,11 +141,7 @@ def main_benchmark() -> None:
             times[name] = timed(partial(run, copies, folder / "out"))
 
         unit_of_work = encoder_runs(base / "unit", render)
-        import ray as ray_module
-
-        ray_init = timed(
-            lambda: (ray_module.init(num_cpus=1, include_dashboard=False), ray_module.shutdown())
-        )
+        ray_init, task_s = ray_costs()
     count = options.projects
     emit(
         {
@@ -142,8 +152,9 @@ def main_benchmark() -> None:
             "seconds": {k: round(v, 2) for k, v in times.items()},
             "projects_per_minute": {k: round(60 * count / v, 1) for k, v in times.items()},
             "ray_init_s": round(ray_init, 2),
+            "overhead_per_task_s": round(task_s, 4),
+            "ray_total_overhead_s": round(times["ray_1"] - times["in_process"], 2),
             "unit_of_work": unit_of_work,
-            "overhead_per_task_s": round((times["ray_1"] - ray_init - times["in_process"]) / count, 3),
         }
     )
 
