@@ -55,9 +55,7 @@ def read_image_rgb(path: Path) -> np.ndarray:
     if image is None:
         raise MediaError(f"{path}: not an image OpenCV can decode (empty, truncated or another format)")
     if raw.startswith(JPEG_START) and not raw.rstrip(b"\x00\r\n ").endswith(JPEG_END):
-        log.warning(
-            "%s: the JPEG has no end marker: it is probably truncated", path
-        )
+        log.warning("%s: the JPEG has no end marker: it is probably truncated", path)
     if image.ndim == 2:
         image = image[:, :, np.newaxis]
     image = image[:, :, :3]

@@ -303,7 +303,10 @@ def test_segment_without_model_skips_random_weight_bundles(
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["segment", "{tmp}/absent.jpg", "--point", "5,5"], "absent.jpg: cannot be read (No such file or directory)"),
+        (
+            ["segment", "{tmp}/absent.jpg", "--point", "5,5"],
+            "absent.jpg: cannot be read (No such file or directory)",
+        ),
         (["segment", "{truck}"], "give at least one --point"),
         (["segment", "{truck}", "--point", "5000,5"], "point (5000, 5) lies outside the 1800x1200 frame"),
         (["segment", "{truck}", "--point", "5,5:7"], "point labels must be 0 (exclude) or 1 (include)"),
