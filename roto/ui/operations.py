@@ -107,7 +107,9 @@ class Operation(QObject, Generic[T]):
             self._progress = None
 
     def _finished(self) -> None:
-        self.deleteLater()
+        # `finished` comes just before the thread has really ended: join it (at once). The operation itself stays
+        # a child of its parent: deleting it here raced with the parent's own deletion (a crash in ~QObject).
+        self._thread.wait()
 
 
 def _show_progress(dialog: QProgressDialog, done: int, total: int) -> None:
