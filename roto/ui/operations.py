@@ -7,7 +7,6 @@ signals are dropped with it. The window never waits in a nested event loop.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from typing import Generic, Self, TypeVar
 
@@ -15,9 +14,8 @@ from PySide6.QtCore import QObject, Qt, QThread, Signal
 from PySide6.QtWidgets import QProgressDialog, QWidget
 
 from roto.editor.jobs import TaskState
-from roto.errors import RotoError
+from roto.errors import failure_message
 
-log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
@@ -37,12 +35,8 @@ class _TaskThread(QThread):
     def run(self) -> None:
         try:
             result = self._task(self._state)
-        except RotoError as exc:
-            self.failed.emit(str(exc))
-            return
         except Exception as exc:  # the window waits for an outcome whatever went wrong
-            log.exception("background operation failed")
-            self.failed.emit(f"Unexpected internal error: {exc!r}. Details are in the log.")
+            self.failed.emit(failure_message(exc, "background operation"))
             return
         self.succeeded.emit(result)
 

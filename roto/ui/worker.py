@@ -8,7 +8,6 @@ as roto.ui.operations.
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 from PySide6.QtCore import QThread, Signal
@@ -24,10 +23,8 @@ from roto.engine.bundle import Bundle, load_bundle
 from roto.engine.embeddings import EmbeddingCache
 from roto.engine.service import EngineService
 from roto.engine.session import RuntimeOptions
-from roto.errors import RotoError
+from roto.errors import RotoError, failure_message
 from roto.media import MediaSource
-
-log = logging.getLogger(__name__)
 
 EMBEDDING_CACHE_BYTES = 1 << 30
 
@@ -46,11 +43,8 @@ class JobThread(QThread):
         while (job := self.queue.take()) is not None:
             try:
                 job()
-            except RotoError as exc:
-                self.failed.emit(str(exc))
             except Exception as exc:  # a bug must not kill the thread the editor depends on
-                log.exception("background job failed")
-                self.failed.emit(f"Unexpected internal error: {exc!r}. Details are in the log.")
+                self.failed.emit(failure_message(exc, "background job"))
             if self.queue.empty():
                 self.idle.emit()
 
@@ -205,12 +199,8 @@ class EngineWorker(JobThread):
             if self.model is None:
                 raise RotoError("No model is loaded: install one with `roto models install tiny`.")
             result = self.model.predict(source, request)
-        except RotoError as exc:
-            self.predict_failed.emit(request, str(exc))
-            return
         except Exception as exc:  # the pending prompts must be released whatever went wrong
-            log.exception("prediction failed")
-            self.predict_failed.emit(request, f"Unexpected internal error: {exc!r}. Details are in the log.")
+            self.predict_failed.emit(request, failure_message(exc, "prediction"))
             return
         self.mask_ready.emit(result)
 
@@ -223,13 +213,7 @@ class EngineWorker(JobThread):
             for done, (frame, masks) in enumerate(frames, start=1):
                 self.propagated.emit(request.run_id, frame, masks)
                 self.propagation_progress.emit(request.run_id, done, request.total)
-        except RotoError as exc:
-            self.propagation_failed.emit(request.run_id, str(exc))
-            return
         except Exception as exc:  # the GUI waits for an outcome whatever went wrong
-            log.exception("propagation failed")
-            self.propagation_failed.emit(
-                request.run_id, f"Unexpected internal error: {exc!r}. Details are in the log."
-            )
+            self.propagation_failed.emit(request.run_id, failure_message(exc, "propagation"))
             return
         self.propagation_done.emit(request.run_id, cancel())
