@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 PROVIDERS = ("auto", "cuda", "cpu")
+PRECISIONS = ("auto", "fp32", "fp16")  # roto.engine.session.PRECISION_CHOICES, without importing the engine
 
 
 def emit(args: argparse.Namespace, data: Any, text: str) -> None:
@@ -110,6 +111,12 @@ def add_runtime_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", help="installed bundle name or bundle folder (default: first installed)")
     parser.add_argument("--provider", default="auto", choices=PROVIDERS, help="ONNX Runtime provider")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads (0: all cores)")
+    parser.add_argument(
+        "--precision",
+        default="auto",
+        choices=PRECISIONS,
+        help="auto: the bundle's fp16 variant on a GPU when installed; fp16: that variant (made if missing)",
+    )
 
 
 def runtime_options(args: argparse.Namespace) -> RuntimeOptions:
@@ -117,4 +124,4 @@ def runtime_options(args: argparse.Namespace) -> RuntimeOptions:
 
     if args.threads < 0:
         raise RotoError(f"--threads must be 0 (all cores) or more, got {args.threads}")
-    return RuntimeOptions(provider=args.provider, threads=args.threads)
+    return RuntimeOptions(provider=args.provider, threads=args.threads, precision=args.precision)

@@ -123,6 +123,23 @@ def cmd_models_quantize(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_models_convert(args: argparse.Namespace) -> int:
+    from roto.engine.bundle import find_bundle, load_bundle
+    from roto.engine.precision import fp16_bundle
+    from roto.engine.quantize import quantized_bundle
+
+    source = load_bundle(find_bundle(args.name))
+    dest = Path(args.out) if args.out else None
+    bundle = fp16_bundle(source, dest) if args.precision == "fp16" else quantized_bundle(source, dest)
+    precision = bundle.manifest.get("precision")
+    emit(
+        args,
+        {"bundle": str(bundle.path), "precision": precision},
+        f"{precision} bundle {bundle.name} in {bundle.path.parent}",
+    )
+    return 0
+
+
 def register(sub: Any) -> None:
     models = sub.add_parser(
         "models",
@@ -159,6 +176,17 @@ def register(sub: Any) -> None:
         msub, "quantize", "make NAME-int8: the encoder quantised to int8, faster on CPUs", cmd_models_quantize
     )
     quantize.add_argument("name", help="installed bundle name or bundle folder")
+    convert = add_command(
+        msub,
+        "convert",
+        "make a precision variant beside the bundle: NAME-fp16 (for GPUs) or NAME-int8 (encoder, for CPUs)",
+        cmd_models_convert,
+    )
+    convert.add_argument("name", help="installed bundle name or bundle folder")
+    convert.add_argument("--precision", required=True, choices=("fp16", "int8"))
+    convert.add_argument(
+        "--out", help="bundle folder to create (default: beside the source, NAME-fp16/-int8)"
+    )
     templates = add_command(
         msub,
         "templates",

@@ -27,6 +27,11 @@ BUNDLE_FORMAT = "roto-sam2-bundle"
 BUNDLE_FORMAT_VERSION = 1
 MANIFEST_NAME = "manifest.json"
 MAX_MANIFEST_BYTES = 1 << 20
+PRECISIONS = (
+    "fp32",
+    "fp16",
+    "int8-encoder",
+)  # manifest "precision": what the graphs compute in (see precision.py)
 
 # The graphs every bundle holds and the names of their inputs and outputs, in order.
 GRAPH_NAMES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -195,6 +200,8 @@ def _structure_problems(folder: Path, data: dict[str, Any]) -> list[str]:
         return problems
     if data["variant"] not in VARIANTS:
         problems.append(f"{where}: unknown SAM2 variant {data['variant']!r}")
+    if data.get("precision", "fp32") not in PRECISIONS:
+        problems.append(f"{where}: unknown precision {data['precision']!r} (one of {', '.join(PRECISIONS)})")
     problems.extend(settings_problems(data["settings"], where))
     for graph in GRAPH_NAMES:
         entry = data["graphs"].get(graph)
@@ -259,7 +266,11 @@ def expected_input_shapes(settings: Sam2Settings) -> dict[str, dict[str, list[in
 
 
 def graph_problems(
-    path: Path, graph: str, listed: dict[str, Any], settings: Sam2Settings | None = None
+    path: Path,
+    graph: str,
+    listed: dict[str, Any],
+    settings: Sam2Settings | None = None,
+    precision: str | None = None,
 ) -> list[str]:
     import onnx
 
@@ -299,6 +310,26 @@ def graph_problems(
                 problems.append(
                     f"{path}: {graph} input {value.name} has shape {shape}, the bundle's settings need {want}"
                 )
+    if precision is not None:
+        problems.extend(_precision_problems(path, model, listed, precision))
+    return problems
+
+
+def _precision_problems(path: Path, model: Any, listed: dict[str, Any], precision: str) -> list[str]:
+    """The graph computes in the precision its manifest declares, with the inputs and outputs it declares
+    (an fp16 bundle keeps fp32 ones, so the engine feeds every bundle alike)."""
+    import onnx
+
+    problems = []
+    declared = {io["name"]: io.get("dtype") for side in ("inputs", "outputs") for io in listed.get(side, [])}
+    for value in (*model.graph.input, *model.graph.output):
+        dtype = onnx.TensorProto.DataType.Name(value.type.tensor_type.elem_type).lower()
+        if declared.get(value.name) not in (None, dtype):
+            problems.append(f"{path}: {value.name} is {dtype}, the manifest says {declared[value.name]}")
+    half = any(t.data_type == onnx.TensorProto.FLOAT16 for t in model.graph.initializer)
+    if half != (precision == "fp16"):
+        found = "holds fp16 weights" if half else "holds no fp16 weights"
+        problems.append(f"{path}: {found}, but the manifest declares precision {precision}")
     return problems
 
 
@@ -361,7 +392,8 @@ def verify_bundle(folder: Path | str) -> list[str]:
     for graph in GRAPH_NAMES:
         path = folder / data["graphs"][graph]["file"]
         if file_place_problem(folder, path.name) is None:
-            problems.extend(graph_problems(path, graph, data["graphs"][graph], settings))
+            precision = str(data.get("precision", "fp32"))
+            problems.extend(graph_problems(path, graph, data["graphs"][graph], settings, precision))
     spec = VARIANTS.get(data["variant"])
     encoder_inputs = data["graphs"]["image_encoder"].get("inputs", [])
     if spec is not None and encoder_inputs:

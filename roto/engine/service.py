@@ -18,6 +18,7 @@ import numpy as np
 from roto.engine import session as ort_sessions
 from roto.engine.bundle import Bundle
 from roto.engine.embeddings import EmbeddingCache, EmbeddingKey, FrameEmbedding
+from roto.engine.precision import runtime_bundle
 from roto.engine.predictor import ImageEncoder, Prediction, PromptDecoder, decode_prompts
 from roto.engine.propagator import FrameReader, VideoPropagator
 from roto.engine.seal import check_integrity
@@ -51,10 +52,14 @@ class Sam2Graphs:
     """
 
     def __init__(self, bundle: Bundle, options: RuntimeOptions | None = None) -> None:
+        self.options = options or RuntimeOptions()
+        bundle = runtime_bundle(
+            bundle, self.options
+        )  # the fp16 sibling on a GPU (see RuntimeOptions.precision)
         self.bundle = bundle
         self.settings: Sam2Settings = bundle.settings
-        self.options = options or RuntimeOptions()
         self.report = SessionReport(provider="", requested=self.options.provider)
+        self.report.precision = str(bundle.manifest.get("precision") or "fp32")
         check_integrity(bundle)  # a damaged or swapped graph must not run (cheap once sealed)
         # big activations: ORT's arena would keep their peak for the whole session (see create_session)
         self.encoder = ImageEncoder(

@@ -18,6 +18,7 @@ from roto.errors import ModelError
 log = logging.getLogger(__name__)
 
 PROVIDER_CHOICES = ("auto", "cuda", "cpu")
+PRECISION_CHOICES = ("auto", "fp32", "fp16")
 _CUDA = "CUDAExecutionProvider"
 _CPU = "CPUExecutionProvider"
 
@@ -38,16 +39,31 @@ def available_providers() -> list[str]:
 
 @dataclass
 class RuntimeOptions:
-    """How sessions are built; `provider` is auto (CUDA when it works), cuda or cpu. ROTO_PROVIDER overrides."""
+    """How sessions are built; `provider` is auto (CUDA when it works), cuda or cpu. ROTO_PROVIDER overrides.
+
+    `precision` picks the bundle's variant: auto (the fp16 sibling on a GPU when it is installed, else the bundle
+    as given), fp32 (as given) or fp16 (the sibling, converted on first use). ROTO_PRECISION overrides.
+    """
 
     provider: str = "auto"
     threads: int = 0  # 0: ONNX Runtime's default (all physical cores)
+    precision: str = "auto"
 
     def resolved_provider(self) -> str:
         choice = os.environ.get("ROTO_PROVIDER", self.provider).lower()
         if choice not in PROVIDER_CHOICES:
             raise ModelError(f"unknown provider {choice!r}: choose one of {', '.join(PROVIDER_CHOICES)}")
         return choice
+
+    def resolved_precision(self) -> str:
+        choice = os.environ.get("ROTO_PRECISION", self.precision).lower()
+        if choice not in PRECISION_CHOICES:
+            raise ModelError(f"unknown precision {choice!r}: choose one of {', '.join(PRECISION_CHOICES)}")
+        return choice
+
+    def gpu_offered(self) -> bool:
+        """Whether sessions will be built for a GPU provider (it may still fail to start and fall back)."""
+        return _providers_for(self.resolved_provider())[0] != _CPU
 
 
 @dataclass
@@ -58,6 +74,7 @@ class SessionReport:
     requested: str
     fallback_reason: str | None = None
     threads: int = 0
+    precision: str = "fp32"  # of the bundle the sessions run (see RuntimeOptions.precision)
     graphs: list[str] = field(default_factory=list)
 
 
