@@ -7,13 +7,22 @@ import json
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
-from roto.project import AddObject, MaskOrigin, ProjectLock, SetMask, load_project, save_project
+from roto.project import (
+    AddObject,
+    MaskOrigin,
+    ProjectLock,
+    SetMask,
+    UpdateObject,
+    load_project,
+    save_project,
+)
 from tests.conftest import ROOT, TEST_BUNDLE
 from tests.test_cli_track import FRAMES, assert_one_line_error, clip, run, track  # noqa: F401 - clip is a fixture
 
@@ -92,6 +101,40 @@ def test_a_painted_frame_is_a_prompt(
     assert json.loads(out)["tracked"] == ["painted"]
     masks = load_project(project).shots[0].objects[-1].masks
     assert len(masks) == FRAMES and masks[4].origin == MaskOrigin.EDITED  # the painted mask is kept
+
+
+def test_masks_or_matte_settings_changed_since_are_exported_again(
+    project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The editor can change what the files show without changing any prompt: the export must follow."""
+    out = tmp_path / "out"
+    assert render(capsys, project, out)[0] == 0
+    before = mattes(out)
+
+    loaded = load_project(project)
+    shot = loaded.shots[0]
+    square = shot.objects[0]
+    UpdateObject(shot.id, square.id, matte=replace(square.matte, grow_px=6)).do(loaded)
+    save_project(loaded, project)
+    code, text, err = render(capsys, project, out, "--overwrite", "--json")
+    assert code == 0, err
+    summary = json.loads(text)
+    assert summary["tracked"] == [] and summary["exported"]  # no model work, new files
+    grown = mattes(out)
+    squares = [name for name in grown if "_square." in name]  # files are named project_object.frame
+    assert squares and all(np.all(grown[n] >= before[n]) for n in squares)
+    assert any(np.count_nonzero(grown[n]) > np.count_nonzero(before[n]) for n in squares)
+
+    loaded = load_project(project)
+    shot = loaded.shots[0]
+    tracked = np.zeros(shot.frame_shape, bool)
+    tracked[:40, :40] = True  # as a propagation run in the editor would write it, prompts unchanged
+    SetMask(shot.id, shot.objects[1].id, 7, tracked, MaskOrigin.PROPAGATED, "Propagate").do(loaded)
+    save_project(loaded, project)
+    code, text, err = render(capsys, project, out, "--overwrite", "--json")
+    assert code == 0, err
+    assert json.loads(text)["exported"]
+    assert "nothing to do" in render(capsys, project, out, "--overwrite")[1]
 
 
 KILLED_AFTER_FIRST_SAVE = """

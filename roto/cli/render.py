@@ -38,6 +38,7 @@ from roto.cli.track import FRAME_CACHE_BYTES, MASK_CACHE_BYTES, planned_frames, 
 from roto.errors import RotoError
 
 if TYPE_CHECKING:
+    from roto.export import ExportSpec
     from roto.project import Project, ProjectLock, RotoObject, Shot
 
 RENDER_KEY_VERSION = 1  # bump when the tracking rule changes, so older renders are redone
@@ -56,6 +57,25 @@ def object_key(obj: RotoObject, frames: range, model_key: str) -> str:
             },
             "range": [frames.start, frames.stop - 1],
             "model": model_key,
+        }
+    )
+
+
+def export_key(objects: list[RotoObject], frames: range, spec: ExportSpec) -> str:
+    """What the exported files depend on: each object's masks in the range as they are in the project (tracked
+    here, or edited, cleared or tracked in the editor since), its matte settings and the export options."""
+    return digest(
+        {
+            "objects": [
+                {
+                    "name": obj.name,
+                    "matte": repr(obj.matte),
+                    "masks": {str(f): e.digest for f, e in sorted(obj.masks.items()) if f in frames},
+                }
+                for obj in objects
+            ],
+            "out": str(spec.output_dir.absolute()),
+            "spec": repr(replace(spec, overwrite=False)),
         }
     )
 
@@ -125,19 +145,14 @@ def _render(args: argparse.Namespace, folder: Path, lock: ProjectLock) -> int:
     todo = [obj for obj in objects if obj.id in prompted and record.objects.get(str(obj.id)) != keys[obj.id]]
     media_frames = range(shot.media_index(frames.start), shot.media_index(frames.stop - 1) + 1)
     spec = export_spec(args, media_frames, [obj.name for obj in objects])
-    export_key = digest(
-        {
-            "objects": [keys[obj.id] for obj in objects],
-            "out": str(spec.output_dir.absolute()),
-            "spec": repr(replace(spec, overwrite=False)),
-        }
-    )
     tracked: list[str] = []
     written: dict[str, Any] = {}
     cache: EmbeddingCache | None = None
     with open_media(shot.media, cache_bytes=FRAME_CACHE_BYTES) as media:
         check_media_match(shot, media)
-        if todo or not record.export_done(export_key):  # a bad --out or format fails before any tracking
+        if todo or not record.export_done(
+            export_key(objects, frames, spec)
+        ):  # bad --out fails before tracking
             check_export(ProjectMatteSource(project, shot, media), spec)
         if todo:
             # the disk tier of the user's embedding cache is shared by every process on this machine, so a
@@ -156,9 +171,10 @@ def _render(args: argparse.Namespace, folder: Path, lock: ProjectLock) -> int:
                         tracked.append(obj.name)
             finally:
                 propagator.close()
-        if not record.export_done(export_key):
+        key = export_key(objects, frames, spec)  # after tracking: of the masks now in the project
+        if not record.export_done(key):
             result = run_export(args, ProjectMatteSource(project, shot, media), spec)
-            record.export, record.files = export_key, [str(path) for path in result.files]
+            record.export, record.files = key, [str(path) for path in result.files]
             record.save(folder)
             written = export_summary(result, spec)
     summary: dict[str, Any] = {

@@ -2,8 +2,8 @@
 
 A render is idempotent and resumable through this record: each object's entry is the digest of what its masks
 depend on (its prompts, painted masks included, the frame range and the model), written right after the
-project was saved with that object's masks; the export's entry is the digest of the masks' digests and the
-export options, with the files written. A rerun redoes only what no longer matches.
+project was saved with that object's masks; the export's entry is the digest of the masks' digests, the matte
+settings and the export options, with the files written. A rerun redoes only what no longer matches.
 """
 
 from __future__ import annotations
