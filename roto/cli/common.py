@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
-PROVIDERS = ("auto", "cuda", "cpu")
+PROVIDERS = ("auto", "tensorrt", "cuda", "cpu")  # roto.engine.session.PROVIDER_CHOICES
 PRECISIONS = ("auto", "fp32", "fp16")  # roto.engine.session.PRECISION_CHOICES, without importing the engine
 
 

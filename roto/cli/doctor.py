@@ -52,14 +52,35 @@ def cmd_doctor(args: argparse.Namespace) -> int:
             "pip uninstall -y onnxruntime onnxruntime-gpu, then install one"
         )
     try:
-        from roto.engine.session import available_providers, cuda_self_test
+        from roto.engine.session import (
+            available_providers,
+            cuda_self_test,
+            provider_plan,
+            short_name,
+            tensorrt_cache_dir,
+            tensorrt_missing,
+        )
 
         report["providers"] = available_providers()
         cuda_ok, cuda_note = cuda_self_test()
         report["cuda"] = {"works": cuda_ok, "note": cuda_note}
+        if "TensorrtExecutionProvider" not in report["providers"]:
+            missing: str | None = "no TensorRT provider in this ONNX Runtime"
+        else:
+            missing = tensorrt_missing()
+        report["tensorrt"] = {
+            "offered": missing is None,
+            "note": missing or f"engine cache in {tensorrt_cache_dir()}",
+        }
+        plan = provider_plan("auto")
+        report["auto"] = {
+            "chain": [short_name(p[0] if isinstance(p, tuple) else p) for p in plan.providers],
+            "passed_over": plan.passed_over,
+        }
     except RotoError as exc:
         report["providers"] = []
         report["cuda"] = {"works": False, "note": str(exc)}
+        report["auto"] = {"chain": [], "passed_over": []}
         report["problems"].append(str(exc))
     bundles = [describe_bundle(p, check=True) for p in installed_bundles()]
     report["bundles"] = bundles
@@ -71,6 +92,15 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         *(f"  {name:<24} {version or 'not installed'}" for name, version in packages.items()),
         f"ONNX Runtime providers: {', '.join(report['providers']) or 'none'}",
         f"CUDA: {'works' if report['cuda']['works'] else 'not available'} ({report['cuda']['note']})",
+        *(
+            [
+                f"TensorRT: {'offered' if report['tensorrt']['offered'] else 'not used'} ({report['tensorrt']['note']})"
+            ]
+            if "tensorrt" in report
+            else []
+        ),
+        f"provider 'auto' tries: {' -> '.join(report['auto']['chain']) or 'nothing'}",
+        *(f"  passed over: {reason}" for reason in report["auto"]["passed_over"]),
         "Model bundles:",
         *(f"  {b['name']}: {'OK' if b['ok'] else 'FAILED'}" for b in bundles),
         *(["  (none)"] if not bundles else []),

@@ -116,3 +116,6 @@ class EngineInfo:
     name: str
     provider: str
     random_weights: bool
+    precision: str = "fp32"
+    fallback_reason: str | None = None  # why a better provider is not running (SessionReport.fallback_reason)
+    passed_over: tuple[str, ...] = ()  # better providers not tried, and why (SessionReport.passed_over)

@@ -1,12 +1,15 @@
-"""ONNX Runtime sessions: which execution provider runs the graphs, how many threads, and the CPU fallback.
+"""ONNX Runtime sessions: which execution provider runs the graphs, how many threads, and the fallbacks.
 
 onnxruntime and onnxruntime-gpu ship the same `onnxruntime` module, so which one is installed decides whether
-CUDA is offered at all. A CUDA provider that is offered but cannot start (driver, cuDNN, out of memory) must not
-stop an animator: the session is rebuilt on the CPU and the reason is logged and kept for the status bar.
+CUDA (and TensorRT) is offered at all. The chain is TensorRT (where its libraries are installed), CUDA, CPU: a
+provider that is offered but cannot start (driver, cuDNN, out of memory) must not stop an animator, so the session
+is rebuilt on the next one and the reason is logged and kept for `roto doctor` and the status bar.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 import os
 from dataclasses import dataclass, field
@@ -16,9 +19,11 @@ from typing import Any
 from roto.errors import ModelError
 
 log = logging.getLogger(__name__)
+_preloaded = False  # onnxruntime.preload_dlls ran in this process
 
-PROVIDER_CHOICES = ("auto", "cuda", "cpu")
+PROVIDER_CHOICES = ("auto", "tensorrt", "cuda", "cpu")
 PRECISION_CHOICES = ("auto", "fp32", "fp16")
+_TRT = "TensorrtExecutionProvider"
 _CUDA = "CUDAExecutionProvider"
 _CPU = "CPUExecutionProvider"
 
@@ -63,7 +68,7 @@ class RuntimeOptions:
 
     def gpu_offered(self) -> bool:
         """Whether sessions will be built for a GPU provider (it may still fail to start and fall back)."""
-        return _providers_for(self.resolved_provider())[0] != _CPU
+        return provider_plan(self.resolved_provider()).first != _CPU
 
 
 @dataclass
@@ -75,6 +80,9 @@ class SessionReport:
     fallback_reason: str | None = None
     threads: int = 0
     precision: str = "fp32"  # of the bundle the sessions run (see RuntimeOptions.precision)
+    passed_over: list[str] = field(
+        default_factory=list
+    )  # better providers not tried, and why (provider_plan)
     graphs: list[str] = field(default_factory=list)
 
 
@@ -90,24 +98,128 @@ def _session_options(threads: int, memory_arena: bool = True) -> Any:
     return options
 
 
-def _providers_for(choice: str) -> list[str]:
-    available = available_providers()
+@dataclass(frozen=True)
+class ProviderPlan:
+    """The providers a session is built with, best first, and why better ones were passed over."""
+
+    providers: list[Any]  # provider names, or (name, options) pairs
+    passed_over: list[str]
+
+    @property
+    def first(self) -> str:
+        return _name(self.providers[0])
+
+
+def _name(provider: Any) -> str:
+    return str(provider[0] if isinstance(provider, tuple) else provider)
+
+
+def short_name(provider: str) -> str:
+    """'CUDAExecutionProvider' -> 'CUDA', 'TensorrtExecutionProvider' -> 'TensorRT'."""
+    return {_TRT: "TensorRT"}.get(provider, provider.removesuffix("ExecutionProvider"))
+
+
+def tensorrt_missing() -> str | None:
+    """None when TensorRT's runtime library loads in this process, else why it does not.
+
+    onnxruntime-gpu lists the TensorRT provider whether or not TensorRT is installed; building a session on it
+    without the library only logs an error and moves on, so Roto looks for the library first. The `tensorrt-cu13-libs`
+    (or -cu12) wheel ships it in a package that loads it when imported.
+    """
+    import ctypes
+    import importlib
+
+    for package in ("tensorrt_libs", "tensorrt"):
+        try:
+            importlib.import_module(package)
+        except Exception:  # absent, or present but unloadable: the library check below decides
+            continue
+    for library in ("libnvinfer.so.10", "libnvinfer.so.11", "nvinfer_10.dll", "nvinfer_11.dll"):
+        try:
+            ctypes.CDLL(library)
+            return None
+        except OSError:
+            continue
+    return "TensorRT libraries (libnvinfer) not found: pip install tensorrt-cu13-libs to use TensorRT"
+
+
+def tensorrt_cache_dir() -> Path:
+    """Where TensorRT keeps its engines: `tensorrt/` in the user cache directory. Engine files are named by the
+    graph's hash and the GPU's compute capability, so each is built once per GPU and bundle."""
+    from roto.engine.embeddings import user_cache_root
+
+    return user_cache_root() / "tensorrt"
+
+
+def _tensorrt_provider() -> tuple[str, dict[str, Any]]:
+    cache = tensorrt_cache_dir()
+    cache.mkdir(parents=True, exist_ok=True)
+    return (
+        _TRT,
+        {
+            "trt_engine_cache_enable": True,
+            "trt_engine_cache_path": str(cache),
+            "trt_timing_cache_enable": True,
+            "trt_timing_cache_path": str(cache),
+        },
+    )
+
+
+def provider_plan(choice: str) -> ProviderPlan:
+    """The chain for a provider choice: TensorRT (where its libraries are installed), then CUDA, then the CPU.
+
+    `auto` takes every accelerated provider this ONNX Runtime offers; `tensorrt` and `cuda` insist on theirs being
+    offered (a clear error beats a silent CPU run when a GPU was asked for), then fall back like `auto`.
+    """
     if choice == "cpu":
-        return [_CPU]
-    if _CUDA in available:
-        return [_CUDA, _CPU]
-    if choice == "cuda":
+        return ProviderPlan([_CPU], [])
+    available = available_providers()
+    wanted = {"tensorrt": _TRT, "cuda": _CUDA}.get(choice)
+    if wanted is not None and wanted not in available:
         raise ModelError(
-            "CUDA was requested but this ONNX Runtime has no CUDA provider: install onnxruntime-gpu "
-            "instead of onnxruntime (see README, 'GPU')"
+            f"{short_name(wanted)} was requested but this ONNX Runtime has no {short_name(wanted)} provider: "
+            "install onnxruntime-gpu instead of onnxruntime (see README, 'GPU')"
         )
-    return [_CPU]
+    providers: list[Any] = []
+    passed_over: list[str] = []
+    if _TRT in available and choice in ("auto", "tensorrt"):
+        missing = tensorrt_missing()
+        if missing is None:
+            providers.append(_tensorrt_provider())
+        else:
+            passed_over.append(missing)
+    if _CUDA in available:
+        providers.append(_CUDA)
+    elif choice == "auto":
+        passed_over.append("no CUDA provider in this ONNX Runtime (onnxruntime-gpu is not installed)")
+    return ProviderPlan([*providers, _CPU], passed_over)
+
+
+def _preload_cuda_libraries() -> None:
+    """Load CUDA and cuDNN from the nvidia-* wheels (`roto[gpu]`) so no system CUDA install is needed.
+
+    onnxruntime.preload_dlls prints its complaints; they go to the log, never into a command's JSON output.
+    """
+    global _preloaded
+    ort = _ort()
+    if _preloaded or not hasattr(ort, "preload_dlls"):
+        return
+    _preloaded = True
+    printed = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(printed):
+            ort.preload_dlls()
+    except Exception as exc:  # a broken wheel must not stop a CPU fallback
+        log.warning("loading the CUDA/cuDNN wheels failed: %s", exc)
+    if printed.getvalue().strip():
+        log.warning("onnxruntime.preload_dlls: %s", printed.getvalue().strip())
 
 
 def create_session(
     path: Path, options: RuntimeOptions, report: SessionReport | None = None, memory_arena: bool = True
 ) -> Any:
-    """An InferenceSession for one graph; falls back from CUDA to CPU with a warning if CUDA fails to start.
+    """An InferenceSession for one graph, on the best provider that starts (TensorRT, CUDA, CPU), with the
+    reason of every fallback logged and kept in `report`.
 
     `memory_arena=False` for graphs with big activations (the encoder, the memory graphs): ORT's CPU arena keeps
     their peak allocation for the whole session, which measured 2.3 GiB instead of 1.4 GiB peak RSS when
@@ -115,27 +227,43 @@ def create_session(
     """
     ort = _ort()
     choice = options.resolved_provider()
-    providers = _providers_for(choice)
+    plan = provider_plan(choice)
+    if plan.first != _CPU:
+        _preload_cuda_libraries()
+    if plan.first == _TRT:
+        log.info(
+            "%s: TensorRT builds its engine on first use (minutes, once per GPU): %s",
+            path.name,
+            plan.providers,
+        )
     session_options = _session_options(options.threads, memory_arena)
-    fallback: str | None = None
-    try:
-        session = ort.InferenceSession(str(path), sess_options=session_options, providers=providers)
-    except Exception as exc:  # ORT raises its own Fail/InvalidGraph/RuntimeException types
-        if providers[0] != _CUDA:
-            raise ModelError(f"{path}: ONNX Runtime cannot load this graph: {exc}") from exc
-        fallback = f"CUDA failed to start ({exc}); running on CPU"
-        session = _cpu_session(path, session_options)
-    if providers[0] == _CUDA and _CUDA not in session.get_providers() and fallback is None:
-        fallback = "CUDA provider is installed but did not initialise (driver or CUDA/cuDNN libraries); running on CPU"
+    failures: list[str] = []
+    attempt = plan.providers
+    while True:
+        try:
+            session = ort.InferenceSession(str(path), sess_options=session_options, providers=attempt)
+            break
+        except Exception as exc:  # ORT raises its own Fail/InvalidGraph/RuntimeException types
+            if _name(attempt[0]) == _CPU:
+                raise ModelError(f"{path}: ONNX Runtime cannot load this graph: {exc}") from exc
+            failures.append(f"{short_name(_name(attempt[0]))} failed to start ({exc})")
+            attempt = attempt[1:]
+    active = session.get_providers()[0]
+    if active != _name(attempt[0]):
+        failures.append(
+            f"{short_name(_name(attempt[0]))} provider is installed but did not initialise "
+            "(driver or CUDA/cuDNN/TensorRT libraries)"
+        )
+    fallback = f"{'; '.join(failures)}; running on {short_name(active)}" if failures else None
     if fallback:
         log.warning("%s: %s", path.name, fallback)
-    active = session.get_providers()[0]
     log.info("%s runs on %s", path.name, active)
     if report is not None:
         report.provider = active
         report.requested = choice
         report.threads = options.threads
         report.fallback_reason = report.fallback_reason or fallback
+        report.passed_over = plan.passed_over
         report.graphs.append(path.name)
     return session
 
@@ -143,14 +271,6 @@ def create_session(
 def create_session_from_model(model: bytes, threads: int) -> Any:
     """A CPU session for a small graph Roto builds itself (pre-processing); `threads` as in RuntimeOptions."""
     return _ort().InferenceSession(model, sess_options=_session_options(threads), providers=[_CPU])
-
-
-def _cpu_session(path: Path, session_options: Any) -> Any:
-    ort = _ort()
-    try:
-        return ort.InferenceSession(str(path), sess_options=session_options, providers=[_CPU])
-    except Exception as exc:
-        raise ModelError(f"{path}: ONNX Runtime cannot load this graph: {exc}") from exc
 
 
 def cuda_self_test() -> tuple[bool, str]:
@@ -170,6 +290,7 @@ def cuda_self_test() -> tuple[bool, str]:
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = min(model.ir_version, 9)
     ort = _ort()
+    _preload_cuda_libraries()
     try:
         session = ort.InferenceSession(model.SerializeToString(), providers=[_CUDA])
         if session.get_providers()[0] != _CUDA:

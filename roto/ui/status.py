@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QStatusBar
 from roto.editor.brush import Brush
 from roto.editor.propagation import PropagationRun
 from roto.editor.requests import EngineInfo
+from roto.engine.session import short_name
 
 
 class StatusWidgets:
@@ -16,7 +17,7 @@ class StatusWidgets:
 
     def __init__(self, bar: QStatusBar, cancel: Callable[[], None]) -> None:
         self.model = QLabel("No model")
-        self.model.setToolTip("The model in use and where it actually runs (CPU or CUDA)")
+        self.model.setToolTip("The model in use and where it actually runs (CPU, CUDA or TensorRT)")
         self.engine = QLabel("")
         self.engine.setToolTip("What the model is doing")
         self.zoom = QLabel("")
@@ -44,8 +45,11 @@ class StatusWidgets:
 
     def show_model(self, info: EngineInfo) -> None:
         weights = " · random weights (test bundle)" if info.random_weights else ""
-        provider = info.provider.removesuffix("ExecutionProvider")
-        self.model.setText(f"{info.name} · {provider}{weights}")
+        provider = short_name(info.provider)
+        fallback = " (fallback)" if info.fallback_reason else ""
+        self.model.setText(f"{info.name} · {provider}{fallback} · {info.precision}{weights}")
+        reasons = [r for r in (info.fallback_reason, *info.passed_over) if r]
+        self.model.setToolTip("\n".join([f"Runs on {provider}, {info.precision}", *reasons]))
 
     def show_progress(self, done: int, text: str) -> None:
         self.progress.setValue(done)

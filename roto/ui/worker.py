@@ -168,7 +168,17 @@ class EngineWorker(JobThread):
             self.engine_failed.emit(str(exc))
             return
         report = self.model.service.report
-        self.engine_ready.emit(EngineInfo(bundle.name, report.provider, bundle.random_weights))
+        running = self.model.service.bundle  # the fp16 sibling on a GPU (RuntimeOptions.precision)
+        self.engine_ready.emit(
+            EngineInfo(
+                running.name,
+                report.provider,
+                bundle.random_weights,
+                report.precision,
+                report.fallback_reason,
+                tuple(report.passed_over),
+            )
+        )
 
     def _encode(self, source: MediaSource, index: int) -> None:
         """Encode the shown frame (read only if no cache tier holds it), then its neighbours when idle."""

@@ -230,6 +230,12 @@ def test_doctor_json(models_dir: Path, test_bundle_path: Path, capsys: pytest.Ca
     if "CUDAExecutionProvider" not in report["providers"]:
         assert report["cuda"] == {"works": False, "note": report["cuda"]["note"]}
         assert "no CUDA provider" in report["cuda"]["note"]
+        assert report["auto"] == {
+            "chain": ["CPU"],
+            "passed_over": ["no CUDA provider in this ONNX Runtime (onnxruntime-gpu is not installed)"],
+        }
+        assert report["tensorrt"] == {"offered": False, "note": "no TensorRT provider in this ONNX Runtime"}
+    assert report["auto"]["chain"][-1] == "CPU"
     assert report["packages"]["numpy"] == np.__version__
 
     assert _run(capsys, "models", "import", str(test_bundle_path))[0] == 0

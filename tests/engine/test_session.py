@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -75,7 +76,7 @@ def test_provider_choices(given: str, resolved: str) -> None:
 
 
 def test_unknown_provider_is_refused() -> None:
-    with pytest.raises(ModelError, match="unknown provider 'tpu': choose one of auto, cuda, cpu"):
+    with pytest.raises(ModelError, match="unknown provider 'tpu': choose one of auto, tensorrt, cuda, cpu"):
         RuntimeOptions(provider="tpu").resolved_provider()
 
 
@@ -189,3 +190,85 @@ def test_cuda_self_test_with_failing_cuda(cuda_offered: list[list[str]]) -> None
     assert works is False
     assert reason.startswith("CUDA failed")
     assert "driver version is insufficient" in reason
+
+
+TRT = "TensorrtExecutionProvider"
+
+
+@pytest.fixture
+def tensorrt_offered(monkeypatch: pytest.MonkeyPatch) -> list[list[Any]]:
+    """Pretend onnxruntime-gpu with TensorRT and its libraries is installed; no GPU provider starts."""
+    attempts: list[list[Any]] = []
+
+    def inference_session(path: Any, sess_options: Any = None, providers: Any = None, **kwargs: Any) -> Any:
+        attempts.append(list(providers))
+        if providers[0] != CPU:
+            raise RuntimeError(f"{providers[0]!r}: no CUDA-capable device is detected")
+        return REAL_INFERENCE_SESSION(path, sess_options=sess_options, providers=providers, **kwargs)
+
+    monkeypatch.setattr(session_module, "available_providers", lambda: [TRT, CUDA, CPU])
+    monkeypatch.setattr(session_module, "tensorrt_missing", lambda: None)
+    monkeypatch.setattr(onnxruntime, "InferenceSession", inference_session)
+    return attempts
+
+
+def test_chain_is_tensorrt_then_cuda_then_cpu_with_every_reason(
+    graph: Path, tensorrt_offered: list[list[Any]], tmp_path: Path
+) -> None:
+    report = SessionReport(provider="", requested="")
+    _runs(create_session(graph, RuntimeOptions(), report))
+    assert [[p if isinstance(p, str) else p[0] for p in a] for a in tensorrt_offered] == [
+        [TRT, CUDA, CPU],
+        [CUDA, CPU],
+        [CPU],
+    ]
+    trt_options = tensorrt_offered[0][0][1]
+    assert trt_options["trt_engine_cache_enable"] is True
+    cache = Path(trt_options["trt_engine_cache_path"])
+    assert cache == session_module.tensorrt_cache_dir() and cache.is_dir()
+    assert cache.parent == Path(os.environ["ROTO_CACHE_DIR"])  # the user cache directory
+    assert report.provider == CPU
+    assert report.fallback_reason is not None
+    assert report.fallback_reason.startswith("TensorRT failed to start")
+    assert "; CUDA failed to start" in report.fallback_reason
+    assert report.fallback_reason.endswith("running on CPU")
+
+
+def test_tensorrt_without_its_libraries_is_passed_over_with_the_reason(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(session_module, "available_providers", lambda: [TRT, CUDA, CPU])
+    missing = session_module.tensorrt_missing()  # this machine really has no TensorRT
+    if missing is None:
+        pytest.skip("TensorRT is installed here")
+    assert "libnvinfer" in missing
+    plan = session_module.provider_plan("auto")
+    assert plan.providers == [CUDA, CPU]
+    assert plan.passed_over == [missing]
+    assert session_module.provider_plan("tensorrt").providers == [CUDA, CPU]
+    assert session_module.provider_plan("cuda").passed_over == []  # TensorRT was not asked for
+
+
+def test_this_onnxruntime_plans_the_cpu_and_says_why() -> None:
+    if CUDA in onnxruntime.get_available_providers():
+        pytest.skip("this ONNX Runtime really has CUDA")
+    plan = session_module.provider_plan("auto")
+    assert plan.providers == [CPU]
+    assert plan.passed_over == ["no CUDA provider in this ONNX Runtime (onnxruntime-gpu is not installed)"]
+    with pytest.raises(ModelError, match="TensorRT was requested but this ONNX Runtime has no TensorRT"):
+        session_module.provider_plan("tensorrt")
+    assert not RuntimeOptions().gpu_offered()
+
+
+def test_cuda_library_preload_never_prints_into_a_commands_output(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(session_module, "_preloaded", False)
+    monkeypatch.setattr(
+        onnxruntime, "preload_dlls", lambda: print("Failed to load libcudnn.so.9"), raising=False
+    )
+    with caplog.at_level(logging.WARNING, logger="roto.engine.session"):
+        session_module._preload_cuda_libraries()
+        session_module._preload_cuda_libraries()  # once per process
+    assert capsys.readouterr().out == ""
+    assert caplog.text.count("Failed to load libcudnn.so.9") == 1
