@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Protocol, TypeVar
 
 import numpy as np
@@ -20,8 +21,16 @@ from roto.editor.brush import paint_brush
 from roto.editor.documents import Document
 from roto.editor.prompts import PromptSession
 from roto.editor.propagation import LABELS, Direction, PropagationRun, frame_step, plan_legs, prompt_sets
-from roto.editor.requests import PredictRequest, PredictResult, PredictTarget, PropagateRequest
+from roto.editor.proposals import AddProposedObjects, ProposalJob, ProposalPicker, ProposalSet
+from roto.editor.requests import (
+    PredictRequest,
+    PredictResult,
+    PredictTarget,
+    PropagateRequest,
+    ProposeRequest,
+)
 from roto.editor.state import EditorState
+from roto.engine.automask import AutomaskParams
 from roto.errors import RotoError
 from roto.matte import MatteOps
 from roto.media import MediaSource
@@ -61,6 +70,10 @@ class EngineClient(Protocol):
 
     def cancel_propagation(self) -> None: ...
 
+    def propose(self, request: ProposeRequest) -> None: ...
+
+    def cancel_proposals(self) -> None: ...
+
 
 def _positions(doc: Document | None) -> tuple[int, int] | None:
     """The document's in/out range as timeline positions (None for none, or for one spanning the whole shot)."""
@@ -78,8 +91,11 @@ class Editor:
         self.engine = engine
         self.state = state if state is not None else EditorState()
         self.prompts: PromptSession | None = None
+        self.proposal_params = AutomaskParams()  # Propose Objects: Meta's generator's defaults
         self._next_run_id = 0
+        self._next_job_id = 0
         self._unsubscribe = lambda: None
+        self.state.connect("frame", lambda _frame: self._drop_proposals("the playhead moved"))
 
     # -- documents ---------------------------------------------------------------------------------
 
@@ -87,6 +103,7 @@ class Editor:
         """Show `doc` (closing the one open before); any run of the old document is abandoned."""
         state = self.state
         self.abandon_run()
+        self._drop_proposals()
         old = state.document
         self._unsubscribe()
         self._unsubscribe = lambda: None
@@ -354,6 +371,7 @@ class Editor:
                 reason = "the objects' prompts are all on the other side of the playhead"
             state.status.emit(f"Nothing to propagate: {reason}.")
             return None
+        self._drop_proposals("propagating")
         self._next_run_id += 1
         request = PropagateRequest(self._next_run_id, objects, legs)
         state.candidates = None
@@ -414,6 +432,106 @@ class Editor:
         self.state.error.emit(
             ("Propagation failed", f"{message}\n\nThe {run.frames_done} frames done are kept.")
         )
+
+    # -- propose objects (segment everything on the frame; roto.editor.proposals) -------------------------
+
+    def propose_objects(self) -> ProposeRequest | None:
+        """Segment everything on the playhead's frame in the background; the proposals then wait to be picked."""
+        state, doc = self.state, self.state.document
+        if doc is None or self._refused_while_busy():
+            return None
+        if state.engine is None:
+            state.status.emit("No model is loaded: proposing objects needs one (see the model status).")
+            return None
+        if state.proposing is not None:
+            state.status.emit("Objects are already being proposed: wait, or cancel with Esc.")
+            return None
+        self._next_job_id += 1
+        request = ProposeRequest(self._next_job_id, state.frame, self.proposal_params)
+        state.proposals = None
+        state.proposing = ProposalJob(request.job_id, doc.shot.first_frame + state.frame)
+        self.engine.propose(request)
+        return request
+
+    def on_proposal_progress(self, job_id: int, done: int, total: int) -> None:
+        job = self.state.proposing
+        if job is not None and job.job_id == job_id:
+            self.state.proposing = replace(job, done=done, total=total)
+
+    def on_proposals(self, result: ProposalSet) -> None:
+        """The proposals of the job still wanted are shown to be picked from."""
+        state, job, doc = self.state, self.state.proposing, self.state.document
+        if job is None or job.job_id != result.job_id or doc is None:
+            return
+        state.proposing = None
+        if not result.proposals:
+            state.status.emit("No object proposed on this frame.")
+            return
+        state.proposals = ProposalPicker(doc.shot.id, job.frame, result.proposals, result.outlines)
+        state.status.emit(
+            f"{len(result.proposals)} objects proposed: click one to pick it, Shift+click to pick several, "
+            "Enter adds them as objects, Esc dismisses."
+        )
+
+    def on_proposals_failed(self, job_id: int, message: str) -> None:
+        job = self.state.proposing
+        if job is not None and job.job_id == job_id:
+            self.state.proposing = None
+            self.state.error.emit(("Cannot propose objects", message))
+
+    def on_proposals_cancelled(self, job_id: int) -> None:
+        job = self.state.proposing
+        if job is not None and job.job_id == job_id:
+            self.state.proposing = None
+            self.state.status.emit("Propose objects cancelled.")
+
+    def dismiss_proposals(self) -> None:
+        """Esc: cancel the proposing in progress, or take the proposals off the canvas."""
+        job = self.state.proposing
+        if job is not None:
+            if not job.cancelling:
+                self.state.proposing = replace(job, cancelling=True)
+                self.engine.cancel_proposals()
+                self.state.status.emit("Cancelling…")
+        elif self.state.proposals is not None:
+            self.state.proposals = None
+            self.state.status.emit("Proposals dismissed.")
+
+    def _drop_proposals(self, reason: str = "") -> None:
+        """Forget the proposals shown and stop a job in progress: they belong to a frame and a document."""
+        state = self.state
+        if state.proposing is not None:
+            self.engine.cancel_proposals()
+            state.proposing = None  # what the job still sends is ignored
+            if reason:
+                state.status.emit(f"Propose objects cancelled: {reason}.")
+        if state.proposals is not None:
+            state.proposals = None
+            if reason:
+                state.status.emit(f"Proposals dismissed: {reason}.")
+
+    def pick_proposal(self, x: float, y: float, add: bool) -> None:
+        """A click on the canvas while proposals are shown: pick the one there; `add` (Shift) picks several."""
+        picker = self.state.proposals
+        if picker is not None:
+            self.state.proposals = picker.picked(x, y, add)
+
+    def add_proposed_objects(self) -> list[int]:
+        """Enter: the picked proposals as new objects in one undo step (the first becomes current); their ids."""
+        state, doc, picker = self.state, self.state.document, self.state.proposals
+        if doc is None or picker is None or self._refused_while_busy():
+            return []
+        if not picker.chosen:
+            state.status.emit("Pick a proposal first: click inside its outline (Shift+click for several).")
+            return []
+        command = AddProposedObjects(picker.shot_id, picker.frame, picker.chosen_masks)
+        if not self.push(command):
+            return []
+        state.proposals = None
+        state.object_id = command.object_ids[0]
+        count = len(command.object_ids)
+        state.status.emit(f"Added {count} object{'s' if count > 1 else ''} (one undo step).")
+        return command.object_ids
 
     # -- helpers -----------------------------------------------------------------------------------
 

@@ -13,7 +13,15 @@ from typing import overload
 import numpy as np
 
 from roto.editor.propagation import add_frame, track_legs
-from roto.editor.requests import ObjectPromptSet, PredictRequest, PredictResult, PropagateRequest
+from roto.editor.proposals import ProposalSet, proposal_set
+from roto.editor.requests import (
+    ObjectPromptSet,
+    PredictRequest,
+    PredictResult,
+    PropagateRequest,
+    ProposeRequest,
+)
+from roto.engine.automask import Cancelled, generate_proposals
 from roto.engine.predictor import Prediction
 from roto.engine.propagator import FrameReader, VideoPropagator
 from roto.engine.service import EngineService
@@ -84,6 +92,18 @@ class EditorEngine:
         for frame, masks in track_legs(video, request, cancel):
             yield frame, {oid: EncodedMask.from_mask(mask) for oid, mask in masks.items()}
 
+    def propose(
+        self,
+        reader: FrameReader,
+        request: ProposeRequest,
+        cancel: Callable[[], bool],
+        progress: Callable[[int, int], None],
+    ) -> ProposalSet:
+        """Every object proposal on the request's frame (its embedding from the cache when the frame was encoded),
+        outlines traced here; raises `Cancelled` when `cancel()` says so between grid points."""
+        proposals = generate_proposals(self.service, reader, request.frame, request.params, progress, cancel)
+        return proposal_set(request.job_id, proposals)
+
     def _video_for(
         self, reader: FrameReader, objects: tuple[ObjectPromptSet, ...], cancel: Callable[[], bool]
     ) -> VideoPropagator | None:
@@ -120,12 +140,17 @@ class SyncEngine:
     on_mask: Callable[[PredictResult], None] = lambda _result: None
     on_propagated: Callable[[int, int, dict[int, EncodedMask]], None] = lambda _run, _frame, _masks: None
     on_done: Callable[[int, bool], None] = lambda _run, _cancelled: None
+    on_proposals: Callable[[ProposalSet], None] = lambda _result: None
+    on_proposal_progress: Callable[[int, int, int], None] = lambda _job, _done, _total: None
+    on_proposals_cancelled: Callable[[int], None] = lambda _job: None
     source: FrameReader | None = None
     encoded: list[int] = field(default_factory=list)  # every frame asked to be encoded, in order
     asked: list[PredictRequest] = field(default_factory=list)  # every prompt request, in order
     _predicts: dict[object, PredictRequest] = field(default_factory=dict)
     _runs: list[PropagateRequest] = field(default_factory=list)
     _cancelled: bool = False
+    _proposes: list[ProposeRequest] = field(default_factory=list)
+    _proposals_cancelled: bool = False
 
     def set_source(self, source: FrameReader | None) -> None:
         self.source = source
@@ -146,13 +171,32 @@ class SyncEngine:
     def cancel_propagation(self) -> None:
         self._cancelled = True
 
+    def propose(self, request: ProposeRequest) -> None:
+        self._proposals_cancelled = False
+        self._proposes.append(request)
+
+    def cancel_proposals(self) -> None:
+        self._proposals_cancelled = True
+
     def run_pending(self, stop_after: int | None = None) -> None:
-        """Answer the waiting prompt requests, then run the waiting propagations (cancelled after
-        `stop_after` frames when given)."""
+        """Answer the waiting prompt requests, run the waiting segment-everything jobs, then the waiting
+        propagations (cancelled after `stop_after` frames when given)."""
         assert self.source is not None
         predicts, self._predicts = list(self._predicts.values()), {}
         for request in predicts:
             self.on_mask(self.engine.predict(self.source, request))
+        proposes, self._proposes = self._proposes, []
+        for job in proposes:
+
+            def progress(done: int, total: int, job_id: int = job.job_id) -> None:
+                self.on_proposal_progress(job_id, done, total)
+
+            try:
+                result = self.engine.propose(self.source, job, lambda: self._proposals_cancelled, progress)
+            except Cancelled:
+                self.on_proposals_cancelled(job.job_id)
+                continue
+            self.on_proposals(result)
         runs, self._runs = self._runs, []
         for run in runs:
             frames = self.engine.propagate(self.source, run, lambda: self._cancelled)

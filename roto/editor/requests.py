@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from roto.engine.automask import AutomaskParams
 from roto.project import Box, EncodedMask, Point
 
 
@@ -107,6 +108,15 @@ class PropagateRequest:
     def total(self) -> int:
         """Frames the run tracks, counted once per leg: the length of its progress bar."""
         return sum(leg.length for leg in self.legs)
+
+
+@dataclass(frozen=True)
+class ProposeRequest:
+    """Segment everything on one frame (a media index) with these parameters; `job_id` tags the answer."""
+
+    job_id: int
+    frame: int
+    params: AutomaskParams
 
 
 @dataclass(frozen=True)

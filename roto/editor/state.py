@@ -17,6 +17,7 @@ from roto.editor.documents import Document
 from roto.editor.events import Emitter
 from roto.editor.prompts import Candidates
 from roto.editor.propagation import PropagationRun
+from roto.editor.proposals import ProposalJob, ProposalPicker
 from roto.editor.requests import EngineInfo, PredictTarget
 from roto.editor.tools import Tool
 from roto.editor.views import ViewOptions
@@ -35,6 +36,8 @@ FieldName = Literal[
     "engine",
     "candidates",
     "view",
+    "proposing",
+    "proposals",
 ]
 
 
@@ -88,6 +91,8 @@ class EditorState:
     engine: _Field[EngineInfo | None] = _Field(None)  # the loaded model (None: none loaded)
     candidates: _Field[Candidates | None] = _Field(None)  # multimask answers to the latest single click
     view: _Field[ViewOptions] = _Field(ViewOptions())  # how the canvas shows the masks
+    proposing: _Field[ProposalJob | None] = _Field(None)  # segment everything running on a frame
+    proposals: _Field[ProposalPicker | None] = _Field(None)  # its proposals on the canvas, to pick from
 
     def __init__(self) -> None:
         self._values: dict[str, Any] = {}

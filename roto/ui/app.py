@@ -46,6 +46,7 @@ from roto.ui.matte_panel import add_matte_dock
 from roto.ui.model_control import ModelControl
 from roto.ui.panels import ObjectsPanel
 from roto.ui.preferences import Preferences, PreferencesDialog
+from roto.ui.proposal_bar import ProposalBar
 from roto.ui.status import StatusWidgets
 from roto.ui.theme import apply_dark_theme
 from roto.ui.timeline import Timeline
@@ -118,6 +119,8 @@ class MainWindow(QMainWindow):
             lambda: self.preferences,
         )
         column.insertWidget(0, self.models.banner)
+        self.proposal_bar = ProposalBar(self.editor)
+        column.insertWidget(1, self.proposal_bar)
         self.view = DocumentView(
             self.editor, self.canvas, self.timeline, self.objects, self.loader, self._show_title
         )
@@ -150,6 +153,7 @@ class MainWindow(QMainWindow):
         self.canvas.point_moved.connect(editor.move_point)
         self.canvas.box_moved.connect(editor.move_box)
         self.canvas.stroke_finished.connect(editor.stroke)
+        self.canvas.proposal_clicked.connect(editor.pick_proposal)
         self.canvas.brush_changed.connect(self.status.show_brush)
         self.canvas.space_tapped.connect(self.timeline.toggle_play)
         self.canvas.zoom_changed.connect(self.status.show_zoom)
@@ -173,6 +177,10 @@ class MainWindow(QMainWindow):
         engine.propagation_progress.connect(self._on_propagation_progress)
         engine.propagation_done.connect(editor.on_propagation_done)
         engine.propagation_failed.connect(editor.on_propagation_failed)
+        engine.proposals_ready.connect(editor.on_proposals)
+        engine.proposal_progress.connect(editor.on_proposal_progress)
+        engine.proposals_cancelled.connect(editor.on_proposals_cancelled)
+        engine.proposals_failed.connect(editor.on_proposals_failed)
 
     def _connect_state(self) -> None:
         state = self.state
@@ -181,6 +189,8 @@ class MainWindow(QMainWindow):
         state.connect("run", self._show_run)
         state.connect("candidates", lambda _value: update_actions(self.menu_actions, state))
         state.connect("in_out", lambda _value: update_actions(self.menu_actions, state))
+        state.connect("proposing", lambda _value: update_actions(self.menu_actions, state))
+        state.connect("proposals", lambda _value: update_actions(self.menu_actions, state))
         state.status.connect(lambda text: self.statusBar().showMessage(text, 6000))
         state.error.connect(lambda failure: self.show_error(*failure))
 

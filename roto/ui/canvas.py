@@ -10,6 +10,7 @@ its `PointerEvent`s, draws the gesture in progress and emits a signal for each r
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TypeVar
 
 import numpy as np
@@ -30,6 +31,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import (
     QGraphicsEllipseItem,
     QGraphicsItem,
+    QGraphicsPathItem,
     QGraphicsPixmapItem,
     QGraphicsRectItem,
     QGraphicsScene,
@@ -39,11 +41,11 @@ from PySide6.QtWidgets import (
 
 from roto.editor import tools
 from roto.editor.brush import Brush
-from roto.editor.views import ViewImage, Viewport
+from roto.editor.views import Outline, ViewImage, Viewport
 from roto.project import Box, FramePrompts
 from roto.ui.box_item import BoxPromptItem
 from roto.ui.stroke_preview import StrokePreview
-from roto.ui.view_layer import ViewLayer
+from roto.ui.view_layer import PROPOSAL_Z, ViewLayer, replace_outlines
 
 _Item = TypeVar("_Item", bound=QGraphicsItem)
 
@@ -76,6 +78,9 @@ class Canvas(QGraphicsView):
     zoom_changed = Signal(float)
     space_tapped = Signal()  # Space pressed and released without panning: play/pause
     viewport_changed = Signal()  # the visible part of the frame or its zoom changed, and has settled
+    proposal_clicked = Signal(
+        float, float, bool
+    )  # x, y in frame pixels, Shift held: while proposals are shown
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -95,6 +100,8 @@ class Canvas(QGraphicsView):
         self._frame_item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.view_layer = ViewLayer(self.scene())  # the composed view: picture and outlines
         self._prompt_items: list[QGraphicsItem] = []
+        self._proposal_items: list[QGraphicsPathItem] = []
+        self.picking = False  # proposals are shown: a left click picks one, the tools wait
         self._rubber = self._add(QGraphicsRectItem(), 3, visible=False)  # the box tool's rubber band
         self._rubber.setPen(_cosmetic_pen(QColor(255, 255, 255), Qt.PenStyle.DashLine))
         self._stroke = StrokePreview(self.scene())  # the stroke being painted
@@ -140,6 +147,13 @@ class Canvas(QGraphicsView):
         """Lay a composed view (roto.editor.views) over the frame; None clears it."""
         self.view_layer.show(view if self._frame_size is not None else None)
         self._shown_viewport = None if view is None else view.viewport
+
+    def show_proposals(self, outlines: Sequence[Outline] | None) -> None:
+        """Propose Objects' outlines over everything (None: none shown); while shown, left clicks pick them."""
+        self._proposal_items = replace_outlines(
+            self.scene(), self._proposal_items, outlines or (), PROPOSAL_Z
+        )
+        self.picking = outlines is not None
 
     def _settled(self) -> None:
         """A zoom, pan or resize came to rest: ask for a new view only if it shows another part or size."""
@@ -203,7 +217,7 @@ class Canvas(QGraphicsView):
         self.brush_changed.emit(brush)
 
     def _update_brush_cursor(self, centre: QPointF | None) -> None:
-        if centre is None or not self.tool.paints:
+        if centre is None or not self.tool.paints or self.picking:
             self._brush_cursor.hide()
             return
         r = self.brush_radius
@@ -296,6 +310,13 @@ class Canvas(QGraphicsView):
             event.accept()
             return
         if self._frame_size is None or button not in _BUTTONS:
+            return
+        if self.picking:
+            if button == Qt.MouseButton.LeftButton:
+                at = self.mapToScene(event.position().toPoint())
+                shift = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+                self.proposal_clicked.emit(at.x(), at.y(), shift)
+            event.accept()
             return
         pointer = self._pointer(event, _BUTTONS[button])
         points = [(x, y) for x, y, _ in self._points]

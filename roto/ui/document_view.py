@@ -54,6 +54,10 @@ class DocumentView:
         canvas.viewport_changed.connect(self.refresh_frame)  # composed for what the canvas shows
         timeline.view.scrub_finished.connect(lambda: self.loader.request(self.state.frame))  # full size
         self.state.connect("run", self._on_run)
+        self.state.connect(
+            "proposals",
+            lambda picker: canvas.show_proposals(None if picker is None else picker.outline_view()),
+        )
 
     def _show_document(self, doc: Document | None) -> None:
         self._unsubscribe()

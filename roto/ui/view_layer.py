@@ -8,6 +8,8 @@ visible part of the frame only is placed and scaled over that part.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from PySide6.QtCore import QByteArray, QDataStream, Qt
 from PySide6.QtGui import QColor, QImage, QPainterPath, QPen, QPixmap, QTransform
@@ -18,6 +20,7 @@ from roto.editor.views import Outline, ViewImage
 OUTLINE_PX = 1.5  # screen pixels
 CURRENT_OUTLINE_PX = 2.0
 PICTURE_Z, OUTLINE_Z = 1.0, 1.5  # above the frame (0), below prompts (2) and gestures (3)
+PROPOSAL_Z = 1.8  # Propose Objects' outlines: above the objects' own
 
 
 def rgba_pixmap(rgba: np.ndarray) -> QPixmap:
@@ -62,6 +65,22 @@ def outline_pen(outline: Outline) -> QPen:
     return pen
 
 
+def replace_outlines(
+    scene: QGraphicsScene, items: list[QGraphicsPathItem], outlines: Sequence[Outline], z: float
+) -> list[QGraphicsPathItem]:
+    """Take `items` off the scene and put one path item per outline on it at height `z`; the new items."""
+    for item in items:
+        scene.removeItem(item)
+    added = []
+    for outline in outlines:
+        item = QGraphicsPathItem(outline_path(outline))
+        item.setPen(outline_pen(outline))
+        item.setZValue(z)
+        scene.addItem(item)
+        added.append(item)
+    return added
+
+
 class ViewLayer:
     """The picture item and one path item per outline, replaced whenever the view is recomposed."""
 
@@ -79,12 +98,6 @@ class ViewLayer:
         viewport = None if view is None else view.viewport
         self.picture.setPos(*((0, 0) if viewport is None else (viewport.x, viewport.y)))
         self.picture.setTransform(QTransform() if viewport is None else QTransform.fromScale(*viewport.scale))
-        for item in self.outlines:
-            self._scene.removeItem(item)
-        self.outlines = []
-        for outline in () if view is None else view.outlines:
-            item = QGraphicsPathItem(outline_path(outline))
-            item.setPen(outline_pen(outline))
-            item.setZValue(OUTLINE_Z)
-            self._scene.addItem(item)
-            self.outlines.append(item)
+        self.outlines = replace_outlines(
+            self._scene, self.outlines, () if view is None else view.outlines, OUTLINE_Z
+        )

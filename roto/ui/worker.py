@@ -18,7 +18,9 @@ from roto.editor.requests import (
     EngineInfo,
     PredictRequest,
     PropagateRequest,
+    ProposeRequest,
 )
+from roto.engine.automask import Cancelled
 from roto.engine.bundle import Bundle, load_bundle
 from roto.engine.embeddings import EmbeddingCache
 from roto.engine.service import EngineService
@@ -93,6 +95,10 @@ class EngineWorker(JobThread):
     propagation_progress = Signal(int, int, int)  # run id, frames done, frames in the run
     propagation_done = Signal(int, bool)  # run id, cancelled
     propagation_failed = Signal(int, str)  # run id, message
+    proposals_ready = Signal(object)  # ProposalSet
+    proposal_progress = Signal(int, int, int)  # job id, grid points done, grid points in all
+    proposals_cancelled = Signal(int)  # job id
+    proposals_failed = Signal(int, str)  # job id, message
 
     _PREDICT, _LOAD, _ENCODE, _ENCODE_AHEAD = (
         0,
@@ -113,6 +119,7 @@ class EngineWorker(JobThread):
         self.model: EditorEngine | None = None
         self._source: MediaSource | None = None
         self._cancel = TaskState()
+        self._cancel_proposals = TaskState()
 
     @property
     def service(self) -> EngineService | None:
@@ -138,8 +145,20 @@ class EngineWorker(JobThread):
         """Stop the latest run between two frames; the frames already sent stay valid."""
         self._cancel.cancel()
 
+    def propose(self, request: ProposeRequest) -> None:
+        """Segment everything on a frame in the worker thread (after a click waiting, before encoding ahead)."""
+        source = self._source
+        if source is not None:
+            task = self._cancel_proposals = TaskState()  # each job its own, as propagation runs
+            self.queue.put("propose", lambda: self._propose(source, request, task), self._PREDICT)
+
+    def cancel_proposals(self) -> None:
+        """Stop the latest segment-everything job between two grid points."""
+        self._cancel_proposals.cancel()
+
     def stop(self) -> None:
         self._cancel.cancel()
+        self._cancel_proposals.cancel()
         super().stop()
         if self.model is not None:
             self.model.close()
@@ -227,3 +246,26 @@ class EngineWorker(JobThread):
             self.propagation_failed.emit(request.run_id, failure_message(exc, "propagation"))
             return
         self.propagation_done.emit(request.run_id, cancel())
+
+    def _propose(self, source: MediaSource, request: ProposeRequest, task: TaskState) -> None:
+        job = request.job_id
+
+        def progress(done: int, total: int) -> None:  # at most ~100 updates: each one repaints the bar
+            if done == total or done % max(1, total // 100) == 0:
+                self.proposal_progress.emit(job, done, total)
+
+        try:
+            if self.model is None:
+                raise RotoError("No model is loaded: install one with `roto models install tiny`.")
+            result = self.model.propose(source, request, task.is_cancelled, progress)
+        except Cancelled:
+            self.proposals_cancelled.emit(job)
+            return
+        except RotoError as exc:
+            self.proposals_failed.emit(job, str(exc))
+            return
+        except Exception as exc:  # the GUI waits for an outcome whatever went wrong
+            log.exception("propose objects failed")
+            self.proposals_failed.emit(job, f"Unexpected internal error: {exc!r}. Details are in the log.")
+            return
+        self.proposals_ready.emit(result)
