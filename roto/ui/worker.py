@@ -261,11 +261,7 @@ class EngineWorker(JobThread):
         except Cancelled:
             self.proposals_cancelled.emit(job)
             return
-        except RotoError as exc:
-            self.proposals_failed.emit(job, str(exc))
-            return
         except Exception as exc:  # the GUI waits for an outcome whatever went wrong
-            log.exception("propose objects failed")
-            self.proposals_failed.emit(job, f"Unexpected internal error: {exc!r}. Details are in the log.")
+            self.proposals_failed.emit(job, failure_message(exc, "propose objects"))
             return
         self.proposals_ready.emit(result)
