@@ -138,3 +138,16 @@ def test_band_must_be_a_sensible_whole_number(band: object) -> None:
 def test_unknown_mode_is_refused() -> None:
     with pytest.raises(ValueError, match="'sharp' is not a valid RefineMode"):
         refine_alpha(np.zeros((10, 12, 3), np.uint8), np.zeros((10, 12), bool), "sharp")
+
+
+@pytest.mark.parametrize("mode", ["fast", "quality"])
+def test_an_edge_at_the_frame_border_of_an_odd_sized_picture(mode: str) -> None:
+    """The work is cropped to the band (grown to a multiple of the fast filter's scale where the frame allows):
+    an edge touching the border of a frame whose size is no multiple of it is refined like any other."""
+    picture, truth, _, coarse = composite()
+    picture, truth, coarse = picture[3:, 130:], truth[3:, 130:], coarse[3:, 130:]  # 177x110, edge at x = 0
+    alpha = refine_alpha(picture, coarse, mode, band_px=6)
+    assert alpha.shape == coarse.shape and 0.0 <= alpha.min() and alpha.max() <= 1.0
+    assert sad(alpha, truth) < 0.7 * sad(coarse, truth)
+    band = refine.unknown_band(coarse, 6)
+    np.testing.assert_array_equal(alpha[~band], coarse[~band].astype(np.float32))
