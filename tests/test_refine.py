@@ -147,7 +147,7 @@ def test_an_edge_at_the_frame_border_of_an_odd_sized_picture(mode: str) -> None:
     picture, truth, _, coarse = composite()
     picture, truth, coarse = picture[3:, 130:], truth[3:, 130:], coarse[3:, 130:]  # 177x110, edge at x = 0
     alpha = refine_alpha(picture, coarse, mode, band_px=6)
-    assert alpha.shape == coarse.shape and 0.0 <= alpha.min() and alpha.max() <= 1.0
+    assert alpha.shape == coarse.shape and alpha.min() >= 0.0 and alpha.max() <= 1.0
     assert sad(alpha, truth) < 0.7 * sad(coarse, truth)
     band = refine.unknown_band(coarse, 6)
     np.testing.assert_array_equal(alpha[~band], coarse[~band].astype(np.float32))
