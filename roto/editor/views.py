@@ -20,6 +20,7 @@ from enum import StrEnum
 import cv2
 import numpy as np
 
+from roto.editor.refined import RefinedMattes
 from roto.matte import CleanCache, FloatImage, MatteSequence
 from roto.project import Project, RotoObject, Shot
 from roto.refine import RefineMode
@@ -289,13 +290,21 @@ def object_alpha(
     frame: int,
     cache: CleanCache | None = None,
     picture: np.ndarray | None = None,
+    refined: RefinedMattes | None = None,
 ) -> FloatImage | None:
     """The object's matte on shot frame `frame` as export writes it (its matte settings applied), or None.
 
     With `cache`, frames already cleaned with these settings (by mask digest) are not cleaned again. Refine edge
-    needs the frame's full-size `picture`; without it (a scrubbing preview) the matte is shown unrefined.
+    needs the frame's full-size `picture`; without it (a scrubbing preview) the matte is shown unrefined. With
+    `refined`, a refinement too slow for the window's thread (quality mode) comes from there when done, and is
+    shown unrefined until then (`refined` notes the job).
     """
     first = shot.first_frame
+    if refined is not None and picture is not None and refined.deferred(obj.matte) and frame in obj.masks:
+        alpha = refined.lookup(project, shot, obj, frame, picture)
+        if alpha is not None:
+            return alpha
+        picture = None
     ops = obj.matte if picture is not None else replace(obj.matte, refine=RefineMode.OFF)
 
     def digest(index: int) -> str | None:
@@ -319,15 +328,17 @@ def frame_layers(
     finished: bool = True,
     cache: CleanCache | None = None,
     picture: np.ndarray | None = None,
+    refined: RefinedMattes | None = None,
 ) -> list[ObjectLayer]:
     """The visible objects' layers on shot frame `frame`: finished mattes (refined against `picture`, the
-    frame itself, where an object refines its edge), or (`finished` False) the bare masks."""
+    frame itself, where an object refines its edge; slow refinements through `refined`, see `object_alpha`),
+    or (`finished` False) the bare masks."""
     layers = []
     for obj in shot.objects:
         if not obj.visible:
             continue
         if finished:
-            alpha = object_alpha(project, shot, obj, frame, cache, picture)
+            alpha = object_alpha(project, shot, obj, frame, cache, picture, refined)
         else:
             mask = project.get_mask(shot.id, obj.id, frame)
             alpha = None if mask is None else mask.astype(np.float32)

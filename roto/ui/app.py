@@ -50,7 +50,7 @@ from roto.ui.proposal_bar import ProposalBar
 from roto.ui.status import StatusWidgets
 from roto.ui.theme import apply_dark_theme
 from roto.ui.timeline import Timeline
-from roto.ui.worker import EngineWorker, FrameLoader
+from roto.ui.worker import EngineWorker, FrameLoader, MatteRefiner
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +81,7 @@ class MainWindow(QMainWindow):
         self.preferences = Preferences.load()
         self.state = EditorState()
         self.loader = FrameLoader()
+        self.refiner = MatteRefiner()
         self.engine = EngineWorker(EmbeddingCache.user(self.preferences.cache_bytes))  # RAM, then disk
         self.editor = Editor(self.engine, self.state)
 
@@ -122,7 +123,7 @@ class MainWindow(QMainWindow):
         self.proposal_bar = ProposalBar(self.editor)
         column.insertWidget(1, self.proposal_bar)
         self.view = DocumentView(
-            self.editor, self.canvas, self.timeline, self.objects, self.loader, self._show_title
+            self.editor, self.canvas, self.timeline, self.objects, self.loader, self.refiner, self._show_title
         )
 
         self.menu_actions, menus = build_actions(self)
@@ -133,6 +134,7 @@ class MainWindow(QMainWindow):
         self._connect_state()
         attach_brush(self)
         self.loader.start()
+        self.refiner.start()
         self.engine.start()
         self._autosave_timer = QTimer(self)
         self._autosave_timer.timeout.connect(self._autosave)
@@ -170,6 +172,7 @@ class MainWindow(QMainWindow):
     def _connect_engine(self) -> None:
         editor, engine = self.editor, self.engine
         self.loader.failed.connect(lambda message: self.show_error("Cannot read frame", message))
+        self.refiner.failed.connect(lambda message: self.show_error("Cannot refine edge", message))
         engine.failed.connect(lambda message: self.show_error("Model error", message))
         engine.mask_ready.connect(editor.on_mask)
         engine.predict_failed.connect(editor.on_predict_failed)
@@ -372,6 +375,7 @@ class MainWindow(QMainWindow):
         self._autosave_timer.stop()
         self.editor.set_document(None)
         self.loader.stop()
+        self.refiner.stop()
         self.engine.stop()
         event.accept()
 

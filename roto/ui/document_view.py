@@ -15,13 +15,14 @@ from roto.editor.coverage import ShotMarks
 from roto.editor.documents import Document
 from roto.editor.editor import Editor
 from roto.editor.propagation import PropagationRun
+from roto.editor.refined import RefinedMattes, RefineJob
 from roto.editor.views import compose_view, frame_layers, onion_layers
 from roto.matte import CleanCache
 from roto.project import ChangeKind, StackEvent
 from roto.ui.canvas import Canvas
 from roto.ui.panels import ObjectsPanel
 from roto.ui.timeline import Coverage, Timeline
-from roto.ui.worker import FrameLoader
+from roto.ui.worker import FrameLoader, MatteRefiner
 
 
 class DocumentView:
@@ -34,10 +35,12 @@ class DocumentView:
         timeline: Timeline,
         objects: ObjectsPanel,
         loader: FrameLoader,
+        refiner: MatteRefiner,
         on_document_changed: Callable[[], None],
     ) -> None:
         self.editor, self.state = editor, editor.state
         self.canvas, self.timeline, self.objects, self.loader = canvas, timeline, objects, loader
+        self.refiner = refiner
         self._on_document_changed = on_document_changed  # the window's title and actions
         self.marks: ShotMarks | None = None
         self._unsubscribe = lambda: None
@@ -49,6 +52,9 @@ class DocumentView:
         # The finished mattes' clean-up, kept by mask digest: stepping back to a frame costs nothing.
         self._cleaned = CleanCache()
         self._rgb: np.ndarray | None = None  # the frame shown: the cut-out view shows it through the matte
+        # Quality-mode refined mattes, worked out by the refiner thread and kept by frame, masks and settings.
+        self._refined = RefinedMattes()
+        refiner.refined.connect(self._on_refined)
         self.state.pending.connect(lambda _target: self.show_prompts())
         loader.frame_loaded.connect(self._on_frame_loaded)
         canvas.viewport_changed.connect(self.refresh_frame)  # composed for what the canvas shows
@@ -63,6 +69,7 @@ class DocumentView:
         self._unsubscribe()
         self._unsubscribe = lambda: None
         self.loader.set_source(doc.media if doc is not None else None)
+        self._refined.clear()
         self.marks = None if doc is None else ShotMarks(doc.shot)
         if doc is None:
             return
@@ -159,12 +166,23 @@ class DocumentView:
             return
         frame = doc.shot.first_frame + shown
         onion = onion_layers(doc.project, doc.shot, frame, view.reach)
-        layers = frame_layers(doc.project, doc.shot, frame, cache=self._cleaned, picture=self._rgb)
+        layers = frame_layers(
+            doc.project, doc.shot, frame, cache=self._cleaned, picture=self._rgb, refined=self._refined
+        )
+        for job in self._refined.take_jobs():
+            self.refiner.request(job)
         viewport = self.canvas.visible_viewport()
         self.canvas.show_view(
             compose_view(view, layers, self.state.object_id, self._rgb, onion, doc.shot.frame_shape, viewport)
         )
         self.show_prompts()
+
+    def _on_refined(self, job: RefineJob, alpha: np.ndarray) -> None:
+        """A refined matte came back: kept, and shown if it belongs to the frame on screen."""
+        self._refined.put(job, alpha)
+        doc, shown = self.state.document, self.state.shown_frame
+        if doc is not None and shown is not None and job.index == shown:
+            self.refresh_frame()
 
     def show_prompts(self) -> None:
         target, session = self.state.target, self.editor.prompts

@@ -3,7 +3,8 @@
 Each background thread owns a `LatestJobQueue`: a job posted under a key replaces the one still waiting under
 that key, so scrubbing decodes only the frame the user stopped on and the latest click wins over stale ones.
 Results and errors come back as Qt signals carrying plain data (queued into the GUI thread by Qt). Exports run
-as roto.ui.operations.
+as roto.ui.operations. Quality-mode refine edge for the preview runs on its own thread (MatteRefiner), so a slow
+refinement never delays a decoded frame or a mask.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from PySide6.QtCore import QThread, Signal
 
 from roto.editor.engine import EditorEngine
 from roto.editor.jobs import LatestJobQueue, TaskState
+from roto.editor.refined import RefineJob
 from roto.editor.requests import (
     EngineInfo,
     PredictRequest,
@@ -80,6 +82,16 @@ class FrameLoader(JobThread):
         if source is self._source:
             rgb = source.read(index)  # cached at full size too: the release after a scrub shows it at once
             self.frame_loaded.emit(index, rgb if max_side is None else source.thumbnail(index, max_side))
+
+
+class MatteRefiner(JobThread):
+    """Refines the preview's mattes too slow for the GUI thread (roto.editor.refined), each object's latest
+    request winning over one still waiting: the window keeps drawing while quality mode works."""
+
+    refined = Signal(object, object)  # RefineJob, its float32 alpha
+
+    def request(self, job: RefineJob) -> None:
+        self.queue.put(("refine", job.object_id), lambda: self.refined.emit(job, job.run()))
 
 
 class EngineWorker(JobThread):

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QColor
 
-from roto.editor.views import ViewMode
+from roto import matte as matte_module
+from roto.editor.views import ViewMode, object_alpha
 from roto.matte import MatteOps
-from roto.refine import RefineMode
+from roto.refine import RefineMode, refine_alpha
 from roto.ui.app import MainWindow
 from roto.ui.canvas import MIN_ZOOM
 from tests.ui.ui_helpers import current_mask, drag_image, open_and_show
@@ -144,3 +146,42 @@ def test_refine_edge_is_previewed_soft_and_is_one_undo_step(
     window.menu_actions["undo"].trigger()
     assert obj.matte == MatteOps() and panel.refine.currentData() == RefineMode.OFF
     assert set(picture_at(window, 70, y).red() for y in range(top - 6, top + 6)) <= {0, 255}
+
+
+def test_quality_refine_is_previewed_from_a_background_thread_and_the_window_never_waits(
+    qtbot, window: MainWindow, small_clip: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Quality mode's refinement runs on the refiner thread: while it is held there, the window returns from the
+    change at once, shows the matte unrefined and keeps running its event loop (its timer releases the job);
+    then the refined preview arrives, equal to refining on this thread."""
+    open_and_show(qtbot, window, small_clip)
+    mask = paint(qtbot, window)
+    panel, obj = window.matte_panel, window.state.current_object
+    window.menu_actions["view_matte"].trigger()
+    top = int(np.argwhere(mask[:, 70]).min())
+    edge = range(top - 6, top + 6)
+    doc = window.state.document
+    frame = doc.shot.first_frame + window.state.shown_frame
+    rgb = window.view._rgb
+    assert rgb is not None
+    gui, threads, release = threading.get_ident(), [], threading.Event()
+
+    def held(*args, **kwargs):  # type: ignore[no-untyped-def]
+        threads.append(threading.get_ident())
+        release.wait(20)  # only the window's event loop lets the refinement go on
+        return refine_alpha(*args, **kwargs)
+
+    monkeypatch.setattr(matte_module, "refine_alpha", held)
+    panel.refine.setCurrentIndex(panel.refine.findData(RefineMode.QUALITY.value))
+    assert obj.matte == MatteOps(refine=RefineMode.QUALITY) and not release.is_set()
+    assert set(picture_at(window, 70, y).red() for y in edge) <= {0, 255}  # unrefined meanwhile
+    qtbot.waitUntil(lambda: bool(threads), timeout=10_000)  # the job waits in the refiner thread
+    QTimer.singleShot(0, release.set)  # the window's event loop runs: it lets the job go
+    qtbot.waitUntil(lambda: any(0 < picture_at(window, 70, y).red() < 255 for y in edge), timeout=30_000)
+    assert release.is_set() and threads and gui not in threads
+    obj = window.state.current_object
+    shown = window.view._refined.lookup(doc.project, doc.shot, obj, frame, rgb)
+    expected = object_alpha(doc.project, doc.shot, obj, frame, picture=rgb)  # refined on this thread
+    assert shown is not None and expected is not None
+    np.testing.assert_array_equal(shown, expected)
+    assert window.view._refined.take_jobs() == []
