@@ -129,6 +129,18 @@ class Soak:
         self.actions[choice] += 1
 
 
+def cache_mib(window: MainWindow) -> dict[str, float]:
+    """What the bounded caches hold: RSS that grows with these and levels off at their limits is not a leak."""
+    document = window.state.document
+    assert document is not None
+    held = {
+        "decoded_masks": document.project.masks.cached_bytes,
+        "embeddings": window.engine.cache.memory_bytes,
+        "frames": document.media.cache.current_bytes,
+    }
+    return {name: round(size / 2**20, 1) for name, size in held.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--minutes", type=float, default=30.0)
@@ -163,6 +175,7 @@ def main() -> None:
         window.state.document.save(project)  # type: ignore[union-attr]
         rss_start = process.memory_info().rss
         rss_after_warmup = None
+        caches_after_warmup = cache_mib(window)
         start = time.monotonic()
         rounds = crashes = 0
         rss_trend: list[
@@ -175,6 +188,7 @@ def main() -> None:
                 rounds += 1
                 if rounds == 5:
                     rss_after_warmup = process.memory_info().rss
+                    caches_after_warmup = cache_mib(window)
                 if rounds % 5 == 0:
                     rss_trend.append(round(process.memory_info().rss / 2**20, 1))
         except Exception as exc:  # a crash of the scripted session is the finding: report it, do not hide it
@@ -186,6 +200,7 @@ def main() -> None:
         lost = reopened != window.state.document.project  # type: ignore[union-attr]
         elapsed = time.monotonic() - start
         rss_end = process.memory_info().rss
+        caches_end = cache_mib(window)
         undo_steps = window.state.document.stack.revision  # type: ignore[union-attr]
         window.close()
         emit(
@@ -199,6 +214,8 @@ def main() -> None:
                 "rss_after_5_rounds_mib": round((rss_after_warmup or rss_end) / 2**20, 1),
                 "rss_end_mib": round(rss_end / 2**20, 1),
                 "rss_every_5_rounds_mib": rss_trend,
+                "caches_after_5_rounds_mib": caches_after_warmup,
+                "caches_end_mib": caches_end,
                 "undo_steps": undo_steps,
                 "crashes": crashes,
                 "hangs": soak.hangs,

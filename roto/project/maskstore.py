@@ -55,6 +55,11 @@ class MaskStore:
         return self._folder
 
     @property
+    def cached_bytes(self) -> int:
+        """Memory held by decoded masks kept for reading again (bounded by ``cache_bytes``)."""
+        return self._cached_bytes
+
+    @property
     def pending_bytes(self) -> int:
         """Memory held by compressed masks not yet saved."""
         with self._lock:
