@@ -13,7 +13,7 @@ the time a full-resolution picture takes.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
@@ -21,8 +21,8 @@ import cv2
 import numpy as np
 
 from roto.editor.refined import RefinedMattes
-from roto.matte import CleanCache, FloatImage, MatteSequence
-from roto.project import Project, RotoObject, Shot
+from roto.matte import CleanCache, FloatImage, MatteOps, MatteSequence
+from roto.project import MaskStore, Project, RotoObject, Shot
 from roto.refine import RefineMode
 
 CHECKER_PX = 16  # side of a cut-out checkerboard square, in frame pixels
@@ -158,7 +158,22 @@ class ViewImage:
 def outline_polygons(mask: np.ndarray) -> tuple[np.ndarray, ...]:
     """The boundaries of a boolean mask (holes included), through the centres of its edge pixels."""
     contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
-    return tuple(c.reshape(-1, 2).astype(np.float32) + 0.5 for c in contours)
+    return _each(contours, lambda points: points.reshape(-1, 2).astype(np.float32) + 0.5)
+
+
+def _each(
+    polygons: Sequence[np.ndarray], change: Callable[[np.ndarray], np.ndarray]
+) -> tuple[np.ndarray, ...]:
+    """`change` applied to all the polygons' points at once, split back into polygons.
+
+    A noisy mask has thousands of small contours: one numpy call per contour held the interpreter (and with it
+    the GUI thread) for milliseconds per view.
+    """
+    if not polygons:
+        return ()
+    sizes = [len(polygon) for polygon in polygons]
+    points = change(np.concatenate([np.asarray(p).reshape(-1, 2) for p in polygons]))
+    return tuple(np.split(points, np.cumsum(sizes[:-1])))
 
 
 @functools.lru_cache(maxsize=2)
@@ -246,8 +261,7 @@ def compose_view(
             (viewport.out_height, viewport.out_width),
         )
         in_frame = tuple(
-            replace(outline, polygons=tuple(viewport.to_frame(p) for p in outline.polygons))
-            for outline in view.outlines
+            replace(outline, polygons=_each(outline.polygons, viewport.to_frame)) for outline in view.outlines
         )
         return ViewImage(view.picture, in_frame, viewport)
     if shape is None:
@@ -283,6 +297,158 @@ def compose_view(
 # -- from the document ---------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class ObjectMasks:
+    """One visible object's masks near one frame, by digest: what composing its layer reads from the document.
+
+    Taken on the thread that owns the document, it can be composed on another while the document changes: a digest
+    always names the same pixels in the store (blobs never change once stored, and the store is thread-safe).
+    """
+
+    object_id: int
+    color: tuple[int, int, int]
+    matte: MatteOps
+    digests: Mapping[int, str]  # frame number -> mask digest, for every frame the matte reads
+    finished: FloatImage | None = None  # the matte itself, worked out elsewhere (quality refine edge)
+
+    @classmethod
+    def of(cls, obj: RotoObject, frame: int, reach: int) -> ObjectMasks:
+        """The object's digests on frames `frame - reach` to `frame + reach` (those that have a mask)."""
+        entries = ((f, obj.masks.get(f)) for f in range(frame - reach, frame + reach + 1))
+        return cls(obj.id, obj.color, obj.matte, {f: e.digest for f, e in entries if e is not None})
+
+    def alpha(
+        self,
+        store: MaskStore,
+        shot: ShotFrames,
+        frame: int,
+        cache: CleanCache | None = None,
+        picture: np.ndarray | None = None,
+    ) -> FloatImage | None:
+        """The matte on frame `frame` as export writes it (the matte settings applied), or None without a mask.
+
+        With `cache`, frames already cleaned with these settings (by mask digest) are not cleaned again. Refine
+        edge needs the frame's full-size `picture`; without it (a scrubbing preview) the matte is shown unrefined.
+        """
+        if self.finished is not None:
+            return self.finished
+        ops = self.matte if picture is not None else replace(self.matte, refine=RefineMode.OFF)
+        first = shot.frames.start
+
+        def read(index: int) -> np.ndarray | None:
+            digest = self.digests.get(first + index)
+            return None if digest is None else store.get(digest, shot.shape)
+
+        sequence = MatteSequence(
+            ops,
+            read,
+            len(shot.frames),
+            shared=None if cache is None else (cache, lambda index: self.digests.get(first + index)),
+            picture=lambda _index: picture,  # asked for `frame` only: neighbours vote with their masks
+        )
+        return sequence.alpha(frame - first)
+
+    def bare(self, store: MaskStore, shot: ShotFrames, frame: int) -> FloatImage | None:
+        """The mask itself on frame `frame`, as 0/1 floats (onion skin shows masks, not mattes)."""
+        digest = self.digests.get(frame)
+        return None if digest is None else store.get(digest, shot.shape).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class ShotFrames:
+    """The shot's frame numbers and frame size (height, width)."""
+
+    frames: range
+    shape: tuple[int, int]
+
+
+@dataclass(frozen=True)
+class ViewRequest:
+    """Everything composing the view over one frame needs, taken from the document by `view_request`: composing
+    (`compose`) may then run on another thread while the document goes on changing."""
+
+    options: ViewOptions
+    current_id: int | None
+    frame: int  # frame number
+    shot: ShotFrames
+    store: MaskStore
+    objects: tuple[ObjectMasks, ...]  # the visible objects, in document order
+    onion: tuple[tuple[int, tuple[ObjectMasks, ...]], ...] = ()  # (frame offset, objects), nearest first
+    picture: np.ndarray | None = None  # the frame's full-size pixels; None for a preview
+    viewport: Viewport | None = None
+
+    def layers(self, cache: CleanCache | None = None) -> list[ObjectLayer]:
+        """The visible objects' finished mattes on the frame (refined against `picture` where asked for)."""
+        alphas = ((o, o.alpha(self.store, self.shot, self.frame, cache, self.picture)) for o in self.objects)
+        return [ObjectLayer(o.object_id, o.color, alpha) for o, alpha in alphas if alpha is not None]
+
+    def onion_layers(self) -> list[tuple[int, list[ObjectLayer]]]:
+        """The bare masks of the onion-skin frames."""
+        result = []
+        for offset, objects in self.onion:
+            alphas = ((o, o.bare(self.store, self.shot, self.frame + offset)) for o in objects)
+            result.append(
+                (offset, [ObjectLayer(o.object_id, o.color, a) for o, a in alphas if a is not None])
+            )
+        return result
+
+    def compose(self, cache: CleanCache | None = None) -> ViewImage:
+        """The view (`compose_view`) over the frame, or over the viewport at its picture size."""
+        return compose_view(
+            self.options,
+            self.layers(cache),
+            self.current_id,
+            self.picture,
+            self.onion_layers(),
+            self.shot.shape,
+            self.viewport,
+        )
+
+
+def view_request(
+    project: Project,
+    shot: Shot,
+    frame: int,
+    options: ViewOptions,
+    current_id: int | None,
+    picture: np.ndarray | None = None,
+    viewport: Viewport | None = None,
+    refined: RefinedMattes | None = None,
+) -> ViewRequest:
+    """What composing the view of shot frame `frame` reads, taken now (cheap: digests, no pixels).
+
+    With `refined`, a refinement too slow for the window's thread (quality mode) comes from there when done, and
+    is shown unrefined until then (`refined` notes the job).
+    """
+    visible = [obj for obj in shot.objects if obj.visible]
+
+    def masks_of(obj: RotoObject) -> ObjectMasks:
+        masks = ObjectMasks.of(obj, frame, obj.matte.chatter_frames)
+        if refined is None or picture is None or not refined.deferred(obj.matte) or frame not in obj.masks:
+            return masks
+        alpha = refined.lookup(project, shot, obj, frame, picture)
+        if alpha is not None:
+            return replace(masks, finished=alpha)
+        return replace(masks, matte=replace(obj.matte, refine=RefineMode.OFF))
+
+    offsets = [sign * distance for distance in range(1, options.reach + 1) for sign in (-1, 1)]
+    return ViewRequest(
+        options,
+        current_id,
+        frame,
+        ShotFrames(shot.frames, shot.frame_shape),
+        project.masks,
+        tuple(masks_of(obj) for obj in visible),
+        tuple(
+            (offset, tuple(ObjectMasks.of(obj, frame + offset, 0) for obj in visible))
+            for offset in offsets
+            if frame + offset in shot.frames
+        ),
+        picture,
+        viewport,
+    )
+
+
 def object_alpha(
     project: Project,
     shot: Shot,
@@ -290,35 +456,10 @@ def object_alpha(
     frame: int,
     cache: CleanCache | None = None,
     picture: np.ndarray | None = None,
-    refined: RefinedMattes | None = None,
 ) -> FloatImage | None:
-    """The object's matte on shot frame `frame` as export writes it (its matte settings applied), or None.
-
-    With `cache`, frames already cleaned with these settings (by mask digest) are not cleaned again. Refine edge
-    needs the frame's full-size `picture`; without it (a scrubbing preview) the matte is shown unrefined. With
-    `refined`, a refinement too slow for the window's thread (quality mode) comes from there when done, and is
-    shown unrefined until then (`refined` notes the job).
-    """
-    first = shot.first_frame
-    if refined is not None and picture is not None and refined.deferred(obj.matte) and frame in obj.masks:
-        alpha = refined.lookup(project, shot, obj, frame, picture)
-        if alpha is not None:
-            return alpha
-        picture = None
-    ops = obj.matte if picture is not None else replace(obj.matte, refine=RefineMode.OFF)
-
-    def digest(index: int) -> str | None:
-        entry = obj.masks.get(first + index)
-        return None if entry is None else entry.digest
-
-    sequence = MatteSequence(
-        ops,
-        lambda index: project.get_mask(shot.id, obj.id, first + index),
-        shot.frame_count,
-        shared=None if cache is None else (cache, digest),
-        picture=lambda _index: picture,  # asked for `frame` only: neighbours vote with their masks
-    )
-    return sequence.alpha(frame - first)
+    """The object's matte on shot frame `frame` as export writes it (see `ObjectMasks.alpha`), or None."""
+    masks = ObjectMasks.of(obj, frame, obj.matte.chatter_frames)
+    return masks.alpha(project.masks, ShotFrames(shot.frames, shot.frame_shape), frame, cache, picture)
 
 
 def frame_layers(
@@ -331,27 +472,16 @@ def frame_layers(
     refined: RefinedMattes | None = None,
 ) -> list[ObjectLayer]:
     """The visible objects' layers on shot frame `frame`: finished mattes (refined against `picture`, the
-    frame itself, where an object refines its edge; slow refinements through `refined`, see `object_alpha`),
+    frame itself, where an object refines its edge; slow refinements through `refined`, see `view_request`),
     or (`finished` False) the bare masks."""
-    layers = []
-    for obj in shot.objects:
-        if not obj.visible:
-            continue
-        if finished:
-            alpha = object_alpha(project, shot, obj, frame, cache, picture, refined)
-        else:
-            mask = project.get_mask(shot.id, obj.id, frame)
-            alpha = None if mask is None else mask.astype(np.float32)
-        if alpha is not None:
-            layers.append(ObjectLayer(obj.id, obj.color, alpha))
-    return layers
+    request = view_request(project, shot, frame, ViewOptions(), None, picture, refined=refined)
+    if finished:
+        return request.layers(cache)
+    alphas = ((o, o.bare(request.store, request.shot, frame)) for o in request.objects)
+    return [ObjectLayer(o.object_id, o.color, alpha) for o, alpha in alphas if alpha is not None]
 
 
 def onion_layers(project: Project, shot: Shot, frame: int, count: int) -> list[tuple[int, list[ObjectLayer]]]:
     """The masks `count` frames before and after shot frame `frame` (those inside the shot), nearest first."""
-    offsets = [sign * distance for distance in range(1, count + 1) for sign in (-1, 1)]
-    return [
-        (offset, frame_layers(project, shot, frame + offset, finished=False))
-        for offset in offsets
-        if frame + offset in shot.frames
-    ]
+    options = ViewOptions(onion=count > 0, onion_frames=max(1, count))
+    return view_request(project, shot, frame, options, None).onion_layers()

@@ -40,6 +40,7 @@ from roto.project.store import PROJECT_SUFFIX
 from roto.ui.actions import add_toolbar, build_actions, update_actions
 from roto.ui.brush_settings import attach_brush
 from roto.ui.canvas import Canvas
+from roto.ui.composer import ViewComposer
 from roto.ui.document_io import RecentFiles, ask_restore, confirm_discard, export_mattes, locate_media
 from roto.ui.document_view import DocumentView
 from roto.ui.matte_panel import add_matte_dock
@@ -82,6 +83,7 @@ class MainWindow(QMainWindow):
         self.state = EditorState()
         self.loader = FrameLoader()
         self.refiner = MatteRefiner()
+        self.composer = ViewComposer()
         self.engine = EngineWorker(EmbeddingCache.user(self.preferences.cache_bytes))  # RAM, then disk
         self.editor = Editor(self.engine, self.state)
 
@@ -123,7 +125,14 @@ class MainWindow(QMainWindow):
         self.proposal_bar = ProposalBar(self.editor)
         column.insertWidget(1, self.proposal_bar)
         self.view = DocumentView(
-            self.editor, self.canvas, self.timeline, self.objects, self.loader, self.refiner, self._show_title
+            self.editor,
+            self.canvas,
+            self.timeline,
+            self.objects,
+            self.loader,
+            self.composer,
+            self.refiner,
+            self._show_title,
         )
 
         self.menu_actions, menus = build_actions(self)
@@ -135,6 +144,7 @@ class MainWindow(QMainWindow):
         attach_brush(self)
         self.loader.start()
         self.refiner.start()
+        self.composer.start()
         self.engine.start()
         self._autosave_timer = QTimer(self)
         self._autosave_timer.timeout.connect(self._autosave)
@@ -173,6 +183,7 @@ class MainWindow(QMainWindow):
         editor, engine = self.editor, self.engine
         self.loader.failed.connect(lambda message: self.show_error("Cannot read frame", message))
         self.refiner.failed.connect(lambda message: self.show_error("Cannot refine edge", message))
+        self.composer.failed.connect(lambda message: self.show_error("Cannot show the masks", message))
         engine.failed.connect(lambda message: self.show_error("Model error", message))
         engine.mask_ready.connect(editor.on_mask)
         engine.predict_failed.connect(editor.on_predict_failed)
@@ -376,6 +387,7 @@ class MainWindow(QMainWindow):
         self.editor.set_document(None)
         self.loader.stop()
         self.refiner.stop()
+        self.composer.stop()
         self.engine.stop()
         event.accept()
 

@@ -45,7 +45,7 @@ from roto.editor.views import Outline, ViewImage, Viewport
 from roto.project import Box, FramePrompts
 from roto.ui.box_item import BoxPromptItem
 from roto.ui.stroke_preview import StrokePreview
-from roto.ui.view_layer import PROPOSAL_Z, ViewLayer, replace_outlines
+from roto.ui.view_layer import PROPOSAL_Z, PreparedView, ViewLayer, replace_outlines
 
 _Item = TypeVar("_Item", bound=QGraphicsItem)
 
@@ -143,8 +143,8 @@ class Canvas(QGraphicsView):
         if first or self._fitted:
             self.fit()
 
-    def show_view(self, view: ViewImage | None) -> None:
-        """Lay a composed view (roto.editor.views) over the frame; None clears it."""
+    def show_view(self, view: ViewImage | PreparedView | None) -> None:
+        """Lay a composed view (roto.editor.views), or one prepared for Qt, over the frame; None clears it."""
         self.view_layer.show(view if self._frame_size is not None else None)
         self._shown_viewport = None if view is None else view.viewport
 

@@ -16,12 +16,13 @@ from roto.editor.documents import Document
 from roto.editor.editor import Editor
 from roto.editor.propagation import PropagationRun
 from roto.editor.refined import RefinedMattes, RefineJob
-from roto.editor.views import compose_view, frame_layers, onion_layers
-from roto.matte import CleanCache
+from roto.editor.views import ViewRequest, view_request
 from roto.project import ChangeKind, StackEvent
 from roto.ui.canvas import Canvas
+from roto.ui.composer import ViewComposer
 from roto.ui.panels import ObjectsPanel
 from roto.ui.timeline import Coverage, Timeline
+from roto.ui.view_layer import PreparedView
 from roto.ui.worker import FrameLoader, MatteRefiner
 
 
@@ -35,12 +36,15 @@ class DocumentView:
         timeline: Timeline,
         objects: ObjectsPanel,
         loader: FrameLoader,
+        composer: ViewComposer,
         refiner: MatteRefiner,
         on_document_changed: Callable[[], None],
     ) -> None:
         self.editor, self.state = editor, editor.state
         self.canvas, self.timeline, self.objects, self.loader = canvas, timeline, objects, loader
-        self.refiner = refiner
+        self.composer, self.refiner = composer, refiner
+        self._request: ViewRequest | None = None  # the latest view asked of the composer
+        self.composing = False  # that view is not on the canvas yet
         self._on_document_changed = on_document_changed  # the window's title and actions
         self.marks: ShotMarks | None = None
         self._unsubscribe = lambda: None
@@ -49,14 +53,14 @@ class DocumentView:
         self.state.connect("frame", self._follow_frame)
         self.state.connect("in_out", lambda in_out: self.timeline.set_range(*(in_out or (None, None))))
         self.state.connect("view", lambda _view: self.refresh_frame())
-        # The finished mattes' clean-up, kept by mask digest: stepping back to a frame costs nothing.
-        self._cleaned = CleanCache()
         self._rgb: np.ndarray | None = None  # the frame shown: the cut-out view shows it through the matte
         # Quality-mode refined mattes, worked out by the refiner thread and kept by frame, masks and settings.
         self._refined = RefinedMattes()
         refiner.refined.connect(self._on_refined)
         self.state.pending.connect(lambda _target: self.show_prompts())
         loader.frame_loaded.connect(self._on_frame_loaded)
+        composer.composed.connect(self._on_composed)
+        composer.failed.connect(lambda _message: setattr(self, "composing", False))  # the window says why
         canvas.viewport_changed.connect(self.refresh_frame)  # composed for what the canvas shows
         timeline.view.scrub_finished.connect(lambda: self.loader.request(self.state.frame))  # full size
         self.state.connect("run", self._on_run)
@@ -160,21 +164,20 @@ class DocumentView:
         self.refresh_frame()
 
     def refresh_frame(self) -> None:
-        """The view (roto.editor.views) and prompts of the shown frame, from the document and the view options."""
+        """Ask for the view (roto.editor.views) of the shown frame, composed off the GUI thread for what the canvas
+        shows; draw the prompts now."""
         doc, shown, view = self.state.document, self.state.shown_frame, self.state.view
         if doc is None or shown is None:
             return
         frame = doc.shot.first_frame + shown
-        onion = onion_layers(doc.project, doc.shot, frame, view.reach)
-        layers = frame_layers(
-            doc.project, doc.shot, frame, cache=self._cleaned, picture=self._rgb, refined=self._refined
+        viewport = self.canvas.visible_viewport()
+        self._request = view_request(
+            doc.project, doc.shot, frame, view, self.state.object_id, self._rgb, viewport, self._refined
         )
         for job in self._refined.take_jobs():
             self.refiner.request(job)
-        viewport = self.canvas.visible_viewport()
-        self.canvas.show_view(
-            compose_view(view, layers, self.state.object_id, self._rgb, onion, doc.shot.frame_shape, viewport)
-        )
+        self.composing = True
+        self.composer.compose(self._request)
         self.show_prompts()
 
     def _on_refined(self, job: RefineJob, alpha: np.ndarray) -> None:
@@ -183,6 +186,12 @@ class DocumentView:
         doc, shown = self.state.document, self.state.shown_frame
         if doc is not None and shown is not None and job.index == shown:
             self.refresh_frame()
+
+    def _on_composed(self, request: ViewRequest, prepared: PreparedView) -> None:
+        """Show a composed view unless a newer one was asked for meanwhile (it is on its way)."""
+        if request is self._request:
+            self.canvas.show_view(prepared)
+            self.composing = False
 
     def show_prompts(self) -> None:
         target, session = self.state.target, self.editor.prompts

@@ -12,6 +12,7 @@ import pytest
 from roto.editor.views import (
     CHECKER_GREYS,
     ObjectLayer,
+    ViewImage,
     ViewMode,
     ViewOptions,
     Viewport,
@@ -19,6 +20,7 @@ from roto.editor.views import (
     frame_layers,
     onion_layers,
     outline_polygons,
+    view_request,
 )
 from roto.matte import MatteOps
 from roto.project import AddObject, Project, SetMask, Shot, UndoStack, UpdateObject
@@ -152,6 +154,39 @@ def test_onion_layers_stay_inside_the_shot(stack: UndoStack) -> None:
     onion = onion_layers(project, project.shot("s"), 100, 2)
     assert [offset for offset, _ in onion] == [1, 2]
     assert [layer.object_id for layer in onion[1][1]] == [1, 2]  # frame 102 has both objects
+
+
+def same_view(a: ViewImage, b: ViewImage) -> bool:
+    pictures = (a.picture is None and b.picture is None) or (
+        a.picture is not None and b.picture is not None and np.array_equal(a.picture, b.picture)
+    )
+    return (
+        pictures
+        and len(a.outlines) == len(b.outlines)
+        and all(
+            (x.color, x.opacity, x.current, x.offset) == (y.color, y.opacity, y.current, y.offset)
+            and len(x.polygons) == len(y.polygons)
+            and all(np.array_equal(p, q) for p, q in zip(x.polygons, y.polygons, strict=True))
+            for x, y in zip(a.outlines, b.outlines, strict=True)
+        )
+    )
+
+
+def test_a_view_request_composes_what_the_document_held_when_it_was_taken(stack: UndoStack) -> None:
+    """Taken on the GUI thread, composed on another while the document goes on changing."""
+    project, shot = stack.project, stack.project.shot("s")
+    stack.push(UpdateObject("s", 1, matte=MatteOps(chatter_frames=1)))  # reads the neighbours' masks too
+    options = ViewOptions(onion=True, onion_frames=1)
+    request = view_request(project, shot, 102, options, 1)
+    expected = compose_view(
+        options, frame_layers(project, shot, 102), 1, None, onion_layers(project, shot, 102, 1), SHAPE
+    )
+    assert same_view(request.compose(), expected) and len(expected.outlines) == 2 + 2  # onion: object 1 only
+    stack.push(SetMask("s", 1, 102, rect(0, 0, 5, 5)))
+    stack.push(SetMask("s", 1, 103, rect(0, 0, 5, 5)))
+    stack.push(UpdateObject("s", 2, visible=False))
+    assert same_view(request.compose(), expected)  # the request still shows what it was taken from
+    assert not same_view(view_request(project, shot, 102, options, 1).compose(), expected)
 
 
 def test_opacity_and_onion_steps_stay_in_range() -> None:

@@ -16,7 +16,7 @@ from roto.matte import MatteOps
 from roto.refine import RefineMode, refine_alpha
 from roto.ui.app import MainWindow
 from roto.ui.canvas import MIN_ZOOM
-from tests.ui.ui_helpers import current_mask, drag_image, open_and_show
+from tests.ui.ui_helpers import current_mask, drag_image, open_and_show, shown_view
 
 
 def paint(qtbot, window: MainWindow) -> np.ndarray:  # type: ignore[no-untyped-def]
@@ -29,7 +29,7 @@ def paint(qtbot, window: MainWindow) -> np.ndarray:  # type: ignore[no-untyped-d
 
 
 def picture_at(window: MainWindow, x: int, y: int) -> QColor:
-    return window.canvas.view_layer.picture.pixmap().toImage().pixelColor(x, y)
+    return shown_view(window).picture.pixmap().toImage().pixelColor(x, y)
 
 
 def test_view_keys_switch_the_view_and_tick_the_menu(qtbot, window: MainWindow, small_clip: Path) -> None:
@@ -37,7 +37,7 @@ def test_view_keys_switch_the_view_and_tick_the_menu(qtbot, window: MainWindow, 
     mask = paint(qtbot, window)
     canvas = window.canvas
     assert window.menu_actions["view_overlay"].isChecked()
-    assert len(canvas.view_layer.outlines) == 1 and picture_at(window, 70, 60).alpha() > 0
+    assert len(shown_view(window).outlines) == 1 and picture_at(window, 70, 60).alpha() > 0
     qtbot.keyClick(canvas, Qt.Key.Key_M)
     assert window.state.view.mode is ViewMode.MATTE and window.menu_actions["view_matte"].isChecked()
     assert picture_at(window, 70, 60).getRgb() == (255, 255, 255, 255)  # the matte in grey, opaque
@@ -47,7 +47,7 @@ def test_view_keys_switch_the_view_and_tick_the_menu(qtbot, window: MainWindow, 
     assert picture_at(window, 5, 5).red() in (102, 153)  # the checkerboard where there is no matte
     qtbot.keyClick(canvas, Qt.Key.Key_L)
     assert window.state.view.mode is ViewMode.OUTLINES
-    assert canvas.view_layer.picture.pixmap().isNull() and len(canvas.view_layer.outlines) == 1
+    assert shown_view(window).picture.pixmap().isNull() and len(shown_view(window).outlines) == 1
     qtbot.keyClick(canvas, Qt.Key.Key_S)
     assert window.menu_actions["view_solo"].isChecked()
     qtbot.keyClick(canvas, Qt.Key.Key_V)
@@ -68,7 +68,7 @@ def test_outline_stays_visible_zoomed_far_out(qtbot, window: MainWindow, small_c
     for _ in range(3):
         window.canvas.zoom_by(0.05)  # down to the smallest zoom: the frame is a few screen pixels wide
     assert window.canvas.zoom == pytest.approx(MIN_ZOOM)
-    (item,) = window.canvas.view_layer.outlines
+    (item,) = shown_view(window).outlines
     assert item.pen().isCosmetic() and item.pen().widthF() >= 1.0
     image = window.canvas.viewport().grab().toImage()
     colour = QColor(*window.state.current_object.color)
@@ -88,13 +88,13 @@ def test_onion_skin_shows_the_neighbours_outlines(qtbot, window: MainWindow, sma
     paint(qtbot, window)
     qtbot.keyClick(window.canvas, Qt.Key.Key_Right)
     qtbot.waitUntil(lambda: window.state.shown_frame == 1, timeout=10_000)
-    assert window.canvas.view_layer.outlines == []  # nothing on frame 1
+    assert shown_view(window).outlines == []  # nothing on frame 1
     qtbot.keyClick(window.canvas, Qt.Key.Key_N)
     assert window.state.view.onion and window.menu_actions["onion"].isChecked()
-    (item,) = window.canvas.view_layer.outlines  # frame 0's outline, faded
+    (item,) = shown_view(window).outlines  # frame 0's outline, faded
     assert 0 < item.pen().color().alphaF() < 1
     qtbot.keyClick(window.canvas, Qt.Key.Key_N)
-    assert window.canvas.view_layer.outlines == []
+    assert shown_view(window).outlines == []
 
 
 def test_matte_panel_edits_are_undoable_and_a_drag_is_one_step(

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
 
 from roto.ui.app import MainWindow
+from roto.ui.view_layer import ViewLayer
 
 SHARED_CLIP = Path(__file__).resolve().parents[2].parent / "shared" / "media" / "bedroom.mp4"
 
@@ -43,3 +46,12 @@ def drag_image(qtbot, win: MainWindow, start: tuple[float, float], end: tuple[fl
     qtbot.mouseMove(viewport, (a + b) / 2)
     qtbot.mouseMove(viewport, b)
     qtbot.mouseRelease(viewport, Qt.MouseButton.LeftButton, pos=b)
+
+
+def shown_view(win: MainWindow, timeout_s: float = 10.0) -> ViewLayer:
+    """The canvas's view layer once the latest view asked for is on it (views are composed on their own thread)."""
+    end = time.monotonic() + timeout_s
+    while win.view.composing:
+        assert time.monotonic() < end, "the view asked for never reached the canvas"
+        QTest.qWait(5)
+    return win.canvas.view_layer
