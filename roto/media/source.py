@@ -108,7 +108,12 @@ class MediaSource(ABC):
             return frame
 
     def thumbnail(self, index: int, max_side: int) -> np.ndarray:
-        """Frame `index` shrunk so its longer side is at most `max_side`, cached apart from full frames."""
+        """Frame `index` shrunk so its longer side is at most `max_side`, cached apart from full frames.
+
+        From the full frame when it is cached; otherwise decoded straight to the small size where the source can
+        (a video converts only the small picture: a fraction of a 4K frame's conversion), and not cached at full
+        size. Bilinear: a preview while scrubbing, where area averaging cost as much as the decoding.
+        """
         if max_side < 1:
             raise ValueError(f"thumbnail max_side must be >= 1, got {max_side}")
         with self._lock:
@@ -117,14 +122,20 @@ class MediaSource(ABC):
             key = (self.media_id, "thumbnail", max_side, index)
             thumb = self._cache.get(key)
             if thumb is None:
-                full = self._cache.get((self.media_id, index))
-                if full is None:
-                    full = self._decode(index)
-                height, width = full.shape[:2]
+                width, height = self.size
                 scale = min(1.0, max_side / max(height, width))
                 size = (max(1, round(width * scale)), max(1, round(height * scale)))
-                thumb = self._cache.put(key, cv2.resize(full, size, interpolation=cv2.INTER_AREA))
+                full = self._cache.get((self.media_id, index))
+                if full is not None:
+                    small = cv2.resize(full, size, interpolation=cv2.INTER_LINEAR)
+                else:
+                    small = self._decode_small(index, size)
+                thumb = self._cache.put(key, small)
             return thumb
+
+    def _decode_small(self, index: int, size: tuple[int, int]) -> np.ndarray:
+        """Frame `index` (already validated) at `size` (width, height); by default the full frame, resized."""
+        return cv2.resize(self.read(index), size, interpolation=cv2.INTER_LINEAR)
 
     @abstractmethod
     def _decode(self, index: int) -> np.ndarray:

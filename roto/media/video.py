@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections import OrderedDict
 from collections.abc import Iterator
 from functools import cached_property
 from pathlib import Path
@@ -22,6 +23,10 @@ from roto.media.video_index import VideoIndex, build_index
 
 _INTERMEDIATE_CACHE_SHARE = 4
 """Frames decoded on the way to a seek target fill up to 1/4 of the cache: stepping backwards is cheap."""
+
+_HELD = 6
+"""Decoded frames held for a full-size conversion without decoding: a drag's last preview and those decoded ahead
+of it (a 4K frame in 4:2:0 is 12 MB)."""
 
 _MAX_REPORTED_DAMAGE = 10
 
@@ -47,6 +52,7 @@ class VideoSource(MediaSource):
             self._packets: Iterator[Packet] = iter(())
             self._frames: Iterator[tuple[int, VideoFrame]] = iter(())
             self._next_index: int | None = None
+            self._held: OrderedDict[int, VideoFrame] = OrderedDict()  # the last frames asked for, decoded
             self._damaged: set[int] = set()
             self._rotation = 0
             self._decoded_size: tuple[int, int] | None = None
@@ -120,22 +126,41 @@ class VideoSource(MediaSource):
 
     def _decode(self, index: int) -> np.ndarray:
         try:
-            return self._decode_unguarded(index)
+            return self._to_rgb(self._frame_at(index, keep_passed=True))
         except av.FFmpegError as exc:
             self._next_index = None
             raise MediaError(f"{self._path}: frame {index} cannot be decoded: {exc}") from exc
 
-    def _decode_unguarded(self, index: int) -> np.ndarray:
+    def _decode_small(self, index: int, size: tuple[int, int]) -> np.ndarray:
+        """Only the small picture is converted, and the frames passed on the way are not converted at all: while
+        scrubbing a 4K clip the full-size conversion cost more than the decoding."""
+        try:
+            return self._to_rgb(self._frame_at(index, keep_passed=False), size)
+        except av.FFmpegError as exc:
+            self._next_index = None
+            raise MediaError(f"{self._path}: frame {index} cannot be decoded: {exc}") from exc
+
+    def _frame_at(self, index: int, keep_passed: bool) -> VideoFrame:
+        """The decoded frame `index`. The last `_HELD` frames asked for are held (in the decoder's format): the
+        full frame asked for after a preview of it (a scrub released there, previews decoded ahead of it since)
+        is converted without decoding it again."""
+        held = self._held.get(index)
+        if held is not None:
+            self._held.move_to_end(index)
+            return held
         keyframe = self._index.keyframes[self._index.keyframe_at_or_before(index)]
         if self._next_index is None or index < self._next_index or keyframe > self._next_index:
             landed = self._seek(index)
         else:
             landed = self._next_index
-        keep_from = max(landed, index - self._intermediate_budget())
+        keep_from = max(landed, index - self._intermediate_budget()) if keep_passed else index
         for frame_index, frame in self._frames:
             self._next_index = frame_index + 1
             if frame_index == index:
-                return self._to_rgb(frame)
+                self._held[index] = frame
+                while len(self._held) > _HELD:
+                    self._held.popitem(last=False)
+                return frame
             if frame_index > index:
                 break
             if frame_index >= keep_from:
@@ -201,11 +226,14 @@ class VideoSource(MediaSource):
                 previous = found if found is not None else previous + 1
                 yield previous, frame
 
-    def _to_rgb(self, frame: VideoFrame) -> np.ndarray:
+    def _to_rgb(self, frame: VideoFrame, size: tuple[int, int] | None = None) -> np.ndarray:
+        """The frame upright as RGB, at `size` (width, height, upright) or its own size."""
         if self._decoded_size is None:
             self._decoded_size = (frame.width, frame.height)
             self._rotation = round(frame.rotation / 90) % 4 * 90
         width, height = self._decoded_size
+        if size is not None:
+            width, height = size if self._rotation % 180 == 0 else size[::-1]
         rgb: np.ndarray = frame.to_ndarray(format="rgb24", width=width, height=height)
         if self._rotation:
             return np.ascontiguousarray(np.rot90(rgb, k=self._rotation // 90))
@@ -218,6 +246,7 @@ class VideoSource(MediaSource):
         return self._cache.max_bytes // _INTERMEDIATE_CACHE_SHARE // (width * height * 3)
 
     def _release(self) -> None:
+        self._held.clear()
         self._packets = iter(())
         self._frames = iter(())
         self._container.close()

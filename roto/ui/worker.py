@@ -60,28 +60,55 @@ class JobThread(QThread):
 
 class FrameLoader(JobThread):
     """Decodes the frame to show, so seeking in a long-GOP video never stalls the GUI; while scrubbing, a preview
-    shrunk to `max_side` (a 4K frame is then a fraction of the pixels to hand over, convert and draw)."""
+    shrunk to `max_side` (a 4K frame is then a fraction of the pixels to convert, hand over and draw), and the next
+    few previews in the direction of the drag while nothing else waits (decode ahead)."""
 
     frame_loaded = Signal(int, object)  # frame index, RGB uint8 (H, W, 3): the full frame, or a preview
+    AHEAD = 4  # previews decoded ahead of the drag
+
+    _FRAME, _AHEAD = 0, 1  # the frame asked for always before decoding ahead
 
     def __init__(self) -> None:
         super().__init__()
         self._source: MediaSource | None = None
+        self._last = 0  # the frame last asked for: the drag's direction is from there
 
     def set_source(self, source: MediaSource | None) -> None:
         self.queue.discard("frame")
+        self.queue.discard("ahead")
         self._source = source
 
     def request(self, index: int, max_side: int | None = None) -> None:
-        """Decode frame `index`, shrunk so its longer side is at most `max_side` when given."""
+        """Decode frame `index`, shrunk so its longer side is at most `max_side` when given (a preview, followed
+        by previews of the frames after it in the direction the requests move)."""
         source = self._source
+        step = 1 if index >= self._last else -1
+        self._last = index
+        if max_side is None:
+            self.queue.discard("ahead")  # the drag is over
         if source is not None:
-            self.queue.put("frame", lambda: self._load(source, index, max_side))
+            self.queue.put("frame", lambda: self._load(source, index, max_side, step), self._FRAME)
 
-    def _load(self, source: MediaSource, index: int, max_side: int | None) -> None:
+    def _load(self, source: MediaSource, index: int, max_side: int | None, step: int) -> None:
+        if source is not self._source:
+            return
+        if max_side is None:
+            self.frame_loaded.emit(index, source.read(index))  # after a preview, a video only converts it
+            return
+        self.frame_loaded.emit(index, source.thumbnail(index, max_side))
+        self._ahead(source, index + step, max_side, step, self.AHEAD)
+
+    def _ahead(self, source: MediaSource, index: int, max_side: int, step: int, left: int) -> None:
+        """Queue the preview of frame `index` into the cache, then the next one, until `left` are done."""
+        if left and 0 <= index < source.frame_count:
+            self.queue.put(
+                "ahead", lambda: self._load_ahead(source, index, max_side, step, left), self._AHEAD
+            )
+
+    def _load_ahead(self, source: MediaSource, index: int, max_side: int, step: int, left: int) -> None:
         if source is self._source:
-            rgb = source.read(index)  # cached at full size too: the release after a scrub shows it at once
-            self.frame_loaded.emit(index, rgb if max_side is None else source.thumbnail(index, max_side))
+            source.thumbnail(index, max_side)
+            self._ahead(source, index + step, max_side, step, left - 1)
 
 
 class MatteRefiner(JobThread):

@@ -6,6 +6,7 @@ import random
 from collections.abc import Callable
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -144,6 +145,30 @@ def test_thumbnail_is_small_and_shows_the_frame(make_clip: Callable[..., Path]) 
         thumb = source.thumbnail(13, max_side=64)
         assert thumb.shape == (32, 64, 3)
         assert read_pattern(thumb) == 13
+
+
+def test_a_preview_decodes_small_and_the_full_frame_after_it_needs_no_decoding(
+    make_clip: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Scrubbing a 4K clip: previews convert only the small picture and leave the full frames uncached; the full
+    frame asked for on release, after previews decoded ahead of it, is converted from the held decoded frame."""
+    path = make_clip("scrub.mp4", "libx264", "yuv420p", size=(256, 128), frames=20)
+    with open_media(path) as source, open_media(path) as reference:
+        for index in range(9, 14):  # the drag's last preview (9), then four decoded ahead of it
+            thumb = source.thumbnail(index, max_side=64)
+            assert thumb.shape == (32, 64, 3) and read_pattern(thumb) == index
+            assert (source.media_id, index) not in source.cache  # the full frame was never converted
+            full = reference.read(index)
+            shrunk = cv2.resize(full, (64, 32), interpolation=cv2.INTER_AREA)
+            assert np.abs(thumb.astype(int) - shrunk.astype(int)).mean() < 8  # resampled a little differently
+        assert isinstance(source, VideoSource)
+        seeks: list[int] = []
+        original = source._seek
+        monkeypatch.setattr(source, "_seek", lambda index: seeks.append(index) or original(index))
+        np.testing.assert_array_equal(source.read(9), reference.read(9))  # the release
+        assert seeks == []
+        source.read(2)  # a frame never decoded needs the decoder again
+        assert seeks == [2]
 
 
 def test_frames_are_read_only_so_the_cache_cannot_be_corrupted(make_clip: Callable[..., Path]) -> None:

@@ -13,6 +13,7 @@ from PySide6.QtGui import QPainterPath, QPolygonF
 from roto.editor.views import Outline
 from roto.ui.app import MainWindow
 from roto.ui.view_layer import outline_path
+from roto.ui.worker import FrameLoader
 from tests.conftest import CLIP_SIZE
 from tests.ui.test_views import paint
 from tests.ui.ui_helpers import open_and_show
@@ -60,6 +61,31 @@ def test_scrubbing_shows_previews_then_the_full_frame_on_release(
         lambda: window.state.shown_frame == 8 and frame_item.pixmap().width() == WIDTH, timeout=5000
     )
     assert frame_item.sceneBoundingRect() == QRectF(0, 0, WIDTH, HEIGHT)
+
+
+def test_previews_are_decoded_ahead_in_the_direction_of_the_drag(
+    qtbot, window: MainWindow, small_clip: Path
+) -> None:  # type: ignore[no-untyped-def]
+    open_and_show(qtbot, window, small_clip)
+    doc = window.state.document
+    assert doc is not None
+    source, side, ahead = doc.media, 40, FrameLoader.AHEAD
+
+    def cached(index: int) -> bool:
+        return (source.media_id, "thumbnail", side, index) in source.cache
+
+    window.loader.request(1, side)
+    window.loader.request(2, side)  # the drag moves forward
+    qtbot.waitUntil(lambda: all(cached(i) for i in range(3, 3 + ahead)), timeout=10_000)
+    qtbot.wait(100)
+    assert not cached(3 + ahead)  # only so far ahead
+    window.loader.request(11, side)
+    window.loader.request(10, side)  # and back
+    qtbot.waitUntil(lambda: all(cached(i) for i in range(9, 9 - ahead, -1)), timeout=10_000)
+    window.loader.request(10)  # released: the full frame
+    qtbot.waitUntil(
+        lambda: (source.media_id, 10) in source.cache and window.loader.queue.empty(), timeout=10_000
+    )
 
 
 def test_outline_paths_are_the_polygons_closed() -> None:
