@@ -2,9 +2,11 @@
 
 Follows `sam2/automatic_mask_generator.py` and `sam2/utils/amg.py` step by step (grids, crops, IoU and stability
 filters, crop-edge filter, box NMS within and across crops, optional mask-to-mask refinement) on a bundle's
-graphs through `EngineService`. Two things differ, neither in the result: the prompt decoder takes one prompt per
-run (the graph has no batch dimension), so each batch of `points_per_batch` points is decoded in a loop; and a
-candidate is upsampled to the frame only after the predicted-IoU filter, where Meta upsamples every candidate.
+graphs through `EngineService`. Three things differ, none in the result: the prompt decoder takes one prompt per
+run (the graph has no batch dimension), so each batch of `points_per_batch` points is decoded in a loop; the
+decoder runs cut at its IoU (`split_decoder`), so masks are computed only for points with a candidate that passes
+the predicted-IoU filter; and a candidate is upsampled to the frame only after that filter, where Meta upsamples
+every candidate.
 `min_mask_region_area` is applied as SAM2 applies it: holes and islands up to that area (in cells of the
 decoder's low-resolution mask grid) are cleaned before upsampling (Meta's CPU build skips this step silently).
 """
@@ -22,6 +24,7 @@ from roto.engine.embeddings import FrameEmbedding
 from roto.engine.predictor import LOGIT_CLAMP, select_masks
 from roto.engine.propagator import FrameReader
 from roto.engine.service import EngineService, StillImage
+from roto.engine.split_decoder import SplitDecoder
 from roto.engine.transforms import prompts_to_model
 from roto.errors import PromptError, RotoError
 from roto.matte import clean_logits, resize_logits
@@ -29,6 +32,9 @@ from roto.matte import clean_logits, resize_logits
 EDGE_TOLERANCE = (
     20.0  # px: a box this close to a crop's inner edge is cut by the crop (amg.is_box_near_crop_edge)
 )
+
+SPLIT_TRIAL = 64  # points decoded by the split decoder before its pass rate is judged
+SPLIT_GIVE_UP = 0.8  # above this share of points passing the IoU filter, the whole decoder graph is cheaper
 
 Box = tuple[int, int, int, int]
 
@@ -176,36 +182,68 @@ def _stability(logits: np.ndarray, threshold: float, offset: float) -> float:
 
 
 class _CropDecoder:
-    """Decodes grid points on one encoded crop, one prompt per run of the decoder graph."""
+    """Decodes grid points on one encoded crop, one prompt per run of the decoder graph.
+
+    With multimask output and an IoU filter (Meta's defaults) it runs the decoder cut in two
+    (`split_decoder.SplitDecoder`): a point none of whose candidates passes the filter costs the IoU half only. When
+    most points pass (over SPLIT_GIVE_UP of the first SPLIT_TRIAL or more) the two halves cost more than the whole
+    graph, so the rest of the crop runs it whole. Either way the candidates are the same.
+    """
 
     def __init__(self, service: EngineService, embedding: FrameEmbedding, params: AutomaskParams) -> None:
         self.decoder = service.graphs.decoder
         self.settings = service.settings
         self.embedding = embedding
         self.params = params
+        cut = params.multimask_output and not params.use_m2m and params.pred_iou_thresh > 0.0
+        self.split = service.graphs.split_decoder if cut else None
+        self.points = self.passed = (
+            0  # points decoded with the split decoder, and those with a candidate kept
+        )
 
-    def decode(
-        self, point: np.ndarray, mask_input: np.ndarray | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Low-res logits (K, h, w) and predicted IoU (K,) for one include point in crop pixels."""
-        coords, codes = prompts_to_model(
+    def _prompt(self, point: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """One include point in crop pixels as the decoder's coordinates and labels."""
+        return prompts_to_model(
             point.reshape(1, 2).astype(np.float32),
             np.ones(1, np.int64),
             None,
             self.embedding.frame_hw,
             self.settings.image_size,
         )
-        out = self.decoder(self.embedding, coords, codes, mask_input)
+
+    def decode(
+        self, point: np.ndarray, mask_input: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Low-res logits (K, h, w) and predicted IoU (K,) for one include point in crop pixels."""
+        out = self.decoder(self.embedding, *self._prompt(point), mask_input)
         multimask = self.params.multimask_output and mask_input is None
         return select_masks(out, multimask, self.settings)
 
     def candidates(self, point: np.ndarray) -> Iterator[tuple[np.ndarray, float]]:
         """(low-res logits, predicted IoU) per candidate mask of one point, refined once by m2m when asked."""
+        if self.split is not None:
+            yield from self._split_candidates(self.split, point)
+            return
         masks, scores = self.decode(point)
         for low, score in zip(masks, scores, strict=True):
             if self.params.use_m2m:
                 refined, refined_score = self.decode(point, np.clip(low, -LOGIT_CLAMP, LOGIT_CLAMP))
                 low, score = refined[0], refined_score[0]
+            yield low, float(score)
+
+    def _split_candidates(self, split: SplitDecoder, point: np.ndarray) -> Iterator[tuple[np.ndarray, float]]:
+        """The multimask candidates (tokens 1-3, as `select_masks`), masks decoded only if one passes the filter."""
+        feeds = self.decoder.feeds(self.embedding, *self._prompt(point))
+        iou, carried = split.iou(feeds)
+        scores = iou[0][1:]
+        self.points += 1
+        if not np.any(scores > self.params.pred_iou_thresh):
+            return  # every candidate fails the IoU filter: its masks are never looked at
+        self.passed += 1
+        if self.points >= SPLIT_TRIAL and self.passed > SPLIT_GIVE_UP * self.points:
+            self.split = None  # most points pass: the whole graph is cheaper from the next point on
+        masks = split.masks(feeds, carried)[0][1:]
+        for low, score in zip(masks, scores, strict=True):
             yield low, float(score)
 
 

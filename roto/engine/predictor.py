@@ -115,9 +115,22 @@ class PromptDecoder:
         features: np.ndarray | None = None,
     ) -> DecoderOutput:
         """`features` replaces the frame's own (memory-conditioned features in video); else no-memory embedding."""
+        feeds = self.feeds(embedding, coords, labels, mask_input, features)
+        masks, iou, object_score, obj_ptrs = self.session.run(None, feeds)
+        return DecoderOutput(masks[0], iou[0], float(object_score.reshape(-1)[0]), obj_ptrs[0])
+
+    def feeds(
+        self,
+        embedding: FrameEmbedding,
+        coords: np.ndarray,
+        labels: np.ndarray,
+        mask_input: np.ndarray | None = None,
+        features: np.ndarray | None = None,
+    ) -> dict[str, np.ndarray]:
+        """The graph's inputs for these prompts (also what `split_decoder.SplitDecoder` runs on)."""
         if mask_input is not None:
             mask_input = np.asarray(mask_input, np.float32).reshape(self._no_mask.shape)
-        feeds = {
+        return {
             "image_embed": embedding.image_embed if features is None else features,
             "high_res_feats_0": embedding.high_res_feats_0,
             "high_res_feats_1": embedding.high_res_feats_1,
@@ -127,8 +140,6 @@ class PromptDecoder:
             "has_mask_input": np.array([0.0 if mask_input is None else 1.0], np.float32),
             "no_memory": np.array([1.0 if features is None else 0.0], np.float32),
         }
-        masks, iou, object_score, obj_ptrs = self.session.run(None, feeds)
-        return DecoderOutput(masks[0], iou[0], float(object_score.reshape(-1)[0]), obj_ptrs[0])
 
 
 class ImageEncoder:

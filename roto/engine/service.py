@@ -24,6 +24,7 @@ from roto.engine.propagator import FrameReader, VideoPropagator
 from roto.engine.seal import check_integrity
 from roto.engine.session import RuntimeOptions, SessionReport
 from roto.engine.settings import Sam2Settings
+from roto.engine.split_decoder import SplitDecoder
 from roto.errors import PromptError
 
 
@@ -68,6 +69,7 @@ class Sam2Graphs:
         self.decoder = PromptDecoder(self._open("prompt_decoder", memory_arena=True), self.settings)
         self._memory: tuple[Any, Any] | None = None
         self._mask_prompt: Any = None
+        self._split: SplitDecoder | bool | None = False  # False: not tried yet
         self._lock = threading.Lock()
 
     def _open(self, graph: str, memory_arena: bool) -> Any:
@@ -101,6 +103,15 @@ class Sam2Graphs:
             if self._mask_prompt is None:
                 self._mask_prompt = self._open("mask_prompt", memory_arena=False)
             return self._mask_prompt
+
+    @property
+    def split_decoder(self) -> SplitDecoder | None:
+        """The prompt decoder cut at its IoU (opened on first use: segment everything; None if it cannot be cut)."""
+        with self._lock:
+            if self._split is False:
+                path = self.bundle.graph_path("prompt_decoder")
+                self._split = SplitDecoder.open(path, self.decoder.session, self.options.threads)
+            return self._split if isinstance(self._split, SplitDecoder) else None
 
     @property
     def sessions_open(self) -> int:

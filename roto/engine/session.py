@@ -273,6 +273,13 @@ def create_session_from_model(model: bytes, threads: int) -> Any:
     return _ort().InferenceSession(model, sess_options=_session_options(threads), providers=[_CPU])
 
 
+def create_session_like(model: bytes, like: Any, threads: int) -> Any:
+    """A session for a graph Roto derives from a bundle's graph, on the provider `like` runs on (TensorRT left out:
+    it would build an engine for the derived graph, minutes on first use)."""
+    providers = [name for name in like.get_providers() if name != _TRT] or [_CPU]
+    return _ort().InferenceSession(model, sess_options=_session_options(threads), providers=providers)
+
+
 def cuda_self_test() -> tuple[bool, str]:
     """Whether CUDA really initialises here: build a one-node session on it and run it (for `roto doctor`)."""
     if _CUDA not in available_providers():
