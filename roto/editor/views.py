@@ -135,6 +135,17 @@ class Viewport:
             return part
         return cv2.resize(part, (self.out_width, self.out_height), interpolation=cv2.INTER_LINEAR)
 
+    def fit_mask(self, mask: np.ndarray) -> FloatImage:
+        """`fit` for a boolean mask, as 0..1 floats: resized as bytes, so only the picture-sized result is float
+        (a 4K mask as float32 is 33 MB to write and resize)."""
+        part = mask[self.y : self.y + self.height, self.x : self.x + self.width].view(np.uint8)
+        if (self.out_width, self.out_height) == (self.width, self.height):
+            return part.astype(np.float32)
+        small = cv2.resize(
+            part * np.uint8(255), (self.out_width, self.out_height), interpolation=cv2.INTER_LINEAR
+        )
+        return small.astype(np.float32) * np.float32(1 / 255)
+
     def to_frame(self, polygon: np.ndarray) -> np.ndarray:
         """Picture coordinates (x, y) as frame coordinates."""
         sx, sy = self.scale
@@ -193,20 +204,27 @@ def _box(alpha: np.ndarray) -> tuple[slice, slice] | None:
     return None if w == 0 else (slice(y, y + h), slice(x, x + w))
 
 
+_WEIGHT = np.float32(1024)
+
+
 def _overlay(layers: Sequence[ObjectLayer], shape: tuple[int, int], opacity: float) -> np.ndarray:
     """Translucent fills composited in order ("over", premultiplied): where objects overlap both show.
 
-    Each fill is blended within its own bounding box only, in float32 there and uint8 elsewhere.
+    Each fill is blended within its own bounding box only, by OpenCV's per-pixel weighted blend in uint8 (the
+    same result as blending in float32, in less than half the time: a 4K view with five noisy masks took 100 ms).
     """
     out = np.zeros((*shape, 4), np.uint8)
     for layer in layers:
         box = _box(layer.alpha)
         if box is None:
             continue
-        a = cv2.merge([layer.alpha[box] * np.float32(opacity)] * 4)
-        colour = np.array([*layer.color, 255], np.float32)
-        region = out[box].astype(np.float32)
-        out[box] = cv2.convertScaleAbs(region + cv2.multiply(colour - region, a))
+        # blendLinear divides by the weights' sum plus 1e-5: weights summing to 1024 put that below float32's
+        # precision, so a fill is what blending in float32 gives, to the rounding.
+        a = layer.alpha[box] * np.float32(opacity * _WEIGHT)
+        region = out[box]
+        colour = np.empty_like(region)
+        colour[:] = (*layer.color, 255)
+        out[box] = cv2.blendLinear(region, colour, _WEIGHT - a, a)
     return out
 
 
@@ -244,20 +262,22 @@ def compose_view(
     onion: Sequence[tuple[int, Sequence[ObjectLayer]]] = (),
     shape: tuple[int, int] | None = None,
     viewport: Viewport | None = None,
+    fitted: bool = False,
 ) -> ViewImage:
     """The picture and outlines for `options` over one frame, or only over `viewport`, at its picture size.
 
     `layers` are the visible objects in document order; `onion` pairs a frame offset (-2, -1, 1, 2, ...) with its
     layers. The frame's pixels are needed only for the cut-out; `shape` (height, width) is taken from the layers
-    or the frame when not given.
+    or the frame when not given. With `fitted`, the layers given with a `viewport` are already its part at the
+    picture's size (`ViewRequest` resizes plain masks before they become floats).
     """
     if viewport is not None:
         view = compose_view(
             options,
-            _fitted(layers, viewport),
+            layers if fitted else _fitted(layers, viewport),
             current_id,
             None if frame_rgb is None else viewport.fit(frame_rgb),
-            [(offset, _fitted(onion_layers, viewport)) for offset, onion_layers in onion],
+            [(offset, part if fitted else _fitted(part, viewport)) for offset, part in onion],
             (viewport.out_height, viewport.out_width),
         )
         in_frame = tuple(
@@ -348,10 +368,23 @@ class ObjectMasks:
         )
         return sequence.alpha(frame - first)
 
-    def bare(self, store: MaskStore, shot: ShotFrames, frame: int) -> FloatImage | None:
-        """The mask itself on frame `frame`, as 0/1 floats (onion skin shows masks, not mattes)."""
+    def bare(
+        self, store: MaskStore, shot: ShotFrames, frame: int, viewport: Viewport | None = None
+    ) -> FloatImage | None:
+        """The mask itself on frame `frame`, as 0/1 floats (onion skin shows masks, not mattes), or its part in
+        `viewport` at the picture's size."""
         digest = self.digests.get(frame)
-        return None if digest is None else store.get(digest, shot.shape).astype(np.float32)
+        if digest is None:
+            return None
+        mask = store.get(digest, shot.shape)
+        return mask.astype(np.float32) if viewport is None else viewport.fit_mask(mask)
+
+    def plain(self, picture: np.ndarray | None) -> bool:
+        """Whether the matte is the mask itself: no setting changes a stored (boolean) mask here."""
+        ops = self.matte
+        refines = ops.refine is not RefineMode.OFF and picture is not None
+        changes = (ops.grow_px, ops.feather_px, ops.fill_holes, ops.min_island_area, ops.smooth_px)
+        return self.finished is None and not (ops.invert or ops.chatter_frames or refines or any(changes))
 
 
 @dataclass(frozen=True)
@@ -377,16 +410,25 @@ class ViewRequest:
     picture: np.ndarray | None = None  # the frame's full-size pixels; None for a preview
     viewport: Viewport | None = None
 
-    def layers(self, cache: CleanCache | None = None) -> list[ObjectLayer]:
-        """The visible objects' finished mattes on the frame (refined against `picture` where asked for)."""
-        alphas = ((o, o.alpha(self.store, self.shot, self.frame, cache, self.picture)) for o in self.objects)
-        return [ObjectLayer(o.object_id, o.color, alpha) for o, alpha in alphas if alpha is not None]
+    def layers(self, cache: CleanCache | None = None, viewport: Viewport | None = None) -> list[ObjectLayer]:
+        """The visible objects' finished mattes on the frame (refined against `picture` where asked for), or their
+        part in `viewport` at the picture's size (a plain matte is the mask, resized as bytes)."""
+        layers = []
+        for o in self.objects:
+            if viewport is not None and o.plain(self.picture):
+                alpha = o.bare(self.store, self.shot, self.frame, viewport)
+            else:
+                alpha = o.alpha(self.store, self.shot, self.frame, cache, self.picture)
+                alpha = alpha if alpha is None or viewport is None else viewport.fit(alpha)
+            if alpha is not None:
+                layers.append(ObjectLayer(o.object_id, o.color, alpha))
+        return layers
 
-    def onion_layers(self) -> list[tuple[int, list[ObjectLayer]]]:
-        """The bare masks of the onion-skin frames."""
+    def onion_layers(self, viewport: Viewport | None = None) -> list[tuple[int, list[ObjectLayer]]]:
+        """The bare masks of the onion-skin frames (their part in `viewport`, at the picture's size)."""
         result = []
         for offset, objects in self.onion:
-            alphas = ((o, o.bare(self.store, self.shot, self.frame + offset)) for o in objects)
+            alphas = ((o, o.bare(self.store, self.shot, self.frame + offset, viewport)) for o in objects)
             result.append(
                 (offset, [ObjectLayer(o.object_id, o.color, a) for o, a in alphas if a is not None])
             )
@@ -396,12 +438,13 @@ class ViewRequest:
         """The view (`compose_view`) over the frame, or over the viewport at its picture size."""
         return compose_view(
             self.options,
-            self.layers(cache),
+            self.layers(cache, self.viewport),
             self.current_id,
             self.picture,
-            self.onion_layers(),
+            self.onion_layers(self.viewport),
             self.shot.shape,
             self.viewport,
+            fitted=True,
         )
 
 

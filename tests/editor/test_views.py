@@ -189,6 +189,31 @@ def test_a_view_request_composes_what_the_document_held_when_it_was_taken(stack:
     assert not same_view(view_request(project, shot, 102, options, 1).compose(), expected)
 
 
+def test_a_view_request_fits_plain_masks_before_they_become_floats(stack: UndoStack) -> None:
+    """At the viewport's size the request resizes plain masks as bytes: the view is the one compose_view makes
+    from the full-size mattes, to a level of rounding; an object with matte settings takes the full-size path."""
+    project, shot = stack.project, stack.project.shot("s")
+    stack.push(UpdateObject("s", 2, matte=MatteOps(grow_px=1)))
+    options = ViewOptions(onion=True, onion_frames=1, opacity=0.8)
+    viewport = Viewport.visible(SHAPE, (0.0, 0.0, 60.0, 40.0), 0.5)
+    assert viewport is not None and (viewport.out_width, viewport.out_height) == (30, 20)
+    request = view_request(project, shot, 102, options, 1, viewport=viewport)
+    assert [o.plain(None) for o in request.objects] == [True, False]
+    fast = request.compose()
+    full = compose_view(
+        options,
+        frame_layers(project, shot, 102),
+        1,
+        None,
+        onion_layers(project, shot, 102, 1),
+        SHAPE,
+        viewport,
+    )
+    assert fast.picture is not None and full.picture is not None and fast.viewport == viewport
+    assert np.abs(fast.picture.astype(int) - full.picture.astype(int)).max() <= 1
+    assert len(fast.outlines) == len(full.outlines) == 4
+
+
 def test_opacity_and_onion_steps_stay_in_range() -> None:
     options = ViewOptions(opacity=0.9)
     assert options.step_opacity(0.25).opacity == 1.0 and options.step_opacity(-2).opacity == 0.05
