@@ -1,7 +1,7 @@
 """Composing the canvas view of one 4K frame with two objects: each view mode, and the matte settings applied.
 
-Times `roto.editor.views.compose_view` (pure numpy, run on the GUI thread whenever the shown frame or the view
-changes) and `MatteSequence.alpha` for an object with typical settings, with and without reduce chatter. Prints JSON.
+Times `roto.editor.views.compose_view` (pure numpy, run on the editor's composer thread whenever the shown frame
+or the view changes) and `MatteSequence.alpha` for an object with typical settings, with and without reduce chatter. Prints JSON.
 
     .venv/bin/python benchmarks/view_compose.py [--size 3840x2160] [--repeat 5]
 """
