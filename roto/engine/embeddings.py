@@ -19,9 +19,12 @@ import zipfile
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import platformdirs
+
+from roto.engine.device import Tensor, tensor_nbytes, to_host
 
 log = logging.getLogger(__name__)
 
@@ -49,14 +52,14 @@ class EmbeddingKey:
 class FrameEmbedding:
     """The image encoder's outputs for one frame, plus the frame's size (prompts are given in its pixels)."""
 
-    image_embed: np.ndarray
-    high_res_feats_0: np.ndarray
-    high_res_feats_1: np.ndarray
+    image_embed: Tensor  # numpy, or an OrtValue in GPU memory (see roto.engine.device)
+    high_res_feats_0: Tensor
+    high_res_feats_1: Tensor
     frame_hw: tuple[int, int]
 
     @property
     def nbytes(self) -> int:
-        return int(sum(getattr(self, name).nbytes for name in _ARRAYS))
+        return sum(tensor_nbytes(getattr(self, name)) for name in _ARRAYS)
 
 
 @dataclass
@@ -182,13 +185,10 @@ class EmbeddingCache:
         assert self.disk_dir is not None
         tmp: str | None = None
         try:
+            arrays: dict[str, Any] = {name: to_host(getattr(embedding, name)) for name in _ARRAYS}
             fd, tmp = tempfile.mkstemp(dir=self.disk_dir, prefix=".", suffix=".tmp")
             with os.fdopen(fd, "wb") as handle:
-                np.savez(
-                    handle,
-                    frame_hw=np.array(embedding.frame_hw),
-                    **{name: getattr(embedding, name) for name in _ARRAYS},
-                )
+                np.savez(handle, frame_hw=np.array(embedding.frame_hw), **arrays)
             os.replace(tmp, path)
             tmp = None
             self._trim_disk()

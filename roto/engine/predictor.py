@@ -9,21 +9,23 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from roto.engine.bundle import Bundle
+from roto.engine.device import BoundGraph, Tensor
 from roto.engine.embeddings import EmbeddingCache, EmbeddingKey, FrameEmbedding
 from roto.engine.session import RuntimeOptions
 from roto.engine.settings import Sam2Settings
-from roto.engine.transforms import preprocess_image, prompts_to_model, validate_prompts
+from roto.engine.transforms import check_frame, preprocess_session, prompts_to_model, validate_prompts
 from roto.errors import PromptError
 from roto.matte import clean_logits, resize_logits
 
 if TYPE_CHECKING:
     from roto.engine.service import Sam2Graphs
 
+EMBEDDING_OUTPUTS = ("image_embed", "high_res_feats_0", "high_res_feats_1")
 LOGIT_CLAMP = 32.0  # Meta clamps the low-res logits it hands back for refinement
 
 
@@ -100,8 +102,9 @@ def select_masks(
 class PromptDecoder:
     """Runs the prompt-decoder graph's session; shared by clicks and video propagation (see service.Sam2Graphs)."""
 
-    def __init__(self, session: Any, settings: Sam2Settings) -> None:
-        self.session = session
+    def __init__(self, graph: BoundGraph, settings: Sam2Settings) -> None:
+        self.graph = graph
+        self.session = graph.session
         self.settings = settings
         self.mask_side = settings.mask_side  # low-res mask grid: the side of mask_input and of the masks
         self._no_mask = np.zeros((1, 1, self.mask_side, self.mask_side), np.float32)
@@ -112,11 +115,12 @@ class PromptDecoder:
         coords: np.ndarray,
         labels: np.ndarray,
         mask_input: np.ndarray | None = None,
-        features: np.ndarray | None = None,
+        features: Tensor | None = None,
     ) -> DecoderOutput:
-        """`features` replaces the frame's own (memory-conditioned features in video); else no-memory embedding."""
+        """`features` replaces the frame's own (memory-conditioned features in video); else no-memory embedding.
+        Every output comes to the host: they are small (low-res logits, scores, pointers)."""
         feeds = self.feeds(embedding, coords, labels, mask_input, features)
-        masks, iou, object_score, obj_ptrs = self.session.run(None, feeds)
+        masks, iou, object_score, obj_ptrs = self.graph.run(feeds)
         return DecoderOutput(masks[0], iou[0], float(object_score.reshape(-1)[0]), obj_ptrs[0])
 
     def feeds(
@@ -125,8 +129,8 @@ class PromptDecoder:
         coords: np.ndarray,
         labels: np.ndarray,
         mask_input: np.ndarray | None = None,
-        features: np.ndarray | None = None,
-    ) -> dict[str, np.ndarray]:
+        features: Tensor | None = None,
+    ) -> dict[str, Tensor]:
         """The graph's inputs for these prompts (also what `split_decoder.SplitDecoder` runs on)."""
         if mask_input is not None:
             mask_input = np.asarray(mask_input, np.float32).reshape(self._no_mask.shape)
@@ -145,9 +149,14 @@ class PromptDecoder:
 class ImageEncoder:
     """Runs the image-encoder graph's session, through an embedding cache when a key and a cache are given."""
 
-    def __init__(self, session: Any, bundle: Bundle, threads: int) -> None:
-        self.session = session
+    def __init__(self, graph: BoundGraph, bundle: Bundle, threads: int) -> None:
+        self.graph = graph
+        self.session = graph.session
         self.settings = bundle.settings
+        s = bundle.settings
+        gpu = graph.device != "cpu"
+        pre = preprocess_session(s.image_size, s.pixel_mean, s.pixel_std, threads, gpu)
+        self.preprocess = BoundGraph(pre, graph.keep_on_device)
         self.model_key = bundle.model_key()
         self.threads = threads
         self.runs = 0  # encoder runs so far (cache hits excluded): for tests and benchmarks
@@ -164,13 +173,10 @@ class ImageEncoder:
             cached = cache.get(key)
             if cached is not None:
                 return cached
-        rgb = read()
-        settings = self.settings
-        tensor = preprocess_image(
-            rgb, settings.image_size, settings.pixel_mean, settings.pixel_std, self.threads
-        )
+        rgb = check_frame(read())
+        (image,) = self.preprocess.run({"rgb": rgb}, keep=("image",))  # stays on the device for the encoder
         with self._lock:
-            image_embed, feats_0, feats_1 = self.session.run(None, {"image": tensor})
+            image_embed, feats_0, feats_1 = self.graph.run({"image": image}, keep=EMBEDDING_OUTPUTS)
             self.runs += 1
         embedding = FrameEmbedding(image_embed, feats_0, feats_1, (int(rgb.shape[0]), int(rgb.shape[1])))
         if key is not None and cache is not None:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from roto.engine.bundle import Bundle
+from roto.engine.device import BoundGraph, Tensor, bf16_round_on, concat_on
 from roto.engine.embeddings import EmbeddingCache, FrameEmbedding
 from roto.engine.predictor import LOGIT_CLAMP, select_masks
 from roto.engine.session import RuntimeOptions
@@ -111,6 +112,7 @@ class VideoPropagator:
             raise PromptError("the shot has no frames")
         self.fill_hole_area = fill_hole_area
         self.binarize_prompted_masks = binarize_prompted_masks
+        self.memory_frames = memory_frames
         self._memories = SpillStore(max(memory_frames, self.settings.num_maskmem), bfloat16=True)
         self._logits = SpillStore(logit_frames)
         self.report = graphs.report
@@ -135,11 +137,11 @@ class VideoPropagator:
         return cls(Sam2Graphs(bundle, options), reader, cache, **kwargs)
 
     @property
-    def memory_encoder(self) -> Any:
+    def memory_encoder(self) -> BoundGraph:
         return self.graphs.memory_encoder
 
     @property
-    def memory_attention(self) -> Any:
+    def memory_attention(self) -> BoundGraph:
         return self.graphs.memory_attention
 
     # --- frames --------------------------------------------------------------------------------------------
@@ -169,7 +171,7 @@ class VideoPropagator:
         embedding = self._embedding(frame)
         pts, lbl, bx = validate_prompts(points, labels, box, embedding.frame_hw)
         coords, codes = prompts_to_model(pts, lbl, bx, embedding.frame_hw, self.settings.image_size)
-        track = self.objects.setdefault(obj_id, ObjectTrack())
+        track = self._track(obj_id)
         track.prompts[frame] = (coords, codes)
         is_init = frame not in track.reverse
         previous = self._logits.get((obj_id, frame))
@@ -198,7 +200,7 @@ class VideoPropagator:
         size = self.settings.image_size
         if painted.shape != (size, size):
             painted = (resize_plane(painted, (size, size)) >= 0.5).astype(np.float32)
-        track = self.objects.setdefault(obj_id, ObjectTrack())
+        track = self._track(obj_id)
         track.prompts[frame] = None
         track.cond[frame] = self._mask_as_output(obj_id, frame, embedding, painted)
         track.pending.add(frame)
@@ -206,6 +208,14 @@ class VideoPropagator:
         assert logits is not None
         score = track.cond[frame].object_score
         return FrameResult(frame, {obj_id: logits}, {obj_id: score}, embedding.frame_hw)
+
+    def _track(self, obj_id: int) -> ObjectTrack:
+        """The object's track, made on its first prompt; the memory window grows so that every object's recent
+        memories fit in it (else each frame would read some back from disk, on a GPU through the host)."""
+        track = self.objects.setdefault(obj_id, ObjectTrack())
+        window = self.settings.num_maskmem * len(self.objects)
+        self._memories.max_in_memory = max(self._memories.max_in_memory, self.memory_frames, window)
+        return track
 
     def clear_prompts(self, frame: int, obj_id: int) -> None:
         """Remove an object's prompts on a frame: it stops being a conditioning frame and will be re-tracked."""
@@ -343,7 +353,7 @@ class VideoPropagator:
         """SAM2Base._use_mask_as_output: logits of +-10 from the mask, the pointer from the decoder reading it."""
         side = self.settings.mask_side
         low_res = resize_plane(painted * 20.0 - 10.0, (side, side))
-        mask_input, no_obj_ptr = self.graphs.mask_prompt.run(None, {"mask": painted[None, None]})
+        mask_input, no_obj_ptr = self.graphs.mask_prompt.run({"mask": painted[None, None]})
         present = bool(painted.any())
         if present:  # the frame's own features, no memory; one "not a point" as on tracked frames
             coords, codes = np.zeros((1, 1, 2), np.float32), -np.ones((1, 1), np.float32)
@@ -363,23 +373,28 @@ class VideoPropagator:
 
     def _encode_memory(
         self, embedding: FrameEmbedding, low_res: np.ndarray, score: float, prompted: bool
-    ) -> np.ndarray:
+    ) -> Tensor:
+        """The frame's memory (1, mem_dim, h, w), rounded to bfloat16 as SAM2 stores it, on the device."""
         binarize = 1.0 if (prompted and self.binarize_prompted_masks) else 0.0
         features, _ = self.memory_encoder.run(
-            None,
             {
                 "image_embed": embedding.image_embed,
                 "mask_logits": low_res[None, None].astype(np.float32),
                 "object_score_logits": np.array([[score]], np.float32),
                 "binarize": np.array([binarize], np.float32),
             },
+            keep=(
+                "maskmem_features",
+                "maskmem_pos_enc",
+            ),  # the position encoding is unused: never download it
         )
-        return bf16_round(features[0])
+        return bf16_round_on(self.memory_encoder, features)
 
     def _conditioned_features(
         self, obj_id: int, track: ObjectTrack, frame: int, embedding: FrameEmbedding, reverse: bool
-    ) -> np.ndarray:
-        """Assemble memories and pointers exactly as SAM2Base._prepare_memory_conditioned_features does."""
+    ) -> Tensor:
+        """Assemble memories and pointers exactly as SAM2Base._prepare_memory_conditioned_features does; the
+        result stays on the device for the prompt decoder."""
         settings = self.settings
         num_maskmem = settings.num_maskmem
         stride = settings.memory_temporal_stride_for_eval
@@ -421,13 +436,13 @@ class VideoPropagator:
             pointers = [(abs(p), ptr) for p, ptr in pointers]
         hidden = settings.hidden_dim
         (pix,) = self.memory_attention.run(
-            None,
             {
                 "image_embed": embedding.image_embed,
-                "memory_feats": np.stack([m for m, _ in spatial]).astype(np.float32),
+                "memory_feats": concat_on(self.memory_attention, [m for m, _ in spatial]),
                 "memory_tpos": np.array([t for _, t in spatial], np.int64),
                 "obj_ptrs": np.array([p for _, p in pointers], np.float32).reshape(-1, hidden),
                 "obj_ptr_tpos": np.array([p / t_diff_max for p, _ in pointers], np.float32),
             },
+            keep=("pix_feat_with_mem",),
         )
         return pix

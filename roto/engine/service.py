@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from typing import Any
 
 import numpy as np
 
 from roto.engine import session as ort_sessions
 from roto.engine.bundle import Bundle
+from roto.engine.device import BoundGraph
 from roto.engine.embeddings import EmbeddingCache, EmbeddingKey, FrameEmbedding
 from roto.engine.precision import runtime_bundle
 from roto.engine.predictor import ImageEncoder, Prediction, PromptDecoder, decode_prompts
@@ -47,6 +47,9 @@ class StillImage:
 class Sam2Graphs:
     """The ONNX Runtime sessions of one bundle's five graphs, and the report of where they run.
 
+    Each runs through IO binding (`roto.engine.device.BoundGraph`): on a GPU the tensors passed between graphs
+    stay in its memory.
+
     The image encoder and prompt decoder open with the object (every use needs them); the memory encoder and
     memory attention open on first use, so clicking alone never pays for them. Each opens at most once.
     Sessions may be run from several threads (ONNX Runtime allows it); the encoder serialises its own runs.
@@ -67,17 +70,18 @@ class Sam2Graphs:
             self._open("image_encoder", memory_arena=False), bundle, self.options.threads
         )
         self.decoder = PromptDecoder(self._open("prompt_decoder", memory_arena=True), self.settings)
-        self._memory: tuple[Any, Any] | None = None
-        self._mask_prompt: Any = None
+        self._memory: tuple[BoundGraph, BoundGraph] | None = None
+        self._mask_prompt: BoundGraph | None = None
         self._split: SplitDecoder | bool | None = False  # False: not tried yet
         self._lock = threading.Lock()
 
-    def _open(self, graph: str, memory_arena: bool) -> Any:
-        return ort_sessions.create_session(
+    def _open(self, graph: str, memory_arena: bool) -> BoundGraph:
+        session = ort_sessions.create_session(
             self.bundle.graph_path(graph), self.options, self.report, memory_arena=memory_arena
         )
+        return BoundGraph(session, self.options.device_tensors)
 
-    def _memory_sessions(self) -> tuple[Any, Any]:
+    def _memory_sessions(self) -> tuple[BoundGraph, BoundGraph]:
         with self._lock:
             if self._memory is None:
                 self._memory = (
@@ -87,18 +91,18 @@ class Sam2Graphs:
             return self._memory
 
     @property
-    def memory_encoder(self) -> Any:
-        """The memory-encoder session (opened on first use)."""
+    def memory_encoder(self) -> BoundGraph:
+        """The memory-encoder graph (opened on first use)."""
         return self._memory_sessions()[0]
 
     @property
-    def memory_attention(self) -> Any:
-        """The memory-attention session (opened on first use)."""
+    def memory_attention(self) -> BoundGraph:
+        """The memory-attention graph (opened on first use)."""
         return self._memory_sessions()[1]
 
     @property
-    def mask_prompt(self) -> Any:
-        """The mask-prompt session (opened on first use: only painted corrections need it)."""
+    def mask_prompt(self) -> BoundGraph:
+        """The mask-prompt graph (opened on first use: only painted corrections need it)."""
         with self._lock:
             if self._mask_prompt is None:
                 self._mask_prompt = self._open("mask_prompt", memory_arena=False)

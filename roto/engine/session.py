@@ -53,6 +53,9 @@ class RuntimeOptions:
     provider: str = "auto"
     threads: int = 0  # 0: ONNX Runtime's default (all physical cores)
     precision: str = "auto"
+    # Graph outputs that feed other graphs stay on the device as OrtValues (roto.engine.device); None: on a GPU
+    # only. True on a CPU runs the GPU's code path there (the tests do).
+    device_tensors: bool | None = None
 
     def resolved_provider(self) -> str:
         choice = os.environ.get("ROTO_PROVIDER", self.provider).lower()
@@ -268,9 +271,14 @@ def create_session(
     return session
 
 
-def create_session_from_model(model: bytes, threads: int) -> Any:
-    """A CPU session for a small graph Roto builds itself (pre-processing); `threads` as in RuntimeOptions."""
-    return _ort().InferenceSession(model, sess_options=_session_options(threads), providers=[_CPU])
+def create_session_from_model(model: bytes, threads: int, gpu: bool = False) -> Any:
+    """A session for a small graph Roto builds itself (pre-processing, memory rounding and stacking), on CUDA
+    beside the bundle's graphs when `gpu` (falling back to the CPU), else on the CPU; `threads` as in
+    RuntimeOptions."""
+    providers = [_CUDA, _CPU] if gpu and _CUDA in available_providers() else [_CPU]
+    if gpu:
+        _preload_cuda_libraries()
+    return _ort().InferenceSession(model, sess_options=_session_options(threads), providers=providers)
 
 
 def create_session_like(model: bytes, like: Any, threads: int) -> Any:

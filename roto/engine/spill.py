@@ -13,16 +13,22 @@ from pathlib import Path
 
 import numpy as np
 
+from roto.engine.device import Tensor, to_host
+
 Key = tuple[int, int]
 
 
 class SpillStore:
-    """A dict of arrays whose memory holds only the `max_in_memory` most recently used entries."""
+    """A dict of arrays whose memory holds only the `max_in_memory` most recently used entries.
+
+    Entries may be device tensors (`roto.engine.device`): the in-memory window is then the GPU-side window of
+    recent memories, and only an entry leaving it is copied to the host and written out; one read back from disk
+    comes back as numpy (the next graph run uploads it)."""
 
     def __init__(self, max_in_memory: int, bfloat16: bool = False) -> None:
         self.max_in_memory = max(1, max_in_memory)
         self.bfloat16 = bfloat16  # store the upper 16 bits only: exact for bf16-rounded float32 values
-        self._memory: OrderedDict[Key, np.ndarray] = OrderedDict()
+        self._memory: OrderedDict[Key, Tensor] = OrderedDict()
         self._on_disk: set[Key] = set()
         self._folder = tempfile.TemporaryDirectory(prefix="roto-spill-")
 
@@ -39,17 +45,18 @@ class SpillStore:
     def in_memory(self) -> int:
         return len(self._memory)
 
-    def put(self, key: Key, array: np.ndarray) -> None:
+    def put(self, key: Key, array: Tensor) -> None:
         self._memory[key] = array
         self._memory.move_to_end(key)
         self._on_disk.discard(key)
         while len(self._memory) > self.max_in_memory:
-            old_key, old = self._memory.popitem(last=False)
+            old_key, device_old = self._memory.popitem(last=False)
+            old = to_host(device_old)
             stored = (old.view(np.uint32) >> np.uint32(16)).astype(np.uint16) if self.bfloat16 else old
             np.save(self._path(old_key), stored, allow_pickle=False)
             self._on_disk.add(old_key)
 
-    def get(self, key: Key) -> np.ndarray | None:
+    def get(self, key: Key) -> Tensor | None:
         found = self._memory.get(key)
         if found is not None:
             self._memory.move_to_end(key)

@@ -17,7 +17,9 @@ from roto.errors import MediaError, PromptError
 
 
 @lru_cache(maxsize=4)
-def _resize_session(size: int, mean: tuple[float, ...], std: tuple[float, ...], threads: int) -> Any:
+def _resize_session(
+    size: int, mean: tuple[float, ...], std: tuple[float, ...], threads: int, gpu: bool = False
+) -> Any:
     """A small ONNX Runtime graph doing SAM2Transforms: uint8 (H, W, 3) -> normalised float32 (1, 3, size, size).
 
     ONNX's Resize with antialias=1 and exclude_outside=1 is torchvision's antialiased bilinear filter (the triangle
@@ -62,7 +64,7 @@ def _resize_session(size: int, mean: tuple[float, ...], std: tuple[float, ...], 
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
     model.ir_version = 9
-    return create_session_from_model(model.SerializeToString(), threads)
+    return create_session_from_model(model.SerializeToString(), threads, gpu)
 
 
 @lru_cache(maxsize=1)
@@ -120,14 +122,25 @@ def validate_mask(mask: np.ndarray, frame_hw: tuple[int, int]) -> np.ndarray:
     return array.astype(bool)
 
 
+def check_frame(rgb: np.ndarray) -> np.ndarray:
+    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+        raise MediaError(f"a frame must be an RGB uint8 image (H, W, 3), got {rgb.dtype} {rgb.shape}")
+    return np.ascontiguousarray(rgb)
+
+
+def preprocess_session(
+    size: int, mean: tuple[float, ...], std: tuple[float, ...], threads: int = 0, gpu: bool = False
+) -> Any:
+    """The pre-processing graph's session (input `rgb`, output `image`), on CUDA beside the encoder when `gpu`:
+    then only the uint8 frame crosses to the GPU (6 MB at 1080p, against 12 MB of float32 at 1024 px)."""
+    return _resize_session(size, tuple(mean), tuple(std), threads, gpu)
+
+
 def preprocess_image(
     rgb: np.ndarray, size: int, mean: tuple[float, ...], std: tuple[float, ...], threads: int = 0
 ) -> np.ndarray:
     """RGB uint8 (H, W, 3) -> float32 (1, 3, size, size) as SAM2Transforms produces it; `threads` as RuntimeOptions."""
-    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
-        raise MediaError(f"a frame must be an RGB uint8 image (H, W, 3), got {rgb.dtype} {rgb.shape}")
-    session = _resize_session(size, tuple(mean), tuple(std), threads)
-    (image,) = session.run(None, {"rgb": np.ascontiguousarray(rgb)})
+    (image,) = preprocess_session(size, mean, std, threads).run(None, {"rgb": check_frame(rgb)})
     return image
 
 

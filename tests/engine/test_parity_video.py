@@ -156,7 +156,7 @@ def test_tracking_and_correction_match_meta(
             )
     assert ours.prompted_frames(1) == [0, 15]
     # Memories beyond the RAM budget were spilled to disk and read back, not dropped.
-    assert ours._memories.in_memory <= 7 < len(ours._memories)
+    assert ours._memories.in_memory <= 7 * 2 < len(ours._memories)  # window: num_maskmem per object
     ours.close()
 
 
