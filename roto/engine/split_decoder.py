@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from roto.engine.device import BoundGraph
+from roto.engine.device import to_host
 from roto.engine.session import create_session_like
 
 log = logging.getLogger(__name__)
@@ -84,12 +84,15 @@ class SplitDecoder:
 
     def iou(self, feeds: dict[str, np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
         """The predicted IoU (batch, 4) and what `masks` needs of this run."""
-        iou, *carried = BoundGraph(self.head).run(feeds)  # feeds may hold device tensors (device.py)
+        feeds = {
+            name: to_host(value) for name, value in feeds.items()
+        }  # on a GPU: device embeddings (device.py)
+        iou, *carried = self.head.run(None, feeds)
         return iou, carried
 
     def masks(self, feeds: dict[str, np.ndarray], carried: list[np.ndarray]) -> np.ndarray:
         """The low-resolution mask logits (batch, 4, h, w) of the run whose IoU gave `carried`."""
-        tail_feeds = {name: feeds[name] for name in self.tail_inputs}
+        tail_feeds = {name: to_host(feeds[name]) for name in self.tail_inputs}
         tail_feeds.update(zip(self.carried, carried, strict=True))
-        masks: np.ndarray = BoundGraph(self.tail).run(tail_feeds)[0]
+        masks: np.ndarray = self.tail.run(None, tail_feeds)[0]
         return masks
