@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Create or update .venv: `app` (run the editor), `convert` (app + the converter: PyTorch and Meta's sam2, needed
-# to install models from Meta's checkpoints) or `test` (everything: converter, tests, packaging).
+# Create or update .venv: `app` (run the editor), `convert` (app + the converter: PyTorch, Meta's sam2 and, in
+# .venv/edgetam, EdgeTAM's fork of it, needed to install models from checkpoints) or `test` (everything:
+# converter, tests, packaging).
 # Picks one ONNX Runtime flavour: ROTO_ACCEL=cpu|gpu|auto (auto: gpu when nvidia-smi sees a GPU).
 set -euo pipefail
 mode=${1:-app}
@@ -38,6 +39,11 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   if [ "$mode" != app ] && ! .venv/bin/python -c "import sam2" 2>/dev/null; then
     # Meta's SAM2 code for the converter and the parity tests; its build needs torch already installed.
     SAM2_BUILD_CUDA=0 "${pip[@]}" install --no-build-isolation "sam2==1.1.0"
+  fi
+  if [ "$mode" != app ] && [ ! -f .venv/edgetam/sam2/modeling/perceiver.py ]; then
+    # EdgeTAM's model code: a fork of sam2 under the same module name, so it lives in a folder of its own that
+    # only the EdgeTAM converter's child processes put first on their path (roto/engine/edgetam_env.py).
+    "${pip[@]}" install --no-deps --target .venv/edgetam "edgetam-dimos==1.0.1"
   fi
   echo "$want" > "$stamp"
 fi

@@ -105,10 +105,10 @@ def cmd_models_export(args: argparse.Namespace) -> int:
 
 
 def cmd_models_templates(args: argparse.Namespace) -> int:
-    from roto.engine.bundle import VARIANTS
+    from roto.engine.bundle import SAM2, VARIANTS
     from roto.engine.template_export import make_template
 
-    variants = args.variants or list(VARIANTS)
+    variants = args.variants or [key for key, spec in VARIANTS.items() if spec.family == SAM2]
     folders = [str(make_template(variant)) for variant in variants]
     emit(args, {"templates": folders}, "\n".join(f"wrote graph template {f}" for f in folders))
     return 0

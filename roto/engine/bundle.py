@@ -33,6 +33,14 @@ PRECISIONS = (
     "int8-encoder",
 )  # manifest "precision": what the graphs compute in (see precision.py)
 
+# Model families: SAM2.1, and EdgeTAM (SAM2.1's decoder and memory bookkeeping over a RepViT encoder, with each
+# memory compressed by a perceiver to a few hundred tokens). A manifest without "family" is SAM2.1 (older bundles).
+SAM2 = "sam2.1"
+EDGETAM = "edgetam"
+FAMILIES = (SAM2, EDGETAM)
+# The graph metadata key naming a graph's family (absent: SAM2.1, as in graphs converted before EdgeTAM).
+FAMILY_KEY = "roto.family"
+
 # The graphs every bundle holds and the names of their inputs and outputs, in order.
 GRAPH_NAMES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "image_encoder": (("image",), ("image_embed", "high_res_feats_0", "high_res_feats_1")),
@@ -73,6 +81,7 @@ class VariantSpec:
     bundle_url: str | None
     bundle_sha256: str | None
     reduced: bool = False
+    family: str = SAM2
 
     @property
     def image_size(self) -> int:
@@ -101,6 +110,7 @@ def load_catalog(path: Path | None = None) -> dict[str, VariantSpec]:
                 bundle_url=entry.get("bundle_url"),
                 bundle_sha256=entry.get("bundle_sha256"),
                 reduced=bool(entry.get("reduced", False)),
+                family=entry.get("family", SAM2),
             )
             for key, entry in data["variants"].items()
         }
@@ -128,6 +138,10 @@ class Bundle:
         return str(self.manifest["variant"])
 
     @property
+    def family(self) -> str:
+        return manifest_family(self.manifest)
+
+    @property
     def random_weights(self) -> bool:
         return bool(self.manifest.get("random_weights", False))
 
@@ -146,6 +160,18 @@ class Bundle:
         s = self.settings
         text = f"{self.manifest['files'][encoder_file]['sha256']}|{s.image_size}|{s.pixel_mean}|{s.pixel_std}"
         return hashlib.sha256(text.encode()).hexdigest()
+
+
+def manifest_family(manifest: dict[str, Any]) -> str:
+    return str(manifest.get("family", SAM2))
+
+
+def memory_tokens(manifest: dict[str, Any]) -> int | None:
+    """Tokens per memory of an EdgeTAM bundle (its perceiver's latents); None for SAM2.1 (mem_dim x H x W)."""
+    perceiver = manifest.get("perceiver")
+    if manifest_family(manifest) != EDGETAM or not isinstance(perceiver, dict):
+        return None
+    return int(perceiver["latents_1d"]) + int(perceiver["latents_2d"])
 
 
 def write_manifest(path: Path, manifest: dict[str, Any]) -> None:
@@ -202,6 +228,7 @@ def _structure_problems(folder: Path, data: dict[str, Any]) -> list[str]:
         problems.append(f"{where}: unknown SAM2 variant {data['variant']!r}")
     if data.get("precision", "fp32") not in PRECISIONS:
         problems.append(f"{where}: unknown precision {data['precision']!r} (one of {', '.join(PRECISIONS)})")
+    problems.extend(_family_problems(where, data))
     problems.extend(settings_problems(data["settings"], where))
     for graph in GRAPH_NAMES:
         entry = data["graphs"].get(graph)
@@ -222,6 +249,30 @@ def _structure_problems(folder: Path, data: dict[str, Any]) -> list[str]:
         elif not isinstance(entry, dict) or not isinstance(entry.get("sha256"), str):
             problems.append(f"{where}: file {name} has no sha256")
     return problems
+
+
+def _family_problems(where: Path, data: dict[str, Any]) -> list[str]:
+    """The family must be known, match the variant's, and an EdgeTAM bundle must say how its memory is made."""
+    family = data.get("family", SAM2)
+    if family not in FAMILIES:
+        return [f"{where}: unknown model family {family!r} (this Roto reads {', '.join(FAMILIES)})"]
+    spec = VARIANTS.get(data["variant"])
+    if spec is not None and spec.family != family:
+        return [
+            f"{where}: variant {spec.key} is a {spec.family} model, but the manifest says family {family!r}"
+        ]
+    if family != EDGETAM:
+        return []
+    perceiver = data.get("perceiver")
+    found = [perceiver.get(k) for k in ("latents_1d", "latents_2d")] if isinstance(perceiver, dict) else []
+    counts = [c for c in found if isinstance(c, int) and not isinstance(c, bool) and c >= 0]
+    if len(counts) != 2:
+        return [
+            f"{where}: an EdgeTAM bundle needs 'perceiver' with latents_1d and latents_2d (counts of tokens)"
+        ]
+    if sum(counts) < 1:
+        return [f"{where}: 'perceiver' makes memories of no tokens"]
+    return []
 
 
 def load_bundle(folder: Path | str) -> Bundle:
@@ -246,23 +297,35 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def expected_input_shapes(settings: Sam2Settings) -> dict[str, dict[str, list[int | None]]]:
+def expected_input_shapes(
+    settings: Sam2Settings, tokens: int | None = None
+) -> dict[str, dict[str, list[int | None]]]:
     """The fixed dimensions each graph's inputs must have for these settings (None: any size, e.g. the number of
-    points or memories). A graph of the right names but the wrong shapes would fail deep inside a run."""
+    points or memories); `tokens`: an EdgeTAM bundle's tokens per memory. A graph of the right names but the
+    wrong shapes would fail deep inside a run."""
     side, feat, dim, mem = settings.image_size, settings.feature_side, settings.hidden_dim, settings.mem_dim
     embed: list[int | None] = [1, dim, feat, feat]
     mask: list[int | None] = [1, 1, 4 * feat, 4 * feat]
+    memory: list[int | None] = [None, mem, feat, feat] if tokens is None else [None, tokens, mem]
     return {
         "image_encoder": {"image": [1, 3, side, side]},
         "prompt_decoder": {"image_embed": embed, "mask_input": mask, "point_coords": [1, None, 2]},
         "memory_encoder": {"image_embed": embed, "mask_logits": mask},
         "memory_attention": {
             "image_embed": embed,
-            "memory_feats": [None, mem, feat, feat],
+            "memory_feats": memory,
             "obj_ptrs": [None, dim],
         },
         "mask_prompt": {"mask": [1, 1, side, side]},
     }
+
+
+def family_problem(path: Path, metadata: dict[str, str], family: str) -> str | None:
+    """Why a graph with this metadata cannot serve a bundle of `family` (it was made for the other), or None."""
+    found = metadata.get(FAMILY_KEY, SAM2)
+    if found == family:
+        return None
+    return f"{path}: a graph made for {found} in a {family} bundle (model families cannot be mixed)"
 
 
 def graph_problems(
@@ -271,6 +334,8 @@ def graph_problems(
     listed: dict[str, Any],
     settings: Sam2Settings | None = None,
     precision: str | None = None,
+    family: str = SAM2,
+    tokens: int | None = None,
 ) -> list[str]:
     import onnx
 
@@ -280,6 +345,9 @@ def graph_problems(
         return [f"{path}: not a readable ONNX graph (truncated or foreign file): {exc}"]
     initializers = {init.name for init in model.graph.initializer}
     problems = _external_data_problems(path, model)
+    wrong_family = family_problem(path, {p.key: p.value for p in model.metadata_props}, family)
+    if wrong_family is not None:
+        problems.append(wrong_family)
     inputs = tuple(v.name for v in model.graph.input if v.name not in initializers)
     outputs = tuple(v.name for v in model.graph.output)
     want_in, want_out = GRAPH_NAMES[graph]
@@ -299,7 +367,7 @@ def graph_problems(
                 problems.append(
                     f"{path}: {value.name} has shape {shape}, manifest says {declared[value.name]}"
                 )
-    expected = expected_input_shapes(settings)[graph] if settings is not None else {}
+    expected = expected_input_shapes(settings, tokens)[graph] if settings is not None else {}
     for value in model.graph.input:
         if value.name in expected:
             shape = [d.dim_value or None for d in value.type.tensor_type.shape.dim]
@@ -393,7 +461,17 @@ def verify_bundle(folder: Path | str) -> list[str]:
         path = folder / data["graphs"][graph]["file"]
         if file_place_problem(folder, path.name) is None:
             precision = str(data.get("precision", "fp32"))
-            problems.extend(graph_problems(path, graph, data["graphs"][graph], settings, precision))
+            problems.extend(
+                graph_problems(
+                    path,
+                    graph,
+                    data["graphs"][graph],
+                    settings,
+                    precision,
+                    family=manifest_family(data),
+                    tokens=memory_tokens(data),
+                )
+            )
     spec = VARIANTS.get(data["variant"])
     encoder_inputs = data["graphs"]["image_encoder"].get("inputs", [])
     if spec is not None and encoder_inputs:

@@ -28,11 +28,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from roto.engine import edgetam_env
 from roto.engine.bundle import (
     BUNDLE_FORMAT,
     BUNDLE_FORMAT_VERSION,
+    EDGETAM,
+    FAMILY_KEY,
     GRAPH_NAMES,
     MANIFEST_NAME,
+    SAM2,
     VARIANTS,
     sha256_file,
     write_manifest,
@@ -125,6 +129,10 @@ def build_sam2_model(
     if variant not in VARIANTS:
         raise ModelError(f"unknown SAM2 variant {variant!r}; choose one of {', '.join(VARIANTS)}")
     spec = VARIANTS[variant]
+    if spec.family != SAM2:
+        raise ModelError(
+            f"{variant} is a {spec.family} model, not SAM2.1 (built by roto.engine.export_edgetam)"
+        )
     overrides = list(_POSTPROCESSING_OVERRIDES)
     if spec.reduced:
         overrides += TEST_OVERRIDES
@@ -431,6 +439,8 @@ class _Graphs:
                 if model.no_obj_embed_spatial is not None:
                     appearing = (object_score_logits > 0).float().reshape(-1, 1, 1, 1)
                     features = features + (1 - appearing) * model.no_obj_embed_spatial.reshape(1, -1, 1, 1)
+                else:  # EdgeTAM has no "no object" embedding; the input stays, unused, for one graph contract
+                    features = features + 0.0 * object_score_logits.reshape(-1, 1, 1, 1)
                 return features, out["vision_pos_enc"][-1]
 
         return MemoryEncoder()
@@ -463,8 +473,8 @@ class _Graphs:
         with torch.no_grad():
             probe = torch.zeros(1, hidden, feat, feat)
             curr_pos_const = model.image_encoder.neck.position_encoding(probe).flatten(2).permute(2, 0, 1)
-            mem_pos_const = model.memory_encoder.position_encoding(torch.zeros(1, mem_dim, feat, feat))
-            mem_pos_const = mem_pos_const.flatten(2).permute(2, 0, 1)
+            mem_pos_const = self._memory_pos()
+        memory_layout, memory_rope = self._memory_layout, self._memory_rope
 
         class MemoryAttention(nn.Module):
             def forward(
@@ -477,17 +487,20 @@ class _Graphs:
             ) -> Any:
                 curr = image_embed.flatten(2).permute(2, 0, 1)
                 count = memory_feats.shape[0]
-                spatial = memory_feats.flatten(2).permute(0, 2, 1).reshape(-1, 1, mem_dim)
+                spatial = memory_layout(memory_feats).reshape(-1, 1, mem_dim)
                 tpos = model.maskmem_tpos_enc[memory_tpos].reshape(-1, 1, 1, mem_dim)
                 spatial_pos = (mem_pos_const.unsqueeze(0) + tpos).reshape(-1, 1, mem_dim)
-                ptr_pos = model.obj_ptr_tpos_proj(get_1d_sine_pe(obj_ptr_tpos, dim=hidden))
+                if model.add_tpos_enc_to_obj_ptrs:
+                    ptr_pos = model.obj_ptr_tpos_proj(get_1d_sine_pe(obj_ptr_tpos, dim=hidden))
+                else:  # EdgeTAM: pointers carry no temporal position (zeros, as SAM2Base adds)
+                    ptr_pos = torch.zeros_like(obj_ptr_tpos).unsqueeze(-1).expand(-1, mem_dim)
                 ptrs = obj_ptrs.reshape(-1, 1, split, mem_dim).permute(0, 2, 1, 3).reshape(-1, 1, mem_dim)
                 ptr_pos = ptr_pos.unsqueeze(1).repeat_interleave(split, dim=0)
                 memory = torch.cat([spatial, ptrs], dim=0)
                 memory_pos = torch.cat([spatial_pos, ptr_pos], dim=0)
                 # Keys: spatial memories rotate like the query grid; object pointers stay unrotated.
                 for module in rope_modules:
-                    cos, sin = module._rope_q
+                    cos, sin = memory_rope(module)
                     pointer_rows = ptrs.shape[0]
                     module._rope_k = (
                         torch.cat([cos.repeat(count, 1), torch.ones_like(cos[:1]).expand(pointer_rows, -1)]),
@@ -503,6 +516,22 @@ class _Graphs:
                 return out.permute(1, 2, 0).reshape(1, hidden, feat, feat)
 
         return MemoryAttention()
+
+    # How one memory is laid out; EdgeTAM's graphs (export_edgetam) override these three.
+    def _memory_layout(self, memory_feats: Any) -> Any:
+        """(memories, mem_dim, H, W) -> (memories, tokens, mem_dim)."""
+        return memory_feats.flatten(2).permute(0, 2, 1)
+
+    def _memory_pos(self) -> Any:
+        """The positions of one memory's tokens, (tokens, 1, mem_dim): constant, as they depend on shapes only."""
+        torch = _require_torch()
+        feat = self.feat_size
+        pos = self.model.memory_encoder.position_encoding(torch.zeros(1, self.mem_dim, feat, feat))
+        return pos.flatten(2).permute(2, 0, 1)
+
+    def _memory_rope(self, module: Any) -> tuple[Any, Any]:
+        """The rotation (cos, sin) of one memory's keys in a RoPE attention: the query grid's."""
+        return module._rope_q
 
     def example_inputs(self, name: str) -> tuple[Any, ...]:
         torch = _require_torch()
@@ -581,6 +610,30 @@ def _export_graph(graphs: _Graphs, name: str, path: Path, fold: bool = True) -> 
         )
 
 
+def stamp_family(path: Path, family: str) -> None:
+    """Name the model family in the graph's metadata, so a graph of the other family is refused at load."""
+    import onnx
+
+    model = onnx.load(str(path))
+    onnx.helper.set_model_props(model, {FAMILY_KEY: family})
+    onnx.save(model, str(path))
+
+
+def _export_in_fork(request: ExportRequest, model: Any) -> Path:
+    """EdgeTAM variants are converted by a child Python whose `sam2` is EdgeTAM's fork (`edgetam_env`)."""
+    if model is not None:
+        raise ModelError("an EdgeTAM model object can only be exported where EdgeTAM's code is `sam2`")
+    args = ["--variant", request.variant, "--out", str(request.out_dir), "--seed", str(request.seed)]
+    if request.checkpoint is not None:
+        args += ["--checkpoint", str(request.checkpoint)]
+    if request.name:
+        args += ["--name", request.name]
+    if request.overwrite:
+        args.append("--overwrite")
+    edgetam_env.run_in_fork("roto.engine.export_edgetam", args)
+    return request.out_dir
+
+
 def _model_settings(model: Any) -> dict[str, Any]:
     """The tracking and post-processing settings the numpy side of the engine must follow, from the model.
 
@@ -643,12 +696,14 @@ def export_bundle(request: ExportRequest, model: Any = None) -> Path:
 
     A given `model` is converted as is (tests use it to vary random weights); it is modified by the export.
     """
-    torch = _require_torch()
-    import sam2
-
     spec = VARIANTS.get(request.variant)
     if spec is None:
         raise ModelError(f"unknown SAM2 variant {request.variant!r}; choose one of {', '.join(VARIANTS)}")
+    if spec.family == EDGETAM and not edgetam_env.fork_loaded():
+        return _export_in_fork(request, model)
+    torch = _require_torch()
+    import sam2
+
     if request.checkpoint is None and not spec.reduced:
         log.warning("exporting %s with RANDOM weights: for tests and benchmarks only", request.variant)
     if request.checkpoint is not None and not request.checkpoint.is_file():
@@ -658,15 +713,21 @@ def export_bundle(request: ExportRequest, model: Any = None) -> Path:
         raise ModelError(f"{out}: folder exists and is not empty (pass --overwrite to replace it)")
     out.mkdir(parents=True, exist_ok=True)
 
-    if model is None:
-        model = build_sam2_model(request.variant, request.checkpoint, seed=request.seed)
-    graphs = _Graphs(model)
+    from roto.engine.export_edgetam import EdgeTamGraphs, build_edgetam_model
+
+    if spec.family == EDGETAM:
+        model = model or build_edgetam_model(request.variant, request.checkpoint, seed=request.seed)
+        graphs: _Graphs = EdgeTamGraphs(model)
+    else:
+        model = model or build_sam2_model(request.variant, request.checkpoint, seed=request.seed)
+        graphs = _Graphs(model)
     files: dict[str, dict[str, Any]] = {}
     graph_entries: dict[str, dict[str, Any]] = {}
     for name in GRAPH_NAMES:
         path = out / f"{name}.onnx"
         log.info("exporting %s", path.name)
         _export_graph(graphs, name, path)
+        stamp_family(path, spec.family)
         files[path.name] = {"sha256": sha256_file(path), "size": path.stat().st_size}
         graph_entries[name] = {"file": path.name, **_io_signature(path)}
 
@@ -677,6 +738,7 @@ def export_bundle(request: ExportRequest, model: Any = None) -> Path:
         "format_version": BUNDLE_FORMAT_VERSION,
         "name": name,
         "variant": request.variant,
+        "family": spec.family,
         "sam2_version": "2.1",
         "precision": "fp32",
         "opset": OPSET,
@@ -692,5 +754,8 @@ def export_bundle(request: ExportRequest, model: Any = None) -> Path:
             "sam2_package": getattr(sam2, "__version__", "1.1.0"),
         },
     }
+    if isinstance(graphs, EdgeTamGraphs):
+        manifest["source"]["sam2_package"] = f"EdgeTAM's fork ({edgetam_env.FORK_REQUIREMENT})"
+        manifest["perceiver"] = {"latents_1d": graphs.latents_1d, "latents_2d": graphs.latents_2d}
     write_manifest(out / MANIFEST_NAME, manifest)
     return out

@@ -16,7 +16,14 @@ import os
 from pathlib import Path
 from typing import Any
 
-from roto.engine.bundle import GRAPH_NAMES, Bundle, file_place_problem, graph_problems, sha256_file
+from roto.engine.bundle import (
+    GRAPH_NAMES,
+    Bundle,
+    file_place_problem,
+    graph_problems,
+    memory_tokens,
+    sha256_file,
+)
 from roto.engine.embeddings import user_cache_root
 from roto.errors import ModelError
 from roto.files import read_regular
@@ -50,7 +57,12 @@ def check_integrity(bundle: Bundle) -> None:
                 )
             if name in graphs:
                 problems = graph_problems(
-                    path, graphs[name], bundle.manifest["graphs"][graphs[name]], bundle.settings
+                    path,
+                    graphs[name],
+                    bundle.manifest["graphs"][graphs[name]],
+                    bundle.settings,
+                    family=bundle.family,
+                    tokens=memory_tokens(bundle.manifest),
                 )
                 if problems:
                     raise ModelError(problems[0])

@@ -1,0 +1,224 @@
+"""EdgeTAM's networks as a Roto bundle: the parts of the converter that differ from SAM2.1's.
+
+EdgeTAM (facebookresearch/EdgeTAM) keeps SAM2.1's prompt encoder, mask decoder and memory bookkeeping; it swaps
+Hiera for timm's RepViT-M1, compresses each memory with a spatial perceiver (`num_latents` global latents plus
+`num_latents_2d` latents from a window grid) and runs 2 memory-attention layers whose cross-attention rotates only
+the grid latents (RoPEAttentionv2). So a bundle keeps the five graphs and their names; the memory a frame keeps is
+(tokens, mem_dim) instead of (mem_dim, H, W), and the memory attention rotates keys accordingly.
+
+This module runs only where `import sam2` is EdgeTAM's fork (see `edgetam_env`): `export_onnx.export_bundle`
+starts it as `python -m roto.engine.export_edgetam` in such a child process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from roto.engine.bundle import VARIANTS
+from roto.engine.export_onnx import (
+    _POSTPROCESSING_OVERRIDES,
+    RANDOM_OBJECT_SCORE_BIAS,
+    ExportRequest,
+    _Graphs,
+    _real_rope_forward,
+    _require_torch,
+    _torch_modules,
+    export_bundle,
+)
+from roto.errors import ModelError
+
+# A reduced EdgeTAM for the committed test bundle: 256 px input, a RepViT of one block per stage and widths
+# 16..128, 64-wide transformer, 16-wide memory compressed to 16 + 16 latents. Everything else is EdgeTAM's config.
+TEST_REPVIT: dict[str, Any] = {"embed_dim": (16, 32, 64, 128), "depth": (1, 1, 1, 1)}
+TEST_OVERRIDES: tuple[str, ...] = (
+    "++model.image_size=256",
+    "++model.image_encoder.neck.d_model=64",
+    "++model.image_encoder.neck.position_encoding.num_pos_feats=64",
+    "++model.image_encoder.neck.backbone_channel_list=[128,64,32,16]",
+    "++model.memory_attention.d_model=64",
+    "++model.memory_attention.layer.d_model=64",
+    "++model.memory_attention.layer.dim_feedforward=128",
+    "++model.memory_attention.layer.self_attention.embedding_dim=64",
+    "++model.memory_attention.layer.self_attention.feat_sizes=[16,16]",
+    "++model.memory_attention.layer.cross_attention.embedding_dim=64",
+    "++model.memory_attention.layer.cross_attention.q_sizes=[16,16]",
+    "++model.memory_attention.layer.cross_attention.k_sizes=[4,4]",
+    "++model.memory_attention.layer.cross_attention.kv_in_dim=16",
+    "++model.memory_encoder.out_dim=16",
+    "++model.memory_encoder.in_dim=64",
+    "++model.memory_encoder.position_encoding.num_pos_feats=16",
+    "++model.memory_encoder.mask_downsampler.embed_dim=64",
+    "++model.memory_encoder.fuser.layer.dim=64",
+    "++model.spatial_perceiver.dim=16",
+    "++model.spatial_perceiver.dim_head=16",
+    "++model.spatial_perceiver.num_latents=16",
+    "++model.spatial_perceiver.num_latents_2d=16",
+    "++model.spatial_perceiver.position_encoding.num_pos_feats=16",
+)
+
+
+def _offline_timm(reduced: bool) -> Any:
+    """timm's create_model without ImageNet downloads (EdgeTAM's TimmBackbone asks for pretrained weights, which
+    the checkpoint replaces anyway), and with the reduced RepViT for the test model."""
+    import timm
+
+    def create_model(name: str, pretrained: bool = False, **kwargs: Any) -> Any:
+        return timm.create_model(name, pretrained=False, **kwargs, **(TEST_REPVIT if reduced else {}))
+
+    return create_model
+
+
+def build_edgetam_model(
+    variant: str, checkpoint: Path | None, seed: int = 0, object_score_bias: float = RANDOM_OBJECT_SCORE_BIAS
+) -> Any:
+    """EdgeTAM's network built by its own code and config; random weights (seeded) when no checkpoint.
+
+    A checkpoint is loaded strictly (every tensor name and shape), which is how a download is verified."""
+    torch = _require_torch()
+    from sam2.build_sam import build_sam2
+    from sam2.modeling.backbones import timm as timm_backbone
+
+    spec = VARIANTS[variant]
+    overrides = list(_POSTPROCESSING_OVERRIDES) + (list(TEST_OVERRIDES) if spec.reduced else [])
+    timm_backbone.create_model = _offline_timm(spec.reduced)
+    torch.manual_seed(seed)
+    try:
+        model = build_sam2(
+            spec.config,
+            ckpt_path=str(checkpoint) if checkpoint else None,
+            device="cpu",
+            hydra_overrides_extra=overrides,
+            apply_postprocessing=False,
+        )
+    except RuntimeError as exc:
+        raise ModelError(
+            f"{checkpoint}: its weights do not fit EdgeTAM (not EdgeTAM's checkpoint, or damaged): {exc}"
+        ) from exc
+    except (OSError, KeyError, EOFError, ValueError) as exc:
+        raise ModelError(f"{checkpoint}: cannot read as an EdgeTAM checkpoint: {exc}") from exc
+    model.eval()
+    model.requires_grad_(False)
+    if checkpoint is None:
+        model.sam_mask_decoder.pred_obj_score_head.layers[-1].bias.fill_(object_score_bias)
+    return model
+
+
+def _rope_v2_forward(
+    self: Any, q: Any, k: Any, v: Any, num_k_exclude_rope: int = 0, rope_k_repeat: int = -1
+) -> Any:
+    """RoPEAttentionv2.forward as real-valued maths: the key tables, set by the graph wrapper, already hold the
+    per-memory layout (global latents unrotated, grid latents rotated, pointers unrotated)."""
+    return _real_rope_forward(self, q, k, v)
+
+
+class EdgeTamGraphs(_Graphs):
+    """SAM2.1's graph wrappers over an EdgeTAM model, with its perceiver memory and memory attention."""
+
+    def __init__(self, model: Any) -> None:
+        torch = _require_torch()
+        super().__init__(model)
+        perceiver = model.spatial_perceiver
+        self.latents_1d = max(int(perceiver.num_latents), 0)
+        self.latents_2d = max(int(perceiver.num_latents_2d), 0)
+        with torch.no_grad():  # the perceiver's positions depend on shapes only: constant
+            probe = torch.zeros(1, self.mem_dim, self.feat_size, self.feat_size)
+            self.memory_pos = perceiver(probe, probe)[1][0]  # (tokens, mem_dim)
+
+    @property
+    def memory_tokens(self) -> int:
+        return self.latents_1d + self.latents_2d
+
+    def _install_real_rope(self) -> None:
+        from sam2.modeling.sam.transformer import RoPEAttentionv2
+
+        super()._install_real_rope()
+        for module in self.model.memory_attention.modules():
+            if not isinstance(module, RoPEAttentionv2):
+                continue
+            q_cis = module.compute_cis(end_x=self.feat_size, end_y=self.feat_size)
+            module._rope_q = (q_cis.real.float(), q_cis.imag.float())
+            torch = _require_torch()
+            grid = module.freqs_cis_k
+            unrotated = int(self.model.spatial_perceiver.num_latents)
+            width = grid.shape[-1]
+            module._memory_rope = (
+                torch.cat([torch.ones(max(unrotated, 0), width), grid.real.float()]),
+                torch.cat([torch.zeros(max(unrotated, 0), width), grid.imag.float()]),
+            )
+            module.rope_k_repeat = True
+            module.forward = _bind(_rope_v2_forward, module)
+            self._rope_modules.append(module)
+
+    def _memory_rope(self, module: Any) -> tuple[Any, Any]:
+        return getattr(module, "_memory_rope", module._rope_q)
+
+    def _memory_layout(self, memory_feats: Any) -> Any:
+        return memory_feats  # already (memories, tokens, mem_dim)
+
+    def _memory_pos(self) -> Any:
+        return self.memory_pos.unsqueeze(1)  # (tokens, 1, mem_dim)
+
+    def memory_encoder(self) -> Any:
+        _, nn, _ = _torch_modules()
+        encoder = super().memory_encoder()
+        perceiver = self.model.spatial_perceiver
+
+        class PerceiverMemoryEncoder(nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.encoder = encoder
+
+            def forward(
+                self, image_embed: Any, mask_logits: Any, object_score_logits: Any, binarize: Any
+            ) -> Any:
+                features, pos = self.encoder(image_embed, mask_logits, object_score_logits, binarize)
+                return perceiver(features, pos)
+
+        return PerceiverMemoryEncoder()
+
+    def example_inputs(self, name: str) -> tuple[Any, ...]:
+        inputs = super().example_inputs(name)
+        if name != "memory_attention":
+            return inputs
+        torch = _require_torch()
+        gen = torch.Generator().manual_seed(1)
+        return (inputs[0], torch.randn(2, self.memory_tokens, self.mem_dim, generator=gen), *inputs[2:])
+
+
+def _bind(function: Any, module: Any) -> Any:
+    import types
+
+    return types.MethodType(function, module)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The child-process entry `export_onnx.export_bundle` starts for EdgeTAM variants."""
+    parser = argparse.ArgumentParser(prog="python -m roto.engine.export_edgetam")
+    parser.add_argument("--variant", required=True)
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--checkpoint")
+    parser.add_argument("--name")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--overwrite", action="store_true")
+    args = parser.parse_args(argv)
+    request = ExportRequest(
+        variant=args.variant,
+        out_dir=Path(args.out),
+        checkpoint=Path(args.checkpoint) if args.checkpoint else None,
+        name=args.name,
+        seed=args.seed,
+        overwrite=args.overwrite,
+    )
+    try:
+        print(export_bundle(request))
+    except ModelError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
