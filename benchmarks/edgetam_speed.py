@@ -1,0 +1,113 @@
+"""EdgeTAM against SAM2.1-tiny through Roto, and against EdgeTAM's own PyTorch video predictor, in one run.
+
+    .venv/bin/python benchmarks/edgetam_speed.py [--frames 20] [--threads 2] [--no-reference]
+
+Full-size random-weight bundles of both (made once under local/, see common.random_bundle), one object tracked
+over FRAMES frames of the sample clip at 1080p, 2 threads. Each Roto run is a fresh process (`propagation.py one`),
+so its peak RSS is its own; EdgeTAM's PyTorch predictor runs in a child Python whose `sam2` is EdgeTAM's fork
+(roto.engine.edgetam_env), on the same weights. Prints JSON with the issue's two speed targets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import SEED, emit, peak_rss_mib, random_bundle
+
+PROPAGATION = Path(__file__).resolve().parent / "propagation.py"
+
+
+def roto_run(variant: str, frames: int, threads: int) -> dict[str, float]:
+    bundle = random_bundle(variant)
+    out = subprocess.run(
+        [sys.executable, str(PROPAGATION), "one", str(bundle), str(frames), str(threads), "64"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    fps, rss = map(float, out.stdout.split())
+    return {"fps": fps, "peak_rss_mib": rss}
+
+
+def edgetam_pytorch(frames: int, threads: int, folder: Path) -> dict[str, float]:
+    """EdgeTAM's SAM2VideoPredictor (run where `sam2` is EdgeTAM's fork) on random_bundle('edgetam')'s weights."""
+    import cv2
+    import torch
+    from propagation import POINT, LoopedClip
+    from sam2.build_sam import build_sam2_video_predictor
+
+    from roto.engine.bundle import VARIANTS
+    from roto.engine.export_edgetam import build_edgetam_model
+
+    torch.set_num_threads(threads)
+    clip = LoopedClip(frames)
+    for index in range(frames):
+        cv2.imwrite(str(folder / f"{index:05d}.jpg"), clip.read(index)[:, :, ::-1])
+    model = build_edgetam_model("edgetam", None, seed=SEED)
+    predictor = build_sam2_video_predictor(VARIANTS["edgetam"].config, None, device="cpu")
+    predictor.load_state_dict(model.state_dict())
+    predictor.add_all_frames_to_correct_as_cond = True
+    with torch.inference_mode():
+        state = predictor.init_state(video_path=str(folder), offload_video_to_cpu=True)
+        predictor.add_new_points_or_box(state, 0, 1, points=POINT, labels=np.array([1], np.int32))
+        start = time.perf_counter()
+        done = sum(1 for _ in predictor.propagate_in_video(state))
+        elapsed = time.perf_counter() - start
+    return {"fps": done / elapsed, "peak_rss_mib": peak_rss_mib()}
+
+
+def main() -> None:
+    if len(sys.argv) == 4 and sys.argv[1] == "reference":  # the child started below
+        with tempfile.TemporaryDirectory() as folder:
+            result = edgetam_pytorch(int(sys.argv[2]), int(sys.argv[3]), Path(folder))
+        print(result["fps"], result["peak_rss_mib"])
+        return
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--frames", type=int, default=20)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--no-reference", action="store_true", help="skip EdgeTAM's PyTorch predictor")
+    args = parser.parse_args()
+    import os
+
+    result: dict[str, object] = {
+        "benchmark": "edgetam_speed",
+        "input": "1920x1080",
+        "frames": args.frames,
+        "threads": args.threads,
+        "load_average_before": os.getloadavg(),
+        "sam2.1_tiny_roto": roto_run("tiny", args.frames, args.threads),
+        "edgetam_roto": roto_run("edgetam", args.frames, args.threads),
+    }
+    tiny, edgetam = result["sam2.1_tiny_roto"], result["edgetam_roto"]
+    assert isinstance(tiny, dict) and isinstance(edgetam, dict)
+    result["edgetam_vs_tiny_fps"] = edgetam["fps"] / tiny["fps"]  # target: at least 5
+    if not args.no_reference:
+        from roto.engine import edgetam_env
+
+        env = edgetam_env.fork_environment()
+        out = subprocess.run(
+            [sys.executable, __file__, "reference", str(args.frames), str(args.threads)],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        fps, rss = map(float, out.stdout.split()[-2:])
+        result["edgetam_pytorch"] = {"fps": fps, "peak_rss_mib": rss}
+        result["edgetam_roto_vs_pytorch_fps"] = edgetam["fps"] / fps  # target: at least 1.5
+    result["load_average_after"] = os.getloadavg()
+    emit(result)
+
+
+if __name__ == "__main__":
+    main()
