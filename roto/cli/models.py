@@ -16,7 +16,14 @@ def cmd_models_list(args: argparse.Namespace) -> int:
 
     installed = [describe_bundle(p, check=False) for p in installed_bundles()]
     available = [
-        {"name": spec.model_name, "variant": key, "source": "bundle" if spec.bundle_url else "checkpoint"}
+        {
+            "name": spec.model_name,
+            "variant": key,
+            "family": spec.family,
+            "source": "bundle" if spec.bundle_url else "checkpoint",
+            "bundle_mib": spec.bundle_mib,
+            "propagation_fps": spec.propagation_fps,
+        }
         for key, spec in VARIANTS.items()
         if not spec.reduced
     ]
@@ -30,9 +37,21 @@ def cmd_models_list(args: argparse.Namespace) -> int:
     if not installed:
         lines.append("  (none)  install one with: roto models install tiny")
     lines.append("Available to install:")
-    lines.extend(f"  {a['variant']:<10} {a['name']} (from Meta's {a['source']})" for a in available)
+    lines.extend(
+        f"  {a['variant']:<10} {a['name']} (from Meta's {a['source']}){_measured(a)}" for a in available
+    )
     emit(args, {"installed": installed, "available": available}, "\n".join(lines))
     return 0
+
+
+def _measured(available: dict[str, Any]) -> str:
+    """Size and speed measured on the project's machine, where the catalog has them."""
+    parts = []
+    if available["bundle_mib"] is not None:
+        parts.append(f"{available['bundle_mib']:.0f} MiB")
+    if available["propagation_fps"] is not None:
+        parts.append(f"{available['propagation_fps']:.2f} frames/s tracking 1080p on 2 CPU threads")
+    return f": {', '.join(parts)} (measured on a 2-core machine)" if parts else ""
 
 
 def cmd_models_install(args: argparse.Namespace) -> int:

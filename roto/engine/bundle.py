@@ -82,6 +82,10 @@ class VariantSpec:
     bundle_sha256: str | None
     reduced: bool = False
     family: str = SAM2
+    # measured here (models/catalog.json "measured"): the bundle's size and one object's propagation speed at
+    # 1080p on 2 CPU threads; None where not measured
+    bundle_mib: float | None = None
+    propagation_fps: float | None = None
 
     @property
     def image_size(self) -> int:
@@ -111,6 +115,8 @@ def load_catalog(path: Path | None = None) -> dict[str, VariantSpec]:
                 bundle_sha256=entry.get("bundle_sha256"),
                 reduced=bool(entry.get("reduced", False)),
                 family=entry.get("family", SAM2),
+                bundle_mib=entry.get("measured", {}).get("bundle_mib"),
+                propagation_fps=entry.get("measured", {}).get("propagation_fps"),
             )
             for key, entry in data["variants"].items()
         }

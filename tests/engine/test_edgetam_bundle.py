@@ -68,3 +68,29 @@ def test_roto_track_and_segment_use_the_edgetam_bundle(
     _, err = capsys.readouterr()
     assert code == 0, err
     assert (tmp_path / "mask.png").is_file()
+
+
+def test_converting_edgetam_without_its_code_says_how_to_install_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("ROTO_EDGETAM_PATH", str(tmp_path / "nowhere"))
+    code = main(
+        ["models", "export", "--variant", "edgetam-test", "--random-weights", "--out", str(tmp_path / "out")]
+    )
+    _, err = capsys.readouterr()
+    assert code != 0
+    assert f"{tmp_path / 'nowhere'}: EdgeTAM's model code is not installed there" in err
+    assert "setup-env.sh convert" in err and "edgetam-dimos==1.0.1" in err
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_models_list_offers_edgetam_with_its_measured_size_and_speed(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["models", "list", "--json"]) == 0
+    available = {a["variant"]: a for a in json.loads(capsys.readouterr().out)["available"]}
+    assert available["edgetam"]["family"] == "edgetam" and available["tiny"]["family"] == "sam2.1"
+    for variant in ("edgetam", "tiny"):
+        assert available[variant]["bundle_mib"] > 0 and available[variant]["propagation_fps"] > 0
+    assert main(["models", "list"]) == 0
+    assert "edgetam    edgetam (from Meta's checkpoint): 92 MiB, 0.70 frames/s" in capsys.readouterr().out
