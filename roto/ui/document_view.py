@@ -43,8 +43,11 @@ class DocumentView:
         self.editor, self.state = editor, editor.state
         self.canvas, self.timeline, self.objects, self.loader = canvas, timeline, objects, loader
         self.composer, self.refiner = composer, refiner
-        self._request: ViewRequest | None = None  # the latest view asked of the composer
-        self.composing = False  # that view is not on the canvas yet
+        # Views asked of the composer and not shown yet, oldest first. The composer works in this order (skipping
+        # those replaced while they waited), so every result that comes back is shown: during playback that is
+        # slower than composing, the canvas then follows a few frames late instead of freezing.
+        self._posted: list[ViewRequest] = []
+        self.composing = False  # the latest view is not on the canvas yet
         self._on_document_changed = on_document_changed  # the window's title and actions
         self.marks: ShotMarks | None = None
         self._unsubscribe = lambda: None
@@ -74,6 +77,7 @@ class DocumentView:
         self._unsubscribe = lambda: None
         self.loader.set_source(doc.media if doc is not None else None)
         self._refined.clear()
+        self._posted.clear()  # views of the previous document are not shown over this one
         self.marks = None if doc is None else ShotMarks(doc.shot)
         if doc is None:
             return
@@ -171,13 +175,14 @@ class DocumentView:
             return
         frame = doc.shot.first_frame + shown
         viewport = self.canvas.visible_viewport()
-        self._request = view_request(
+        request = view_request(
             doc.project, doc.shot, frame, view, self.state.object_id, self._rgb, viewport, self._refined
         )
         for job in self._refined.take_jobs():
             self.refiner.request(job)
+        self._posted.append(request)
         self.composing = True
-        self.composer.compose(self._request)
+        self.composer.compose(request)
         self.show_prompts()
 
     def _on_refined(self, job: RefineJob, alpha: np.ndarray) -> None:
@@ -188,10 +193,13 @@ class DocumentView:
             self.refresh_frame()
 
     def _on_composed(self, request: ViewRequest, prepared: PreparedView) -> None:
-        """Show a composed view unless a newer one was asked for meanwhile (it is on its way)."""
-        if request is self._request:
-            self.canvas.show_view(prepared)
-            self.composing = False
+        """Show a composed view unless a later one is already on the canvas (or it belongs to another document)."""
+        position = next((i for i, posted in enumerate(self._posted) if posted is request), None)
+        if position is None:
+            return
+        del self._posted[: position + 1]  # it and the views it overtook, replaced while they waited
+        self.canvas.show_view(prepared)
+        self.composing = bool(self._posted)
 
     def show_prompts(self) -> None:
         target, session = self.state.target, self.editor.prompts

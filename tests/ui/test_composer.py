@@ -55,6 +55,29 @@ def test_the_latest_view_wins_and_late_results_are_dropped(
     assert layer.picture.pixmap().isNull() and not window.view.composing  # dropped: the outlines stay
 
 
+def test_a_view_finished_after_a_newer_one_was_asked_for_is_still_shown(
+    qtbot, window: MainWindow, small_clip: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """Playback slower than composing: each result is shown in turn (the canvas follows late, never freezes)."""
+    open_and_show(qtbot, window, small_clip)
+    paint(qtbot, window)
+    shown_view(window)
+    gate = threading.Event()
+    window.composer.queue.put("busy", lambda: gate.wait(10))
+    window.menu_actions["view_matte"].trigger()
+    window.menu_actions["view_outlines"].trigger()
+    matte, outlines = window.view._posted
+    assert matte.options.mode == ViewMode.MATTE and outlines.options.mode == ViewMode.OUTLINES
+    layer = window.canvas.view_layer
+    window.view._on_composed(matte, PreparedView.of(matte.compose()))  # it was composing when outlines came
+    assert not layer.picture.pixmap().isNull() and window.view.composing  # shown; outlines still to come
+    gate.set()
+    shown_view(window)
+    assert layer.picture.pixmap().isNull() and len(layer.outlines) == 1
+    window.view._on_composed(matte, PreparedView.of(matte.compose()))  # overtaken: never shown again
+    assert layer.picture.pixmap().isNull()
+
+
 def test_the_canvas_shows_the_full_composition_reduced_to_its_size(
     qtbot, window: MainWindow, small_clip: Path
 ) -> None:  # type: ignore[no-untyped-def]
