@@ -10,6 +10,8 @@ in fp32 between inserted casts, so an fp16 bundle is correct but not fast on a C
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import shutil
 import tempfile
@@ -47,7 +49,7 @@ def derive_bundle(bundle: Bundle, dest: Path, precision: str, rewrite: GraphRewr
             target = staging / entry["file"]
             rewrite(graph, bundle.path / entry["file"], target)
             files[entry["file"]] = {"sha256": sha256_file(target), "size": target.stat().st_size}
-        manifest.update(name=dest.name, precision=precision, files=files)
+        manifest.update(name=dest.name, precision=precision, files=files, derived_from=source_digest(bundle))
         write_manifest(staging / MANIFEST_NAME, manifest)
         problems = verify_bundle(staging)
         if problems:
@@ -58,6 +60,17 @@ def derive_bundle(bundle: Bundle, dest: Path, precision: str, rewrite: GraphRewr
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return load_bundle(dest)
+
+
+def source_digest(bundle: Bundle) -> str:
+    """Identifies the exact files a variant was made from: a variant of a bundle since reinstalled or converted
+    again (same name, other weights) must not be used in its place."""
+    files = {name: entry["sha256"] for name, entry in bundle.manifest["files"].items()}
+    return hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()
+
+
+def made_from(variant: Bundle, source: Bundle) -> bool:
+    return variant.manifest.get("derived_from") == source_digest(source)
 
 
 def precision_of(bundle: Bundle) -> str:
@@ -84,10 +97,20 @@ def runtime_bundle(bundle: Bundle, options: RuntimeOptions) -> Bundle:
     if not options.gpu_offered() or not (sibling / MANIFEST_NAME).is_file():
         return bundle
     try:
-        return load_bundle(sibling)
+        fp16 = load_bundle(sibling)
     except ModelError as exc:
         log.warning("not using the fp16 bundle %s: %s", sibling, exc)
         return bundle
+    if not made_from(fp16, bundle):
+        log.warning(
+            "not using the fp16 bundle %s: it was made from another version of %s; convert again with "
+            "`roto models convert %s --precision fp16`",
+            sibling,
+            bundle.path,
+            bundle.name,
+        )
+        return bundle
+    return fp16
 
 
 def fp16_bundle(bundle: Bundle, dest: Path | None = None) -> Bundle:
@@ -100,7 +123,9 @@ def fp16_bundle(bundle: Bundle, dest: Path | None = None) -> Bundle:
         )
     dest = dest or fp16_sibling_path(bundle)
     if (dest / MANIFEST_NAME).is_file() and not verify_bundle(dest):
-        return load_bundle(dest)
+        existing = load_bundle(dest)
+        if made_from(existing, bundle):
+            return existing
     try:
         import onnx
         from onnxruntime.transformers.float16 import DEFAULT_OP_BLOCK_LIST, convert_float_to_float16

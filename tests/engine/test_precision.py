@@ -16,7 +16,7 @@ import onnx
 import pytest
 
 from roto.engine import session as ort_sessions
-from roto.engine.bundle import load_bundle, verify_bundle, write_manifest
+from roto.engine.bundle import load_bundle, sha256_file, verify_bundle, write_manifest
 from roto.engine.precision import FP32_OPS, fp16_bundle, measure_agreement, runtime_bundle
 from roto.engine.session import RuntimeOptions
 from roto.errors import ModelError
@@ -99,6 +99,32 @@ def test_auto_takes_the_installed_fp16_sibling_on_a_gpu_only(
     assert runtime_bundle(fp32, RuntimeOptions(precision="fp32")) is fp32
     monkeypatch.setenv("ROTO_PRECISION", "fp32")
     assert runtime_bundle(fp32, auto) is fp32
+
+
+def test_an_fp16_sibling_of_a_replaced_bundle_is_not_used(
+    source: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`roto models install --overwrite` replaces NAME but leaves NAME-fp16: its old weights must not run."""
+    old = fp16_bundle(load_bundle(source))
+    decoder = source / "prompt_decoder.onnx"
+    model = onnx.load(str(decoder))
+    model.doc_string = "reinstalled"  # other bytes, as other weights would be
+    onnx.save(model, str(decoder))
+    manifest = json.loads((source / "manifest.json").read_text())
+    manifest["files"]["prompt_decoder.onnx"] = {
+        "sha256": sha256_file(decoder),
+        "size": decoder.stat().st_size,
+    }
+    write_manifest(source / "manifest.json", manifest)
+    replaced = load_bundle(source)
+    offered = ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    monkeypatch.setattr(ort_sessions, "available_providers", lambda: offered)
+    assert runtime_bundle(replaced, RuntimeOptions()) is replaced  # auto: the stale sibling is passed over
+    again = fp16_bundle(replaced)  # an explicit fp16 converts again over it
+    assert again.manifest["derived_from"] != old.manifest["derived_from"]
+    assert (
+        runtime_bundle(replaced, RuntimeOptions()).manifest["derived_from"] == again.manifest["derived_from"]
+    )
 
 
 def test_explicit_fp16_converts_and_reports_it(source: Path) -> None:
