@@ -31,7 +31,9 @@ INSTALL_HINT = (
 def fork_dir() -> Path:
     """The folder holding EdgeTAM's `sam2` package: $ROTO_EDGETAM_PATH, else `edgetam` in this environment."""
     override = os.environ.get(FORK_DIR_ENV)
-    return Path(override) if override else Path(sys.prefix) / "edgetam"
+    return (
+        Path(override) if override else Path(sys.prefix) / "edgetam"
+    ).resolve()  # compared with module paths
 
 
 def fork_available() -> bool:
@@ -45,7 +47,11 @@ def fork_loaded() -> bool:
         spec = importlib.util.find_spec("sam2")
     except (ImportError, ValueError):
         return False
-    return spec is not None and spec.origin is not None and Path(spec.origin).parent.parent == fork_dir()
+    return (
+        spec is not None
+        and spec.origin is not None
+        and Path(spec.origin).resolve().parent.parent == fork_dir()
+    )
 
 
 def fork_environment() -> dict[str, str]:
