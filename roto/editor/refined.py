@@ -77,7 +77,7 @@ class RefinedMattes:
         window = range(max(0, index - radius), min(shot.frame_count, index + radius + 1))
         entries = {i: obj.masks.get(first + i) for i in window}
         digests = tuple(None if entry is None else entry.digest for entry in entries.values())
-        key = (shot.id, obj.id, frame, digests, obj.matte)
+        key = (shot.id, obj.id, frame, digests, obj.matte)  # _frame_of reads it
         alpha = self._alphas.get(key)
         if alpha is not None:
             self._alphas.move_to_end(key)
@@ -112,9 +112,14 @@ class RefinedMattes:
             return
         self._alphas[job.key] = alpha
         self._bytes += alpha.nbytes
-        while self._bytes > self.max_bytes and len(self._alphas) > 1:
-            _, dropped = self._alphas.popitem(last=False)
-            self._bytes -= dropped.nbytes
+        # Least recently used out, but never a matte of the frame just refined: with more objects on it than the
+        # bound holds, each result would push out another's, which would be asked for again, without end.
+        frame = _frame_of(job.key)
+        while self._bytes > self.max_bytes:
+            victim = next((key for key in self._alphas if _frame_of(key) != frame), None)
+            if victim is None:
+                break
+            self._bytes -= self._alphas.pop(victim).nbytes
 
     def clear(self) -> None:
         self._generation += 1
@@ -122,3 +127,9 @@ class RefinedMattes:
         self._bytes = 0
         self._wanted.clear()
         self._asked.clear()
+
+
+def _frame_of(key: Hashable) -> tuple[str, int]:
+    """The shot and frame of a RefinedMattes key."""
+    assert isinstance(key, tuple)
+    return key[0], key[2]

@@ -119,3 +119,27 @@ def test_fast_mode_and_frames_without_a_mask_are_not_deferred(stack: UndoStack) 
     stack.push(UpdateObject("s", 1, matte=QUALITY))
     assert frame_layers(stack.project, stack.project.shot("s"), 99, picture=rgb, refined=refined) == []
     assert refined.take_jobs() == []
+
+
+def test_more_refined_objects_on_a_frame_than_the_bound_holds_are_all_kept(stack: UndoStack) -> None:
+    """Each result pushing out another object's matte on the same frame would make the preview ask forever."""
+    project = stack.project
+    stack.push(AddObject("s", "b", (0, 255, 0)))
+    stack.push(SetMask("s", 2, 102, rect(5, 20)))
+    stack.push(UpdateObject("s", 2, matte=QUALITY))
+    rgb = picture()
+    refined = RefinedMattes(max_bytes=SHAPE[0] * SHAPE[1] * 4)  # room for one float32 matte
+    frame_layers(project, project.shot("s"), 102, picture=rgb, refined=refined)
+    jobs = refined.take_jobs()
+    assert len(jobs) == 2
+    for job in jobs:
+        refined.put(job, job.run())
+    frame_layers(project, project.shot("s"), 102, picture=rgb, refined=refined)
+    assert refined.take_jobs() == []  # both answered from the results: nothing asked again
+    frame_layers(project, project.shot("s"), 103, picture=rgb, refined=refined)
+    (other,) = refined.take_jobs()
+    refined.put(other, other.run())  # another frame: the old frame's mattes make room
+    frame_layers(project, project.shot("s"), 103, picture=rgb, refined=refined)
+    assert refined.take_jobs() == []
+    frame_layers(project, project.shot("s"), 102, picture=rgb, refined=refined)
+    assert len(refined.take_jobs()) == 2
