@@ -18,7 +18,7 @@ from roto.engine import session as ort_sessions
 from roto.engine.bundle import Bundle
 from roto.engine.device import BoundGraph
 from roto.engine.embeddings import EmbeddingCache, EmbeddingKey, FrameEmbedding
-from roto.engine.precision import runtime_bundle
+from roto.engine.precision import precision_of, runtime_bundle
 from roto.engine.predictor import ImageEncoder, Prediction, PromptDecoder, decode_prompts
 from roto.engine.propagator import FrameReader, VideoPropagator
 from roto.engine.seal import check_integrity
@@ -63,7 +63,7 @@ class Sam2Graphs:
         self.bundle = bundle
         self.settings: Sam2Settings = bundle.settings
         self.report = SessionReport(provider="", requested=self.options.provider)
-        self.report.precision = str(bundle.manifest.get("precision") or "fp32")
+        self.report.precision = precision_of(bundle)
         check_integrity(bundle)  # a damaged or swapped graph must not run (cheap once sealed)
         # big activations: ORT's arena would keep their peak for the whole session (see create_session)
         self.encoder = ImageEncoder(

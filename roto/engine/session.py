@@ -9,6 +9,7 @@ is rebuilt on the next one and the reason is logged and kept for `roto doctor` a
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import logging
 import os
@@ -122,6 +123,7 @@ def short_name(provider: str) -> str:
     return {_TRT: "TensorRT"}.get(provider, provider.removesuffix("ExecutionProvider"))
 
 
+@functools.cache  # asked by every session built and by gpu_offered: the answer cannot change within a process
 def tensorrt_missing() -> str | None:
     """None when TensorRT's runtime library loads in this process, else why it does not.
 
