@@ -158,7 +158,6 @@ class ImageEncoder:
         pre = preprocess_session(s.image_size, s.pixel_mean, s.pixel_std, threads, gpu)
         self.preprocess = BoundGraph(pre, graph.keep_on_device)
         self.model_key = bundle.model_key()
-        self.threads = threads
         self.runs = 0  # encoder runs so far (cache hits excluded): for tests and benchmarks
         self._lock = threading.Lock()  # one encode at a time: ORT already uses every core
 
