@@ -19,12 +19,17 @@ SEED = 0
 def random_bundle(variant: str) -> Path:
     """The random-weight bundle of `variant`, made under local/ (which git ignores) once per version of the exporter.
 
-    The folder name carries a hash of the exporter's source, so a benchmark never times graphs made by older code.
+    The folder name carries a hash of the exporter's source (EdgeTAM's converter too, for its variants), so a
+    benchmark never times graphs made by older code.
     """
-    from roto.engine import export_onnx
+    from roto.engine import export_edgetam, export_onnx
+    from roto.engine.bundle import EDGETAM, VARIANTS
     from roto.engine.export_onnx import ExportRequest, export_bundle
 
-    exporter = hashlib.sha256(Path(export_onnx.__file__).read_bytes()).hexdigest()[:10]
+    sources = [export_onnx.__file__] + (
+        [export_edgetam.__file__] if VARIANTS[variant].family == EDGETAM else []
+    )
+    exporter = hashlib.sha256(b"".join(Path(source).read_bytes() for source in sources)).hexdigest()[:10]
     folder = LOCAL_BUNDLES / f"sam2.1-{variant}-random-seed{SEED}-{exporter}"
     if not (folder / "manifest.json").is_file():
         for stale in LOCAL_BUNDLES.glob(f"sam2.1-{variant}-random-seed{SEED}*"):

@@ -127,6 +127,11 @@ class EdgeTamGraphs(_Graphs):
             probe = torch.zeros(1, self.mem_dim, self.feat_size, self.feat_size)
             self.memory_pos = perceiver(probe, probe)[1][0]  # (tokens, mem_dim)
 
+    def _install_cheaper_attention(self) -> None:
+        """SAM2.1's decoder rewrites, and RepViT re-parameterised for inference (see `_reparameterise`)."""
+        super()._install_cheaper_attention()
+        _reparameterise(self.model.image_encoder.trunk.body)
+
     @property
     def memory_tokens(self) -> int:
         return self.latents_1d + self.latents_2d
@@ -186,6 +191,18 @@ class EdgeTamGraphs(_Graphs):
         torch = _require_torch()
         gen = torch.Generator().manual_seed(1)
         return (inputs[0], torch.randn(2, self.memory_tokens, self.mem_dim, generator=gen), *inputs[2:])
+
+
+def _reparameterise(net: Any) -> None:
+    """RepViT's inference form, made by timm's own `fuse()` methods: each RepVggDw token mixer's three branches
+    (3x3 depthwise conv, 1x1 depthwise conv, identity) and its BatchNorm become one 3x3 depthwise conv, and every
+    conv+BatchNorm pair one conv. The same function of the input up to float rounding, with a third fewer convs and
+    none of the branch sums: the encoder is most of an EdgeTAM frame's time on a CPU."""
+    for name, child in net.named_children():
+        if hasattr(child, "fuse"):
+            child = child.fuse()
+            setattr(net, name, child)
+        _reparameterise(child)
 
 
 def _bind(function: Any, module: Any) -> Any:
