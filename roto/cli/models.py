@@ -109,16 +109,7 @@ def cmd_models_export(args: argparse.Namespace) -> int:
         raise RotoError(
             "give --checkpoint FILE (Meta's .pt), or --random-weights for a test/benchmark bundle"
         )
-    out = export_bundle(
-        ExportRequest(
-            variant=args.variant,
-            out_dir=Path(args.out),
-            checkpoint=Path(args.checkpoint) if args.checkpoint else None,
-            name=args.name,
-            seed=args.seed,
-            overwrite=args.overwrite,
-        )
-    )
+    out = export_bundle(ExportRequest.from_args(args))
     emit(args, {"bundle": str(out)}, f"wrote bundle {out}")
     return 0
 

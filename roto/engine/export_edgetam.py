@@ -221,16 +221,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--overwrite", action="store_true")
     args = parser.parse_args(argv)
-    request = ExportRequest(
-        variant=args.variant,
-        out_dir=Path(args.out),
-        checkpoint=Path(args.checkpoint) if args.checkpoint else None,
-        name=args.name,
-        seed=args.seed,
-        overwrite=args.overwrite,
-    )
     try:
-        print(export_bundle(request))
+        print(export_bundle(ExportRequest.from_args(args)))
     except ModelError as exc:
         print(exc, file=sys.stderr)
         return 2

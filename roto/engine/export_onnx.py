@@ -19,6 +19,7 @@ small test bundle committed under tests/: identical graph structure and input/ou
 
 from __future__ import annotations
 
+import argparse
 import functools
 import logging
 import types
@@ -111,6 +112,18 @@ class ExportRequest:
     name: str | None = None
     seed: int = 0
     overwrite: bool = False
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> ExportRequest:
+        """From parsed options named as `roto models export` names them (also the EdgeTAM converter's child)."""
+        return cls(
+            variant=args.variant,
+            out_dir=Path(args.out),
+            checkpoint=Path(args.checkpoint) if args.checkpoint else None,
+            name=args.name,
+            seed=args.seed,
+            overwrite=args.overwrite,
+        )
 
 
 # Untrained, the object-presence head scores every frame slightly below zero, so a random model "loses" every
