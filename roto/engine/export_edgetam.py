@@ -27,6 +27,7 @@ from roto.engine.export_onnx import (
     _require_torch,
     _torch_modules,
     export_bundle,
+    load_with_meta_code,
 )
 from roto.errors import ModelError
 
@@ -77,33 +78,21 @@ def build_edgetam_model(
     """EdgeTAM's network built by its own code and config; random weights (seeded) when no checkpoint.
 
     A checkpoint is loaded strictly (every tensor name and shape), which is how a download is verified."""
-    torch = _require_torch()
-    from sam2.build_sam import build_sam2
     from sam2.modeling.backbones import timm as timm_backbone
 
     spec = VARIANTS[variant]
     overrides = list(_POSTPROCESSING_OVERRIDES) + (list(TEST_OVERRIDES) if spec.reduced else [])
     timm_backbone.create_model = _offline_timm(spec.reduced)
-    torch.manual_seed(seed)
-    try:
-        model = build_sam2(
-            spec.config,
-            ckpt_path=str(checkpoint) if checkpoint else None,
-            device="cpu",
-            hydra_overrides_extra=overrides,
-            apply_postprocessing=False,
-        )
-    except RuntimeError as exc:
-        raise ModelError(
-            f"{checkpoint}: its weights do not fit EdgeTAM (not EdgeTAM's checkpoint, or damaged): {exc}"
-        ) from exc
-    except (OSError, KeyError, EOFError, ValueError) as exc:
-        raise ModelError(f"{checkpoint}: cannot read as an EdgeTAM checkpoint: {exc}") from exc
-    model.eval()
-    model.requires_grad_(False)
-    if checkpoint is None:
-        model.sam_mask_decoder.pred_obj_score_head.layers[-1].bias.fill_(object_score_bias)
-    return model
+    return load_with_meta_code(
+        spec.config,
+        checkpoint,
+        seed,
+        object_score_bias,
+        overrides,
+        misfit="its weights do not fit EdgeTAM (not EdgeTAM's checkpoint, or damaged)",
+        read_as="an EdgeTAM checkpoint",
+        apply_postprocessing=False,
+    )
 
 
 def _rope_v2_forward(

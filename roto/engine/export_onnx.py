@@ -136,9 +136,6 @@ def build_sam2_model(
     variant: str, checkpoint: Path | None, seed: int = 0, object_score_bias: float = RANDOM_OBJECT_SCORE_BIAS
 ) -> Any:
     """Build Meta's SAM2 network for `variant` with Meta's code; random weights (seeded) when no checkpoint."""
-    torch = _require_torch()
-    from sam2.build_sam import build_sam2
-
     if variant not in VARIANTS:
         raise ModelError(f"unknown SAM2 variant {variant!r}; choose one of {', '.join(VARIANTS)}")
     spec = VARIANTS[variant]
@@ -149,20 +146,47 @@ def build_sam2_model(
     overrides = list(_POSTPROCESSING_OVERRIDES)
     if spec.reduced:
         overrides += TEST_OVERRIDES
+    return load_with_meta_code(
+        spec.config,
+        checkpoint,
+        seed,
+        object_score_bias,
+        overrides,
+        misfit=f"its weights do not fit SAM2.1 {variant} (wrong variant or not a SAM2.1 checkpoint)",
+        read_as="a SAM2 checkpoint",
+    )
+
+
+def load_with_meta_code(
+    config: str,
+    checkpoint: Path | None,
+    seed: int,
+    object_score_bias: float,
+    overrides: list[str],
+    misfit: str,
+    read_as: str,
+    **build_options: Any,
+) -> Any:
+    """The network from `config` by whichever `sam2` package is importable (Meta's, or EdgeTAM's fork in its
+    child Python), in inference mode; a checkpoint is loaded strictly, which is how a download is verified.
+
+    Errors name the checkpoint: `misfit` says why its tensors do not fit, `read_as` what it cannot be read as."""
+    torch = _require_torch()
+    from sam2.build_sam import build_sam2
+
     torch.manual_seed(seed)
     try:
         model = build_sam2(
-            spec.config,
+            config,
             ckpt_path=str(checkpoint) if checkpoint else None,
             device="cpu",
             hydra_overrides_extra=overrides,
+            **build_options,
         )
     except RuntimeError as exc:
-        raise ModelError(
-            f"{checkpoint}: its weights do not fit SAM2.1 {variant} (wrong variant or not a SAM2.1 checkpoint): {exc}"
-        ) from exc
+        raise ModelError(f"{checkpoint}: {misfit}: {exc}") from exc
     except (OSError, KeyError, EOFError, ValueError) as exc:
-        raise ModelError(f"{checkpoint}: cannot read as a SAM2 checkpoint: {exc}") from exc
+        raise ModelError(f"{checkpoint}: cannot read as {read_as}: {exc}") from exc
     model.eval()
     model.requires_grad_(False)
     if checkpoint is None:
