@@ -11,6 +11,7 @@ is the fork. This module has no torch dependency: it only finds the folder and s
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import subprocess
 import sys
@@ -21,6 +22,7 @@ from roto.errors import ModelError
 FORK_REQUIREMENT = "edgetam-dimos==1.0.1"
 FORK_DIR_ENV = "ROTO_EDGETAM_PATH"
 _CHILD_MARK = "ROTO_EDGETAM_CHILD"  # set in the children: a child never starts another
+_ERROR_KEY = "roto_error"
 INSTALL_HINT = (
     "EdgeTAM's converter needs its model code beside Meta's sam2: in a checkout run "
     "`bash scripts/setup-env.sh convert`, or `pip install timm && pip install --no-deps --target "
@@ -79,8 +81,24 @@ def run_in_fork(module: str, args: list[str], timeout: float | None = None) -> s
     except subprocess.TimeoutExpired as exc:
         raise ModelError(f"{module} (EdgeTAM) did not finish within {timeout} s") from exc
     if done.returncode != 0:
-        lines = [line for line in done.stderr.splitlines() if line.strip()]
         raise ModelError(
-            lines[-1] if lines else f"{module} (EdgeTAM) failed with exit code {done.returncode}"
+            _error_from_child(done.stderr) or f"{module} (EdgeTAM) failed with exit code {done.returncode}"
         )
     return done.stdout
+
+
+def child_error(exc: Exception) -> str:
+    """The line a child writes last on stderr for an error it can explain: one JSON line, so a message of several
+    lines (a strict load lists every tensor) reaches the user whole, file name first."""
+    return json.dumps({_ERROR_KEY: str(exc)})
+
+
+def _error_from_child(stderr: str) -> str | None:
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    if not lines:
+        return None
+    try:
+        message = json.loads(lines[-1])[_ERROR_KEY]
+    except (ValueError, TypeError, KeyError):
+        return lines[-1]  # a crash: its last line (the exception) is the best the child left
+    return str(message)

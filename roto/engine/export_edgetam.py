@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from roto.engine import edgetam_env
 from roto.engine.bundle import VARIANTS
 from roto.engine.export_onnx import (
     _POSTPROCESSING_OVERRIDES,
@@ -213,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         print(export_bundle(ExportRequest.from_args(args)))
     except ModelError as exc:
-        print(exc, file=sys.stderr)
+        print(edgetam_env.child_error(exc), file=sys.stderr)
         return 2
     return 0
 

@@ -748,7 +748,6 @@ def export_bundle(request: ExportRequest, model: Any = None) -> Path:
     out = request.out_dir
     if out.exists() and any(out.iterdir()) and not request.overwrite:
         raise ModelError(f"{out}: folder exists and is not empty (pass --overwrite to replace it)")
-    out.mkdir(parents=True, exist_ok=True)
 
     from roto.engine.export_edgetam import EdgeTamGraphs, build_edgetam_model
 
@@ -758,6 +757,7 @@ def export_bundle(request: ExportRequest, model: Any = None) -> Path:
     else:
         model = model or build_sam2_model(request.variant, request.checkpoint, seed=request.seed)
         graphs = _Graphs(model)
+    out.mkdir(parents=True, exist_ok=True)  # only once the checkpoint has loaded: a bad one leaves no folder
     files: dict[str, dict[str, Any]] = {}
     graph_entries: dict[str, dict[str, Any]] = {}
     for name in GRAPH_NAMES:

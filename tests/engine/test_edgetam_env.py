@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from roto.engine import edgetam_env
+from roto.errors import ModelError
 
 
 def test_a_relative_fork_folder_is_recognised_in_the_child(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -23,3 +24,19 @@ def test_a_relative_fork_folder_is_recognised_in_the_child(monkeypatch: pytest.M
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "True"
     assert not edgetam_env.fork_loaded()  # this process's sam2 is Meta's
+
+
+def test_a_checkpoint_that_does_not_fit_is_named_in_the_whole_error(tmp_path: Path) -> None:
+    """The child's error used to reach the user as its last line only: a tensor name, without the file."""
+    if not edgetam_env.fork_available():
+        pytest.skip("EdgeTAM's code is not installed (scripts/setup-env.sh test installs it)")
+    torch = pytest.importorskip("torch")
+    checkpoint = tmp_path / "not-edgetam.pt"
+    torch.save({"model": {"stray": torch.zeros(2)}}, checkpoint)
+    args = ["--variant", "edgetam-test", "--checkpoint", str(checkpoint), "--out", str(tmp_path / "bundle")]
+    with pytest.raises(ModelError) as caught:
+        edgetam_env.run_in_fork("roto.engine.export_edgetam", args)
+    message = str(caught.value)
+    assert message.startswith(f"{checkpoint}: its weights do not fit EdgeTAM")
+    assert '"stray"' in message and "Missing key(s)" in message
+    assert not (tmp_path / "bundle").exists()
