@@ -1,9 +1,10 @@
 """Masks as COCO run-length encoding (RLE) blobs: the bytes a project stores for one mask.
 
 COCO RLE is what SAM2's own data set (SA-V) ships, it is 2-3x smaller than a 1-bit PNG for the smooth masks
-rotoscoping produces, and it encodes fast enough that unsaved masks can be kept compressed in memory. Its C
-decoder (pycocotools) trusts its input and writes out of bounds on a hostile counts string, so every blob is
-validated here, in numpy, before pycocotools sees it.
+rotoscoping produces, and it encodes fast enough that unsaved masks can be kept compressed in memory. Blobs are the
+bytes pycocotools writes and reads (tested against it), but made and read here with OpenCV and numpy: pycocotools'
+loops hold the interpreter lock for a whole mask, which stalled the editor's window, and its decoder trusts its
+input (it writes out of bounds on a hostile counts string), where every blob is validated here.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
-from pycocotools import mask as coco_mask
 
 from roto.errors import ProjectError
 
@@ -29,19 +29,56 @@ _MAX_DIGITS = 7
 
 
 def encode_mask(mask: np.ndarray) -> bytes:
-    """Encode a bool HxW mask as a COCO RLE JSON blob (``{"size": [h, w], "counts": "..."}``)."""
+    """Encode a bool HxW mask as a COCO RLE JSON blob (``{"size": [h, w], "counts": "..."}``).
+
+    The same bytes as pycocotools' ``encode`` (tested), made by OpenCV and numpy calls that let other threads run:
+    pycocotools' loop holds the interpreter for a whole 4K mask (tens of milliseconds under load), and with it the
+    editor's window while a propagation's masks are encoded on the engine thread.
+    """
     if mask.ndim != 2 or mask.dtype != np.bool_:
         raise ProjectError(f"a mask must be a 2-D bool array, got shape {mask.shape} and dtype {mask.dtype}")
-    rle = coco_mask.encode(_fortran_bytes(mask))
     size = [int(mask.shape[0]), int(mask.shape[1])]
-    return json.dumps({"size": size, "counts": rle["counts"].decode("ascii")}, separators=(",", ":")).encode()
+    counts = _counts_string(_run_lengths(mask))
+    return json.dumps({"size": size, "counts": counts}, separators=(",", ":")).encode()
 
 
-def _fortran_bytes(mask: np.ndarray) -> np.ndarray:
-    """The bool mask as column-major uint8, as pycocotools reads it: transposed by OpenCV, which is twice as fast as
-    numpy's strided copy on a 4K mask and lets other threads run meanwhile (numpy's copy holds the interpreter: the
-    editor's window stalled while a propagated frame's masks were encoded)."""
-    return cv2.transpose(np.ascontiguousarray(mask).view(np.uint8)).T
+def _run_lengths(mask: np.ndarray) -> np.ndarray:
+    """The mask's runs in column-major order, a run of zeros first (0 when the first pixel is set), as int64.
+
+    The column-major copy and the run boundaries come from OpenCV (a transpose, a comparison of each pixel with the
+    one before, the positions of the differences), which releases the interpreter lock; numpy then works on one
+    number per run.
+    """
+    pixels = mask.size
+    if pixels == 0:
+        return np.zeros(1, np.int64)
+    flat = cv2.transpose(np.ascontiguousarray(mask).view(np.uint8)).reshape(1, pixels)
+    changes = cv2.findNonZero(cv2.compare(flat[:, 1:], flat[:, :-1], cv2.CMP_NE)) if pixels > 1 else None
+    ends = np.empty(0, np.int64) if changes is None else changes.reshape(-1, 2)[:, 0].astype(np.int64) + 1
+    runs = np.diff(np.concatenate(([0], ends, [pixels])))
+    return np.concatenate(([0], runs)) if flat[0, 0] else runs
+
+
+def _counts_string(runs: np.ndarray) -> str:
+    """COCO's compressed counts (pycocotools' ``rleToString``), for all runs at once.
+
+    From the fourth on, a run is stored as the difference to the run two places before; each value is written as
+    little-endian 6-bit digits (char - 48) of five bits each, bit 0x20 meaning "more digits follow", until the rest
+    is the sign extension of the last digit's bit 0x10. ``_parse_counts`` reads the same format.
+    """
+    values = runs.astype(np.int64)
+    values[3:] -= runs[1:-2]
+    digits = np.empty((values.size, _MAX_DIGITS), np.uint8)
+    more = np.empty((values.size, _MAX_DIGITS), np.bool_)
+    rest = values
+    for place in range(_MAX_DIGITS):
+        low = rest & 0x1F
+        rest = rest >> 5
+        more[:, place] = np.where(low & 0x10, rest != -1, rest != 0)
+        digits[:, place] = low + np.where(more[:, place], 0x20 + 48, 48)
+    written = np.ones_like(more)
+    written[:, 1:] = more[:, :-1]  # a digit is written when the one before said "more"
+    return digits[written].tobytes().decode("ascii")
 
 
 def blob_digest(blob: bytes) -> str:
@@ -105,15 +142,15 @@ def decode_mask(blob: bytes, expected_shape: tuple[int, int], source: str) -> np
         )
     if not isinstance(counts, str) or not counts.isascii():
         raise ProjectError(f"{source}: mask 'counts' must be an ASCII string")
-    _check_counts(counts.encode("ascii"), height * width, source)
-    decoded = coco_mask.decode({"size": [height, width], "counts": counts.encode("ascii")})
-    return cv2.transpose(np.ascontiguousarray(decoded.T, dtype=np.uint8)).view(
-        np.bool_
-    )  # C order, as _fortran_bytes
+    runs = _parse_counts(counts.encode("ascii"), height * width, source)
+    # Runs alternate zeros and ones, column by column; numpy repeats them and OpenCV turns the columns into rows,
+    # both letting other threads run (pycocotools' decoder held the interpreter for the whole 4K mask).
+    column_major = np.repeat((np.arange(runs.size) & 1).astype(np.uint8), runs)
+    return cv2.transpose(column_major.reshape(width, height)).view(np.bool_)
 
 
-def _check_counts(counts: bytes, pixels: int, source: str) -> None:
-    """Parse COCO's compressed counts as pycocotools' ``rleFrString`` does and check they tile the frame.
+def _parse_counts(counts: bytes, pixels: int, source: str) -> np.ndarray:
+    """Parse COCO's compressed counts as pycocotools' ``rleFrString`` does into run lengths that must tile the frame.
 
     Each count is a little-endian run of 6-bit digits (char - 48); bit 0x20 means "more digits follow", bit
     0x10 of the last digit is the sign; counts from the fourth on are stored as a difference to the count two
@@ -140,3 +177,4 @@ def _check_counts(counts: bytes, pixels: int, source: str) -> None:
     runs[4::2] = np.cumsum(values[2::2])[1:]
     if runs.min() < 0 or runs.max() > pixels or int(runs.sum()) != pixels:
         raise ProjectError(f"{source}: mask runs do not cover the {pixels}-pixel frame exactly")
+    return runs
