@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from roto.lru import ByteLRU
 from roto.refine import RefineMode, check_band, refine_alpha
 
 BoolMask = npt.NDArray[np.bool_]
@@ -352,30 +353,13 @@ class CleanFrame:
 MaskReader = Callable[[int], np.ndarray | None]
 
 
-class CleanCache:
+class CleanCache(ByteLRU[Hashable, CleanFrame]):
     """Cleaned frames shared by the MatteSequences of a preview, keyed by what names a frame's mask (its digest in
     the project's store) and the settings: a frame shown again, or a neighbour reused by reduce chatter, is not
     cleaned again. Bounded by bytes, least recently used first out."""
 
     def __init__(self, max_bytes: int = 256 << 20) -> None:
-        self.max_bytes = max_bytes
-        self._frames: OrderedDict[Hashable, CleanFrame] = OrderedDict()
-        self._bytes = 0
-
-    def get(self, key: Hashable) -> CleanFrame | None:
-        frame = self._frames.get(key)
-        if frame is not None:
-            self._frames.move_to_end(key)
-        return frame
-
-    def put(self, key: Hashable, frame: CleanFrame) -> None:
-        if key in self._frames:
-            return
-        self._frames[key] = frame
-        self._bytes += _size(frame)
-        while self._bytes > self.max_bytes and len(self._frames) > 1:
-            _, dropped = self._frames.popitem(last=False)
-            self._bytes -= _size(dropped)
+        super().__init__(max_bytes, _size)
 
 
 def _size(frame: CleanFrame) -> int:

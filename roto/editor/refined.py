@@ -11,12 +11,12 @@ thread: its few tens of milliseconds are part of drawing the frame.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Hashable
 from dataclasses import dataclass
 
 import numpy as np
 
+from roto.lru import ByteLRU, nbytes
 from roto.matte import FloatImage, MatteOps, MatteSequence
 from roto.project import Project, RotoObject, Shot
 from roto.refine import RefineMode
@@ -55,9 +55,7 @@ class RefinedMattes:
     """
 
     def __init__(self, max_bytes: int = 256 << 20) -> None:
-        self.max_bytes = max_bytes
-        self._alphas: OrderedDict[Hashable, FloatImage] = OrderedDict()
-        self._bytes = 0
+        self._alphas: ByteLRU[Hashable, FloatImage] = ByteLRU(max_bytes, nbytes)
         self._wanted: dict[int, RefineJob] = {}
         self._asked: dict[int, Hashable] = {}  # per object, the key of the job handed over last
         self._generation = 0
@@ -80,7 +78,6 @@ class RefinedMattes:
         key = (shot.id, obj.id, frame, digests, obj.matte)  # _frame_of reads it
         alpha = self._alphas.get(key)
         if alpha is not None:
-            self._alphas.move_to_end(key)
             return alpha
         if self._asked.get(obj.id) != key:
             masks = {
@@ -110,21 +107,14 @@ class RefinedMattes:
             del self._asked[job.object_id]
         if job.key in self._alphas:
             return
-        self._alphas[job.key] = alpha
-        self._bytes += alpha.nbytes
         # Least recently used out, but never a matte of the frame just refined: with more objects on it than the
         # bound holds, each result would push out another's, which would be asked for again, without end.
         frame = _frame_of(job.key)
-        while self._bytes > self.max_bytes:
-            victim = next((key for key in self._alphas if _frame_of(key) != frame), None)
-            if victim is None:
-                break
-            self._bytes -= self._alphas.pop(victim).nbytes
+        self._alphas.put(job.key, alpha, keep=lambda key: _frame_of(key) == frame)
 
     def clear(self) -> None:
         self._generation += 1
         self._alphas.clear()
-        self._bytes = 0
         self._wanted.clear()
         self._asked.clear()
 

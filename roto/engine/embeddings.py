@@ -16,7 +16,6 @@ import tempfile
 import threading
 import time
 import zipfile
-from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ import numpy as np
 import platformdirs
 
 from roto.engine.device import Tensor, tensor_nbytes, to_host
+from roto.lru import ByteLRU, nbytes
 
 log = logging.getLogger(__name__)
 
@@ -91,12 +91,10 @@ class EmbeddingCache:
     ) -> None:
         if max_bytes < 0 or max_disk_bytes < 0:
             raise ValueError("cache sizes must be >= 0 bytes")
-        self.max_bytes = max_bytes
         self.max_disk_bytes = max_disk_bytes
         self.stats = CacheStats()
-        self._items: OrderedDict[EmbeddingKey, FrameEmbedding] = OrderedDict()
-        self._bytes = 0
-        self._lock = threading.Lock()
+        self._items: ByteLRU[EmbeddingKey, FrameEmbedding] = ByteLRU(max_bytes, nbytes)
+        self._lock = threading.Lock()  # guards the stats
         if disk_dir is not None:
             try:
                 disk_dir.mkdir(parents=True, exist_ok=True)
@@ -112,20 +110,27 @@ class EmbeddingCache:
         return cls(max_bytes, default_disk_dir(), max_disk_bytes)
 
     @property
+    def max_bytes(self) -> int:
+        return self._items.max_bytes
+
+    @max_bytes.setter
+    def max_bytes(self, value: int) -> None:
+        """A smaller bound takes effect at the next encode."""
+        self._items.max_bytes = value
+
+    @property
     def memory_bytes(self) -> int:
-        return self._bytes
+        return self._items.nbytes
 
     def __contains__(self, key: EmbeddingKey) -> bool:
-        with self._lock:
-            return key in self._items
+        return key in self._items
 
     def get(self, key: EmbeddingKey) -> FrameEmbedding | None:
-        with self._lock:
-            found = self._items.get(key)
-            if found is not None:
-                self._items.move_to_end(key)
+        found = self._items.get(key)
+        if found is not None:
+            with self._lock:
                 self.stats.memory_hits += 1
-                return found
+            return found
         found = self._read_disk(key)
         with self._lock:
             if found is None:
@@ -140,18 +145,8 @@ class EmbeddingCache:
         self._write_disk(key, embedding)
 
     def _remember(self, key: EmbeddingKey, embedding: FrameEmbedding) -> None:
-        if embedding.nbytes > self.max_bytes:
-            return
-        with self._lock:
-            old = self._items.pop(key, None)
-            if old is not None:
-                self._bytes -= old.nbytes
-            self._items[key] = embedding
-            self._bytes += embedding.nbytes
-            while self._bytes > self.max_bytes:
-                _, evicted = self._items.popitem(last=False)
-                self._bytes -= evicted.nbytes
-                self.stats.evictions += 1
+        self._items.put(key, embedding)
+        self.stats.evictions = self._items.evictions
 
     # --- disk tier -----------------------------------------------------------------------------------------
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Hashable
 
 import numpy as np
+
+from roto.lru import ByteLRU, nbytes
 
 DEFAULT_CACHE_BYTES = 512 * 1024 * 1024
 """About 85 frames of 1080p RGB: a few seconds of scrubbing, small next to model memory."""
@@ -21,20 +21,15 @@ class FrameCache:
     """
 
     def __init__(self, max_bytes: int = DEFAULT_CACHE_BYTES) -> None:
-        if max_bytes < 0:
-            raise ValueError(f"cache size must be >= 0 bytes, got {max_bytes}")
-        self._max_bytes = max_bytes
-        self._items: OrderedDict[Hashable, np.ndarray] = OrderedDict()
-        self._bytes = 0
-        self._lock = threading.Lock()
+        self._items: ByteLRU[Hashable, np.ndarray] = ByteLRU(max_bytes, nbytes)
 
     @property
     def max_bytes(self) -> int:
-        return self._max_bytes
+        return self._items.max_bytes
 
     @property
     def current_bytes(self) -> int:
-        return self._bytes
+        return self._items.nbytes
 
     def __len__(self) -> int:
         return len(self._items)
@@ -43,30 +38,13 @@ class FrameCache:
         return key in self._items
 
     def get(self, key: Hashable) -> np.ndarray | None:
-        with self._lock:
-            array = self._items.get(key)
-            if array is not None:
-                self._items.move_to_end(key)
-            return array
+        return self._items.get(key)
 
     def put(self, key: Hashable, array: np.ndarray) -> np.ndarray:
         """Store `array` (made read-only) and return it; an array larger than the whole cache is not kept."""
         array.setflags(write=False)
-        size = array.nbytes
-        with self._lock:
-            previous = self._items.pop(key, None)
-            if previous is not None:
-                self._bytes -= previous.nbytes
-            if size > self._max_bytes:
-                return array
-            self._items[key] = array
-            self._bytes += size
-            while self._bytes > self._max_bytes:
-                _, evicted = self._items.popitem(last=False)
-                self._bytes -= evicted.nbytes
+        self._items.put(key, array)
         return array
 
     def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-            self._bytes = 0
+        self._items.clear()

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import re
 import threading
-from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
 
 from roto.errors import ProjectError
 from roto.files import read_regular
+from roto.lru import ByteLRU, nbytes
 from roto.project.maskcodec import MAX_BLOB_BYTES, EncodedMask, blob_digest, decode_mask
 
 MASK_SUFFIX = ".rle"
@@ -41,12 +41,10 @@ class MaskStore:
     """
 
     def __init__(self, cache_bytes: int = DEFAULT_CACHE_BYTES) -> None:
-        self.cache_bytes = cache_bytes
         self._folder: Path | None = None
         self._on_disk: set[str] = set()
         self._pending: dict[str, bytes] = {}
-        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._cached_bytes = 0
+        self._cache: ByteLRU[str, np.ndarray] = ByteLRU(cache_bytes, nbytes)
         self._lock = threading.RLock()
 
     @property
@@ -55,9 +53,18 @@ class MaskStore:
         return self._folder
 
     @property
+    def cache_bytes(self) -> int:
+        """The bound on `cached_bytes`; a smaller one takes effect at the next mask cached."""
+        return self._cache.max_bytes
+
+    @cache_bytes.setter
+    def cache_bytes(self, value: int) -> None:
+        self._cache.max_bytes = value
+
+    @property
     def cached_bytes(self) -> int:
         """Memory held by decoded masks kept for reading again (bounded by ``cache_bytes``)."""
-        return self._cached_bytes
+        return self._cache.nbytes
 
     @property
     def pending_bytes(self) -> int:
@@ -142,8 +149,6 @@ class MaskStore:
         """The decoded mask (read-only: copy it to edit), from the cache or decoded now."""
         with self._lock:
             mask = self._cache.get(digest)
-            if mask is not None:
-                self._cache.move_to_end(digest)
             folder = self._folder if digest in self._on_disk else None
         if mask is None:
             source = str(folder / mask_file_name(digest)) if folder is not None else f"mask {digest}"
@@ -157,13 +162,6 @@ class MaskStore:
         return mask
 
     def _remember(self, digest: str, mask: np.ndarray) -> None:
-        """Cache a decoded mask (the caller holds the lock)."""
+        """Cache a decoded mask."""
         mask.flags.writeable = False
-        if digest in self._cache:
-            self._cache.move_to_end(digest)
-            return
-        self._cache[digest] = mask
-        self._cached_bytes += mask.nbytes
-        while self._cached_bytes > self.cache_bytes and len(self._cache) > 1:
-            _, evicted = self._cache.popitem(last=False)
-            self._cached_bytes -= evicted.nbytes
+        self._cache.put(digest, mask)

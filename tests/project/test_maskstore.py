@@ -29,7 +29,7 @@ def test_put_encoded_files_the_blob_and_caches_its_pixels() -> None:
     mask = disc(5, 6, 4)
     digest = store.put_encoded(EncodedMask.from_mask(mask))
     assert store.known() == {digest}
-    assert store._cache[digest] is not None  # no decode needed to show it
+    assert store._cache.get(digest) is not None  # no decode needed to show it
     np.testing.assert_array_equal(store.get(digest, (HEIGHT, WIDTH)), mask)
     other = MaskStore()
     digest_only = other.put_encoded(EncodedMask.from_mask(mask, keep_pixels=False))
@@ -89,5 +89,6 @@ def test_threads_writing_and_reading_keep_the_cache_accounting_exact(
     for thread in threads:
         thread.join()
     assert errors == []
-    assert store._cached_bytes == sum(m.nbytes for m in store._cache.values()) <= store.cache_bytes
+    held = [mask for digest in store.known() if (mask := store._cache.get(digest)) is not None]
+    assert store.cached_bytes == sum(m.nbytes for m in held) <= store.cache_bytes
     assert {item.digest for item in encoded} <= store.known()
