@@ -202,3 +202,16 @@ def test_bad_input_is_one_line(project: Path, tmp_path: Path, capsys: pytest.Cap
     assert code == 1
     assert_one_line_error(err, "roto: error:", "--range 5-99 is outside")
     assert not (tmp_path / "out").exists()
+
+
+def test_a_project_whose_clip_moved_is_refused_before_any_frame(
+    project: Path,
+    clip: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],  # noqa: F811
+) -> None:
+    clip.rename(clip.with_name("elsewhere.mp4"))
+    code, _, err = render(capsys, project, tmp_path / "out")
+    assert code == 1
+    assert_one_line_error(err, "roto: error:", "is missing", clip.name, "relink")
+    assert not (tmp_path / "out").exists()

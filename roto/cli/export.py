@@ -87,6 +87,17 @@ def add_export_options(parser: argparse.ArgumentParser) -> None:
     add_refine_options(parser, "--refine", None, None)
 
 
+def require_media(folder: Path, project: Project, shot: Shot) -> None:
+    """Refuse, naming the file, before any frame is written: a half-written export of a shot whose clip moved is
+    worse than none."""
+    missing = [m for m in project.missing_media() if m.shot_id == shot.id]
+    if missing:
+        raise RotoError(
+            f"{folder}: the media of shot {shot.id!r} is missing ({missing[0].path}); "
+            "open the project in the editor to relink it"
+        )
+
+
 def refine_objects(args: argparse.Namespace, project: Project, shot: Shot) -> None:
     """--refine / --band set every object's refine edge setting for this run (and the project track saves)."""
     from roto.project import UpdateObject
@@ -180,12 +191,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         raise RotoError(f"{folder}: the project has no shot to export")
     shot = project.shot(args.shot) if args.shot else project.shots[0]
     refine_objects(args, project, shot)
-    missing = [m for m in project.missing_media() if m.shot_id == shot.id]
-    if missing:
-        raise RotoError(
-            f"{folder}: the media of shot {shot.id!r} is missing ({missing[0].path}); "
-            "open the project in the editor to relink it"
-        )
+    require_media(folder, project, shot)
     # --range is in shot frames (what the project and the editor call them); export takes media indices.
     frames = range(shot.frame_count)
     if args.range is not None:

@@ -31,6 +31,7 @@ from roto.cli.export import (
     export_spec,
     export_summary,
     refine_objects,
+    require_media,
     run_export,
 )
 from roto.cli.render_record import RenderRecord, digest
@@ -131,12 +132,7 @@ def _render(args: argparse.Namespace, folder: Path, lock: ProjectLock) -> int:
     frames = render_range(args, shot)
     objects = chosen_objects(args, folder, shot)
     refine_objects(args, project, shot)
-    missing = [m for m in project.missing_media() if m.shot_id == shot.id]
-    if missing:
-        raise RotoError(
-            f"{folder}: the media of shot {shot.id!r} is missing ({missing[0].path}); "
-            "open the project in the editor to relink it"
-        )
+    require_media(folder, project, shot)
     record = RenderRecord.load(folder)
     bundle = load_bundle(resolve_model(args.model))
     keys = {obj.id: object_key(obj, frames, bundle.model_key()) for obj in objects}
