@@ -206,9 +206,9 @@ def test_bad_input_is_one_line(project: Path, tmp_path: Path, capsys: pytest.Cap
 
 def test_a_project_whose_clip_moved_is_refused_before_any_frame(
     project: Path,
-    clip: Path,
+    clip: Path,  # noqa: F811 - the fixture
     tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     clip.rename(clip.with_name("elsewhere.mp4"))
     code, _, err = render(capsys, project, tmp_path / "out")

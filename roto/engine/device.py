@@ -54,6 +54,10 @@ class BoundGraph:
         for name, value in feeds.items():
             if isinstance(value, np.ndarray):
                 binding.bind_cpu_input(name, np.ascontiguousarray(value))
+            elif value.device_name().lower() != self.device:
+                # Made by another session on another device (an embedding cached before the provider changed):
+                # through the host, which both devices can read.
+                binding.bind_cpu_input(name, np.ascontiguousarray(value.numpy()))
             else:
                 binding.bind_ortvalue_input(name, value)
         kept = {name for name in keep if self.keep_on_device}

@@ -99,3 +99,31 @@ def test_bound_graph_returns_only_kept_outputs_as_device_values(test_bundle_path
         keep=("maskmem_features",),
     )
     assert not on_host(out) and on_host(pos)  # only what `keep` names stays on the device
+
+
+class _OtherDeviceValue:
+    """What an OrtValue made by a CUDA session looks like from a CPU session (no GPU here to make a real one)."""
+
+    def __init__(self, array: np.ndarray) -> None:
+        self.array = array
+
+    def device_name(self) -> str:
+        return "Cuda"
+
+    def numpy(self) -> np.ndarray:
+        return self.array
+
+
+def test_a_tensor_from_another_device_goes_through_the_host(test_bundle_path: Path) -> None:
+    """An embedding cached by a GPU session, read after the provider changed to the CPU."""
+    graphs = _engine(test_bundle_path, True).graphs
+    feeds = {
+        "image_embed": np.random.default_rng(1).standard_normal((1, 64, 16, 16)).astype(np.float32),
+        "mask_logits": np.ones((1, 1, 64, 64), np.float32),
+        "object_score_logits": np.ones((1, 1), np.float32),
+        "binarize": np.zeros(1, np.float32),
+    }
+    expected = graphs.memory_encoder.run(feeds)
+    moved = graphs.memory_encoder.run({**feeds, "image_embed": _OtherDeviceValue(feeds["image_embed"])})
+    for want, got in zip(expected, moved, strict=True):
+        np.testing.assert_array_equal(to_host(got), to_host(want))
