@@ -90,6 +90,22 @@ class SessionReport:
     graphs: list[str] = field(default_factory=list)
 
 
+_SPIN_ENTRY = "session.intra_op.allow_spinning"
+_spin_wait = True  # ONNX Runtime's default; see set_spin_wait
+
+
+def set_spin_wait(allowed: bool) -> None:
+    """Whether the sessions built from now on in this process let their worker threads spin between operators.
+
+    Spinning (ONNX Runtime's default) keeps a worker thread busy-waiting for the next operator: the least latency
+    on cores nothing else needs, and a core taken from every other thread meanwhile. The editor turns it off: its
+    window's thread must get a core while the engine thread tracks (measured in docs/ui.md, Large frames), and on a
+    machine shared with other work the spinning only burns the cores the model itself needs.
+    """
+    global _spin_wait
+    _spin_wait = allowed
+
+
 def _session_options(threads: int, memory_arena: bool = True) -> Any:
     ort = _ort()
     options = ort.SessionOptions()
@@ -98,6 +114,8 @@ def _session_options(threads: int, memory_arena: bool = True) -> Any:
     if threads > 0:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
+    if not _spin_wait:
+        options.add_session_config_entry(_SPIN_ENTRY, "0")
     options.log_severity_level = 3
     return options
 

@@ -100,6 +100,19 @@ def test_cpu_session_and_report(graph: Path) -> None:
     assert session.get_session_options().intra_op_num_threads == 1
 
 
+def test_spin_wait_is_onnx_runtimes_default_until_turned_off(
+    graph: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(session_module, "_spin_wait", True)
+    spinning = create_session(graph, RuntimeOptions(provider="cpu")).get_session_options()
+    with pytest.raises(RuntimeError, match="allow_spinning"):  # not set: ONNX Runtime spins
+        spinning.get_session_config_entry("session.intra_op.allow_spinning")
+    session_module.set_spin_wait(False)
+    session = create_session(graph, RuntimeOptions(provider="cpu"))
+    _runs(session)
+    assert session.get_session_options().get_session_config_entry("session.intra_op.allow_spinning") == "0"
+
+
 def test_cuda_requested_without_cuda_provider(graph: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(session_module, "available_providers", lambda: [CPU])
     with pytest.raises(ModelError, match="install onnxruntime-gpu"):

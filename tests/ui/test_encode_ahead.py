@@ -83,3 +83,23 @@ def test_clicks_and_propagations_share_one_set_of_sessions(
     assert sorted(opened) == sorted(
         ["image_encoder.onnx", "prompt_decoder.onnx", "memory_encoder.onnx", "memory_attention.onnx"]
     )
+
+
+def test_the_editors_sessions_never_spin_wait(
+    qtbot: QtBot, test_bundle_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ONNX Runtime's threads busy-wait between operators by default, taking the cores the window's thread needs
+    while a run tracks: every session the editor's worker opens has it off."""
+    monkeypatch.setattr(ort_sessions, "_spin_wait", True)
+    worker = EngineWorker(EmbeddingCache(64 << 20))
+    worker.start()
+    try:
+        with qtbot.waitSignal(worker.engine_ready, timeout=30_000):
+            worker.load_bundle(test_bundle_path, RuntimeOptions(provider="cpu"))
+        assert worker.service is not None
+        graphs = worker.service.graphs
+        for session in (graphs.encoder.session, graphs.decoder.session, graphs.encoder.preprocess.session):
+            entry = session.get_session_options().get_session_config_entry("session.intra_op.allow_spinning")
+            assert entry == "0"
+    finally:
+        worker.stop()
