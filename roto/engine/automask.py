@@ -3,10 +3,10 @@
 Follows `sam2/automatic_mask_generator.py` and `sam2/utils/amg.py` step by step (grids, crops, IoU and stability
 filters, crop-edge filter, box NMS within and across crops, optional mask-to-mask refinement) on a bundle's
 graphs through `EngineService`. Three things differ, none in the result: the prompt decoder takes one prompt per
-run (the graph has no batch dimension), so each batch of `points_per_batch` points is decoded in a loop; the
-decoder runs cut at its IoU (`split_decoder`), so masks are computed only for points with a candidate that passes
-the predicted-IoU filter; and a candidate is upsampled to the frame only after that filter, where Meta upsamples
-every candidate.
+run (the graph has no batch dimension), so each batch of `points_per_batch` points is decoded one run per point,
+spread over the CPU's cores; the decoder runs cut in three (`split_decoder`): its prompt-independent part once per
+crop, and masks only for points with a candidate that passes the predicted-IoU filter; and a candidate is upsampled
+to the frame only after that filter, where Meta upsamples every candidate.
 `min_mask_region_area` is applied as SAM2 applies it: holes and islands up to that area (in cells of the
 decoder's low-resolution mask grid) are cleaned before upsampling (Meta's CPU build skips this step silently).
 """
@@ -17,6 +17,7 @@ import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields
 from itertools import product
+from typing import Any
 
 import numpy as np
 
@@ -24,7 +25,7 @@ from roto.engine.embeddings import FrameEmbedding
 from roto.engine.predictor import LOGIT_CLAMP, select_masks
 from roto.engine.propagator import FrameReader
 from roto.engine.service import EngineService, StillImage
-from roto.engine.split_decoder import SplitDecoder
+from roto.engine.split_decoder import Frame, SplitDecoder
 from roto.engine.transforms import prompts_to_model
 from roto.errors import PromptError, RotoError
 from roto.matte import clean_logits, resize_logits
@@ -33,8 +34,6 @@ EDGE_TOLERANCE = (
     20.0  # px: a box this close to a crop's inner edge is cut by the crop (amg.is_box_near_crop_edge)
 )
 
-SPLIT_TRIAL = 64  # points decoded by the split decoder before its pass rate is judged
-SPLIT_GIVE_UP = 0.8  # above this share of points passing the IoU filter, the whole decoder graph is cheaper
 
 Box = tuple[int, int, int, int]
 
@@ -182,12 +181,12 @@ def _stability(logits: np.ndarray, threshold: float, offset: float) -> float:
 
 
 class _CropDecoder:
-    """Decodes grid points on one encoded crop, one prompt per run of the decoder graph.
+    """Decodes grid points on one encoded crop, one prompt per run of the decoder graph, a batch at a time.
 
-    With multimask output and an IoU filter (Meta's defaults) it runs the decoder cut in two
-    (`split_decoder.SplitDecoder`): a point none of whose candidates passes the filter costs the IoU half only. When
-    most points pass (over SPLIT_GIVE_UP of the first SPLIT_TRIAL or more) the two halves cost more than the whole
-    graph, so the rest of the crop runs it whole. Either way the candidates are the same.
+    With multimask output and an IoU filter (Meta's defaults) it runs the decoder cut in three
+    (`split_decoder.SplitDecoder`): the prompt-independent part once for the crop, then per point the IoU part, and
+    the masks only for a point with a candidate that passes the filter; the points of a batch are spread over the
+    split decoder's workers. The candidates are the same as the whole graph's.
     """
 
     def __init__(self, service: EngineService, embedding: FrameEmbedding, params: AutomaskParams) -> None:
@@ -197,9 +196,7 @@ class _CropDecoder:
         self.params = params
         cut = params.multimask_output and not params.use_m2m and params.pred_iou_thresh > 0.0
         self.split = service.graphs.split_decoder if cut else None
-        self.points = self.passed = (
-            0  # points decoded with the split decoder, and those with a candidate kept
-        )
+        self.frame: Frame | None = None  # the split decoder's frame part, run at the first batch
 
     def _prompt(self, point: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """One include point in crop pixels as the decoder's coordinates and labels."""
@@ -219,11 +216,20 @@ class _CropDecoder:
         multimask = self.params.multimask_output and mask_input is None
         return select_masks(out, multimask, self.settings)
 
-    def candidates(self, point: np.ndarray) -> Iterator[tuple[np.ndarray, float]]:
-        """(low-res logits, predicted IoU) per candidate mask of one point, refined once by m2m when asked."""
+    def each(self, points: np.ndarray) -> Iterator[tuple[np.ndarray, list[tuple[np.ndarray, float]]]]:
+        """Each point with its candidates, decoded `points_per_batch` points at a time (lazily, batch by batch)."""
+        per_batch = self.params.points_per_batch
+        for start in range(0, len(points), per_batch):
+            batch = points[start : start + per_batch]
+            yield from zip(batch, self.batch(batch), strict=True)
+
+    def batch(self, points: np.ndarray) -> list[list[tuple[np.ndarray, float]]]:
+        """(low-res logits, predicted IoU) per candidate mask of each point, refined once by m2m when asked."""
         if self.split is not None:
-            yield from self._split_candidates(self.split, point)
-            return
+            return self._split_batch(self.split, points)
+        return [list(self._candidates(point)) for point in points]
+
+    def _candidates(self, point: np.ndarray) -> Iterator[tuple[np.ndarray, float]]:
         masks, scores = self.decode(point)
         for low, score in zip(masks, scores, strict=True):
             if self.params.use_m2m:
@@ -231,20 +237,22 @@ class _CropDecoder:
                 low, score = refined[0], refined_score[0]
             yield low, float(score)
 
-    def _split_candidates(self, split: SplitDecoder, point: np.ndarray) -> Iterator[tuple[np.ndarray, float]]:
+    def _split_batch(self, split: SplitDecoder, points: np.ndarray) -> list[list[tuple[np.ndarray, float]]]:
         """The multimask candidates (tokens 1-3, as `select_masks`), masks decoded only if one passes the filter."""
-        feeds = self.decoder.feeds(self.embedding, *self._prompt(point))
-        iou, carried = split.iou(feeds)
-        scores = iou[0][1:]
-        self.points += 1
-        if not np.any(scores > self.params.pred_iou_thresh):
-            return  # every candidate fails the IoU filter: its masks are never looked at
-        self.passed += 1
-        if self.points >= SPLIT_TRIAL and self.passed > SPLIT_GIVE_UP * self.points:
-            self.split = None  # most points pass: the whole graph is cheaper from the next point on
-        masks = split.masks(feeds, carried)[0][1:]
-        for low, score in zip(masks, scores, strict=True):
-            yield low, float(score)
+        feeds = [self.decoder.feeds(self.embedding, *self._prompt(point)) for point in points]
+        if self.frame is None:
+            self.frame = split.prepare(feeds[0])
+        frame = self.frame
+
+        def decode(point_feeds: dict[str, Any]) -> list[tuple[np.ndarray, float]]:
+            iou, carried = split.iou(point_feeds, frame)
+            scores = iou[0][1:]
+            if not np.any(scores > self.params.pred_iou_thresh):
+                return []  # every candidate fails the IoU filter: its masks are never looked at
+            masks = split.masks(point_feeds, frame, carried)[0][1:]
+            return [(low, float(score)) for low, score in zip(masks, scores, strict=True)]
+
+        return split.map_runs(decode, feeds)
 
 
 def _clean(low: np.ndarray, params: AutomaskParams, level: float) -> np.ndarray:
@@ -272,8 +280,8 @@ def _process_crop(
     level = service.settings.mask_threshold
     points = (grid * np.array(crop_hw)[None, ::-1]).astype(np.float32)
     found: list[_Candidate] = []
-    for point in points:
-        for low, iou in decoder.candidates(point):
+    for point, candidates in decoder.each(points):
+        for low, iou in candidates:
             if params.pred_iou_thresh > 0.0 and not iou > params.pred_iou_thresh:
                 continue
             low = _clean(low, params, level)

@@ -13,6 +13,7 @@ import functools
 import io
 import logging
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -301,11 +302,18 @@ def create_session_from_model(model: bytes, threads: int, gpu: bool = False) -> 
     return _ort().InferenceSession(model, sess_options=_session_options(threads), providers=providers)
 
 
-def create_session_like(model: bytes, like: Any, threads: int) -> Any:
+def create_session_like(
+    model: bytes, like: Any, threads: int, disabled_optimizers: Sequence[str] = ()
+) -> Any:
     """A session for a graph Roto derives from a bundle's graph, on the provider `like` runs on (TensorRT left out:
-    it would build an engine for the derived graph, minutes on first use)."""
+    it would build an engine for the derived graph, minutes on first use), without the named graph optimisers."""
     providers = [name for name in like.get_providers() if name != _TRT] or [_CPU]
-    return _ort().InferenceSession(model, sess_options=_session_options(threads), providers=providers)
+    return _ort().InferenceSession(
+        model,
+        sess_options=_session_options(threads),
+        providers=providers,
+        disabled_optimizers=list(disabled_optimizers),
+    )
 
 
 def cuda_self_test() -> tuple[bool, str]:

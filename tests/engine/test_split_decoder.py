@@ -1,7 +1,9 @@
-"""The prompt decoder cut at its IoU: the same outputs as the whole graph, and segment everything unchanged by it."""
+"""The prompt decoder cut in three (frame, IoU, masks): the whole graph's outputs, segment everything unchanged."""
 
 from __future__ import annotations
 
+import dataclasses
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,14 +20,18 @@ from roto.engine.transforms import prompts_to_model
 
 
 class _Counted:
-    """A session whose runs are counted."""
+    """A session whose runs are counted (from any thread)."""
 
     def __init__(self, session: Any) -> None:
-        self.session, self.runs = session, 0
+        self.session, self.runs, self.lock = session, 0, threading.Lock()
 
     def run(self, *args: Any) -> Any:
-        self.runs += 1
+        with self.lock:
+            self.runs += 1
         return self.session.run(*args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.session, name)
 
 
 @pytest.fixture(scope="module")
@@ -39,27 +45,34 @@ def picture() -> Iterator[StillImage]:
     yield StillImage(rng.integers(0, 255, (60, 80, 3), dtype=np.uint8))
 
 
-def _counted(service: EngineService) -> tuple[SplitDecoder, _Counted, _Counted]:
+def _counted(service: EngineService, workers: int = 2) -> tuple[SplitDecoder, _Counted, _Counted, _Counted]:
     split = service.graphs.split_decoder
     assert split is not None
-    head, tail = _Counted(split.head), _Counted(split.tail)
-    return SplitDecoder(head, tail, split.carried, split.tail_inputs), head, tail
+    frame, head, tail = _Counted(split.frame), _Counted(split.head), _Counted(split.tail)
+    return dataclasses.replace(split, frame=frame, head=head, tail=tail, workers=workers), frame, head, tail
 
 
-def test_head_and_tail_give_the_whole_graphs_outputs(service: EngineService, picture: StillImage) -> None:
+def test_frame_head_and_tail_give_the_whole_graphs_outputs(
+    service: EngineService, picture: StillImage
+) -> None:
     split = service.graphs.split_decoder
     assert split is not None and split.carried  # the transformer's outputs cross the cut
+    # the image side of the first layer is the frame's: the IoU part never reads the embedding itself
+    assert split.frame is not None and "image_embed" in split.frame_inputs
+    assert "image_embed" not in split.head_inputs
     decoder = service.graphs.decoder
     embedding = service.encode(picture, 0)
+    frame = None
     for x, y in ((10.0, 12.0), (60.0, 40.0)):
         coords, labels = prompts_to_model(
             np.array([[x, y]], np.float32), np.ones(1, np.int64), None, embedding.frame_hw, 1024
         )
         whole = decoder(embedding, coords, labels)
         feeds = decoder.feeds(embedding, coords, labels)
-        iou, carried = split.iou(feeds)
+        frame = frame or split.prepare(feeds)  # once for both points
+        iou, carried = split.iou(feeds, frame)
         np.testing.assert_allclose(iou[0], whole.iou, atol=1e-5)
-        np.testing.assert_allclose(split.masks(feeds, carried)[0], whole.masks, atol=1e-4)
+        np.testing.assert_allclose(split.masks(feeds, frame, carried)[0], whole.masks, atol=1e-4)
 
 
 def _whole_graph(service: EngineService, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -69,14 +82,16 @@ def _whole_graph(service: EngineService, monkeypatch: pytest.MonkeyPatch) -> Non
 def _same(ours: list[automask.Proposal], whole: list[automask.Proposal]) -> None:
     assert len(ours) == len(whole)
     for a, b in zip(ours, whole, strict=True):
-        assert np.array_equal(a.mask, b.mask) and a.box == b.box and a.point == b.point
+        # logits agree to ~1e-6: on this noise picture a pixel whose logit is that close to 0 may flip
+        assert np.count_nonzero(a.mask != b.mask) <= 2 and a.point == b.point
+        assert np.abs(np.subtract(a.box, b.box)).max() <= 1
         assert a.predicted_iou == pytest.approx(b.predicted_iou, abs=1e-5)
 
 
 def test_masks_only_for_points_that_pass_and_the_same_proposals(
     service: EngineService, picture: StillImage, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    split, head, tail = _counted(service)
+    split, frame, head, tail = _counted(service)
     everything = AutomaskParams(
         points_per_side=6, pred_iou_thresh=0.0, stability_score_thresh=0.0, box_nms_thresh=1.0
     )
@@ -84,24 +99,30 @@ def test_masks_only_for_points_that_pass_and_the_same_proposals(
     # the 0.0 filter runs the whole graph; a threshold keeping some candidates and dropping others:
     params = AutomaskParams(
         points_per_side=6,
+        points_per_batch=8,
         pred_iou_thresh=scores[len(scores) // 2],
         stability_score_thresh=0.0,
         box_nms_thresh=1.0,
     )
     monkeypatch.setattr(type(service.graphs), "split_decoder", property(lambda _graphs: split))
     ours = generate_proposals(service, picture, 0, params)
+    assert frame.runs == 1  # once for the frame, not per batch of 8 points
     assert head.runs == 36 and 0 < tail.runs < 36  # masks decoded only where a candidate passes
     _whole_graph(service, monkeypatch)
     _same(ours, generate_proposals(service, picture, 0, params))
 
 
-def test_whole_graph_once_most_points_pass(
-    service: EngineService, picture: StillImage, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("workers", [1, 3])
+def test_same_proposals_on_any_number_of_workers(
+    service: EngineService, picture: StillImage, monkeypatch: pytest.MonkeyPatch, workers: int
 ) -> None:
-    split, head, tail = _counted(service)
+    """Every point passes: masks for all 81 (the cut never costs more than the whole graph), in the grid's order."""
+    split, frame, head, tail = _counted(service, workers)
     monkeypatch.setattr(type(service.graphs), "split_decoder", property(lambda _graphs: split))
-    params = AutomaskParams(points_per_side=9, pred_iou_thresh=1e-6, stability_score_thresh=0.0)
+    params = AutomaskParams(
+        points_per_side=9, points_per_batch=10, pred_iou_thresh=1e-6, stability_score_thresh=0.0
+    )
     ours = generate_proposals(service, picture, 0, params)
-    assert head.runs == tail.runs == automask.SPLIT_TRIAL  # then the whole graph for the other 17 points
+    assert head.runs == tail.runs == 81 and frame.runs == 1
     _whole_graph(service, monkeypatch)
     _same(ours, generate_proposals(service, picture, 0, params))
