@@ -33,6 +33,7 @@ DISK_FORMAT = 1  # part of every disk key: raise it when what an embedding holds
 DEFAULT_DISK_BYTES = 2 << 30
 CACHE_DIR_ENV = "ROTO_CACHE_DIR"  # overrides the user cache directory (tests point it at a temporary folder)
 _STALE_TMP_SECONDS = 3600.0  # a temp file this old was left by a crashed writer
+_RESCAN_WRITES = 64  # the disk tier is scanned at least this often: other processes write to the folder too
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,10 @@ class EmbeddingCache:
         self.max_disk_bytes = max_disk_bytes
         self.stats = CacheStats()
         self._items: ByteLRU[EmbeddingKey, FrameEmbedding] = ByteLRU(max_bytes, nbytes)
-        self._lock = threading.Lock()  # guards the stats
+        self._lock = threading.Lock()  # guards the stats and the disk tier's bookkeeping
+        # The disk tier's bytes as of its last scan plus this cache's writes since, and those writes' count.
+        self._disk_bytes: int | None = None
+        self._disk_writes = 0
         if disk_dir is not None:
             try:
                 disk_dir.mkdir(parents=True, exist_ok=True)
@@ -184,16 +188,37 @@ class EmbeddingCache:
             fd, tmp = tempfile.mkstemp(dir=self.disk_dir, prefix=".", suffix=".tmp")
             with os.fdopen(fd, "wb") as handle:
                 np.savez(handle, frame_hw=np.array(embedding.frame_hw), **arrays)
+            size = os.path.getsize(tmp)
             os.replace(tmp, path)
             tmp = None
-            self._trim_disk()
+            self._note_written(size)
         except OSError as exc:  # a full or read-only cache disk must never break segmentation
             log.warning("cannot write embedding cache in %s: %s", self.disk_dir, exc)
         finally:
             if tmp is not None:
                 Path(tmp).unlink(missing_ok=True)
 
-    def _trim_disk(self) -> None:
+    def _note_written(self, size: int) -> None:
+        """Scan the disk tier (and trim it) only when this write may take it past its bound, and every
+        `_RESCAN_WRITES` writes: a scan stats every file, about 20 ms of Python for a thousand files, which the
+        editor's engine thread paid for each frame it tracked, holding the interpreter lock the window needs."""
+        with self._lock:
+            self._disk_writes += 1
+            known = self._disk_bytes
+            if (
+                known is not None
+                and known + size <= self.max_disk_bytes
+                and self._disk_writes < _RESCAN_WRITES
+            ):
+                self._disk_bytes = known + size
+                return
+            self._disk_writes = 0
+        total = self._trim_disk()
+        with self._lock:
+            self._disk_bytes = total
+
+    def _trim_disk(self) -> int:
+        """Drop the least recently used files until the folder fits its bound; the bytes left."""
         assert self.disk_dir is not None
         entries = []
         now = time.time()
@@ -215,3 +240,4 @@ class EmbeddingCache:
                 break
             path.unlink(missing_ok=True)
             total -= size
+        return total

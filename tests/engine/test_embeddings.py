@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from roto.engine import embeddings
 from roto.engine.embeddings import EmbeddingCache, EmbeddingKey, FrameEmbedding
 
 MODEL = "0f35e0c08a64"
@@ -154,6 +155,62 @@ def test_disk_tier_is_bounded_and_drops_oldest(tmp_path: Path) -> None:
     assert {p.stem for p in files} == {_key(f).digest() for f in (2, 3, 4)}
     assert cache.get(_key(0)) is None
     assert cache.get(_key(4)) is not None
+
+
+def _file_size(folder: Path) -> int:
+    probe = EmbeddingCache(disk_dir=folder)
+    probe.put(_key(0), _embedding(0))
+    (size,) = [p.stat().st_size for p in folder.glob("*.npz")]
+    return size
+
+
+def test_disk_tier_is_scanned_only_when_a_write_may_pass_its_bound(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A scan stats every file (~20 ms of Python for a thousand, once per tracked frame in the editor): only the
+    first write, a write that may pass the bound, and every `_RESCAN_WRITES`-th write scan."""
+    file_size = _file_size(tmp_path / "probe")
+    monkeypatch.setattr(embeddings, "_RESCAN_WRITES", 4)
+    cache = EmbeddingCache(max_bytes=0, disk_dir=tmp_path / "emb", max_disk_bytes=100 * file_size)
+    scans: list[int] = []
+
+    def count_scans(of: EmbeddingCache) -> None:
+        trim = of._trim_disk
+
+        def counting() -> int:
+            scans.append(len(list((tmp_path / "emb").glob("*.npz"))))
+            return trim()
+
+        monkeypatch.setattr(of, "_trim_disk", counting)
+
+    count_scans(cache)
+    for frame in range(9):
+        cache.put(_key(frame), _embedding(frame))
+    assert scans == [1, 5, 9]  # writes 1, 5 and 9
+    small = EmbeddingCache(max_bytes=0, disk_dir=tmp_path / "emb", max_disk_bytes=11 * file_size)
+    count_scans(small)
+    small.put(_key(20), _embedding(20))  # scans: 10 files known
+    small.put(_key(21), _embedding(21))  # 11: fits, no scan
+    small.put(_key(22), _embedding(22))  # would pass the bound: scans and trims
+    assert scans == [1, 5, 9, 10, 12]
+    assert len(list((tmp_path / "emb").glob("*.npz"))) == 11
+
+
+def test_what_other_processes_write_is_trimmed_at_the_next_scan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    file_size = _file_size(tmp_path / "probe")
+    monkeypatch.setattr(embeddings, "_RESCAN_WRITES", 2)
+    folder = tmp_path / "emb"
+    ours = EmbeddingCache(max_bytes=0, disk_dir=folder, max_disk_bytes=3 * file_size)
+    theirs = EmbeddingCache(max_bytes=0, disk_dir=folder, max_disk_bytes=3 * file_size)
+    ours.put(_key(0), _embedding(0))  # first write: scans, knows 1 file
+    for frame in (1, 2, 3):
+        theirs.put(_key(frame), _embedding(frame))
+    ours.put(_key(4), _embedding(4))  # knows 2 files, unaware of theirs: no scan
+    assert len(list(folder.glob("*.npz"))) == 4
+    ours.put(_key(5), _embedding(5))  # the second write since its scan: scans again and trims
+    assert sum(p.stat().st_size for p in folder.glob("*.npz")) <= 3 * file_size
 
 
 def test_zero_disk_budget_writes_nothing(tmp_path: Path) -> None:
