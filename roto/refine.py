@@ -1,6 +1,6 @@
 """Refine edge: an image-aware soft alpha and clean foreground colour from a coarse mask (no Qt).
 
-SAM2 decides at 256x256, so its upsampled mask is a hard, blobby edge at 1080p. Refinement re-decides only an
+SAM2 decides at 256x256, so its upsampled mask is a hard, blobby edge at 1080p. Refinement re-decides an
 *unknown band* of ``band_px`` pixels each side of the mask's edge, guided by the frame's own picture:
 
 - ``fast``: a colour guided filter (He, Sun, Tang, "Guided Image Filtering", 2010/2013) of the coarse alpha,
@@ -10,6 +10,8 @@ SAM2 decides at 256x256, so its upsampled mask is a hard, blobby edge at 1080p. 
   matting Laplacian's energy with the pixels outside the band held at the coarse value, solved by conjugate
   gradients with the Laplacian applied through box filters (He, Sun, Tang, "Fast Matting Using Large Kernel
   Matting Laplacian Matrices", 2010) and started from the fast result, so no sparse matrix is ever built.
+  Thin strands outside the mask (hair that a 256 px decision drops) are found by a morphological top-hat and
+  solved with the band, beyond it too where they connect to it.
 - ``estimate_foreground``: the object's own colour at soft edges (Forte & Pitié, "Approximate Fast Foreground
   Colour Estimation", 2021: two passes of blur fusion), so a cut-out's edge is not tinted by the old background.
 
@@ -38,6 +40,11 @@ _CG_ITERATIONS = 60
 _PRIOR_WEIGHT = 0.02  # pull of the fast result on unknown pixels: keeps flat, ambiguous areas where they were
 _SURE = 0.02  # quality mode: band pixels the fast result puts within this of 0 or 1 are taken as known
 _TILE = 192  # quality mode solves the band in tiles of this size (plus a halo), skipping tiles with no band
+# quality mode's strands: structures narrower than the top-hat's 7 px disc (about 5 px) whose contrast with what
+# surrounds them exceeds 0.3 (well above a picture's fine texture) are followed out of the mask, up to 3 bands
+_STRAND_SIZE = 7
+_STRAND_CONTRAST = 0.3
+_STRAND_REACH = 3
 
 
 class RefineMode(StrEnum):
@@ -284,33 +291,88 @@ def _solve_tile(guide: FloatImage, start: FloatImage, unknown: npt.NDArray[np.bo
     return np.asarray(np.clip(fixed + x * u, 0.0, 1.0), dtype=np.float32)
 
 
+def _strand_reach(band_px: int) -> int:
+    return _STRAND_REACH * band_px
+
+
 def _quality_halo(band_px: int) -> int:
-    return 4 * _MATTING_RADIUS + band_px
+    return 4 * _MATTING_RADIUS + band_px + _strand_reach(band_px)
+
+
+def strands(guide: FloatImage) -> tuple[npt.NDArray[np.bool_], FloatImage]:
+    """Thin structures that stand out of their surroundings (hair, whiskers) and the alpha each pixel's contrast
+    implies, from a morphological top-hat.
+
+    The white and black top-hats (the picture minus its opening, its closing minus the picture) keep what is
+    narrower than the disc, brighter or darker than around it; the largest over the three channels is a strand's
+    contrast with its background. A strand is taken as opaque where its contrast peaks (within 2 px), so a pixel's
+    alpha is its contrast over that peak: thinner, partly covered pixels get less.
+    """
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (_STRAND_SIZE, _STRAND_SIZE))
+    contrast = np.max(
+        np.maximum(
+            cv2.morphologyEx(guide, cv2.MORPH_TOPHAT, disc), cv2.morphologyEx(guide, cv2.MORPH_BLACKHAT, disc)
+        ),
+        axis=2,
+    )
+    peak = cv2.dilate(contrast, np.ones((5, 5), np.uint8))
+    alpha = np.clip(contrast / np.maximum(peak, 1e-3), 0.0, 1.0).astype(np.float32)
+    return np.asarray(contrast > _STRAND_CONTRAST), alpha
+
+
+def _strands_beyond(
+    coarse: FloatImage,
+    band: npt.NDArray[np.bool_],
+    unknown: npt.NDArray[np.bool_],
+    strand: npt.NDArray[np.bool_],
+    band_px: int,
+) -> npt.NDArray[np.bool_]:
+    """Strand pixels outside the mask and beyond the band (with 1 px around them), within reach of the mask's
+    edge and connected to the band's unknown pixels: hair that continues out of the band."""
+    inside = (coarse >= 0.5).astype(np.uint8)
+    reach = cv2.getStructuringElement(cv2.MORPH_RECT, (2 * (band_px + _strand_reach(band_px)) + 1,) * 2)
+    ring = (cv2.dilate(inside, reach) > 0) & (inside == 0) & ~band
+    candidates = ring & (cv2.dilate(strand.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0)
+    if not candidates.any():
+        return candidates
+    _, labels = cv2.connectedComponents((candidates | unknown).astype(np.uint8), connectivity=8)
+    linked = np.unique(labels[unknown])
+    return np.asarray(candidates & np.isin(labels, linked[linked > 0]))
 
 
 def refine_quality(
     guide: FloatImage, coarse: FloatImage, band: npt.NDArray[np.bool_], band_px: int
 ) -> FloatImage:
-    """Closed-form matting on ``band``, started from the fast result; solved tile by tile with overlapping halos."""
+    """Closed-form matting on ``band`` and the strands that leave it, started from the fast result; solved tile by
+    tile with overlapping halos."""
     start = refine_fast(guide, coarse, band, band_px)
     # where the guided filter is already sure, the pixel is known: the narrower the unknown band, the better
     # closed-form matting does (Levin et al.'s own trimaps are thin)
     unknown = band & (start > _SURE) & (start < 1.0 - _SURE)
     start = np.where(band & ~unknown, np.round(start), start).astype(np.float32)
+    # strands outside the mask: the guided filter (a window of the band's size) averages them away, so the solve
+    # starts from, and is pulled towards, the strand's own alpha; beyond the band they are added to the unknowns
+    strand, strand_alpha = strands(guide)
+    strand &= coarse < 0.5
+    start = np.where(unknown & strand, np.maximum(start, strand_alpha), start)
+    beyond = _strands_beyond(coarse, band, unknown, strand, band_px)
+    start = np.where(beyond, strand_alpha, start).astype(np.float32)
+    unknown |= beyond
+    solved = band | beyond
     out = start.copy()
     h, w = band.shape
     halo = _quality_halo(band_px)
     for y0 in range(0, h, _TILE):
         for x0 in range(0, w, _TILE):
-            core = band[y0 : y0 + _TILE, x0 : x0 + _TILE]
+            core = solved[y0 : y0 + _TILE, x0 : x0 + _TILE]
             if not core.any():
                 continue
             rows = slice(max(0, y0 - halo), min(h, y0 + _TILE + halo))
             cols = slice(max(0, x0 - halo), min(w, x0 + _TILE + halo))
-            solved = _solve_tile(guide[rows, cols], start[rows, cols], unknown[rows, cols])
+            tile = _solve_tile(guide[rows, cols], start[rows, cols], unknown[rows, cols])
             cy, cx = y0 - rows.start, x0 - cols.start
             target = out[y0 : y0 + _TILE, x0 : x0 + _TILE]
-            piece = solved[cy : cy + target.shape[0], cx : cx + target.shape[1]]
+            piece = tile[cy : cy + target.shape[0], cx : cx + target.shape[1]]
             target[core] = piece[core]
     return out
 

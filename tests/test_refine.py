@@ -151,3 +151,48 @@ def test_an_edge_at_the_frame_border_of_an_odd_sized_picture(mode: str) -> None:
     assert sad(alpha, truth) < 0.7 * sad(coarse, truth)
     band = refine.unknown_band(coarse, 6)
     np.testing.assert_array_equal(alpha[~band], coarse[~band].astype(np.float32))
+
+
+def hair(gap: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(picture, true alpha, coarse mask): a disc with 2 px strands leaving it, which a decision at 1/4 scale
+    drops; with ``gap``, also a thin line 10 px below the disc (within the strands' reach for a 4 px band) that
+    touches neither it nor a strand: not hair."""
+    rng = np.random.default_rng(3)
+    big = np.zeros((4 * H, 4 * W), np.uint8)
+    cv2.circle(big, (4 * W // 2, 4 * H // 2), 4 * 45, 255, -1)
+    for angle in np.linspace(0.3, 2 * np.pi + 0.3, 8, endpoint=False):
+        end = (4 * (W / 2 + 80 * np.cos(angle)), 4 * (H / 2 + 80 * np.sin(angle)))
+        cv2.line(big, (4 * W // 2, 4 * H // 2), tuple(np.int32(end)), 255, 8)
+    if gap:
+        cv2.line(big, (4 * 120, 4 * 145), (4 * 138, 4 * 145), 255, 8)
+    truth = cv2.resize(big.astype(np.float32) / 255, (W, H), interpolation=cv2.INTER_AREA)
+    fg, bg = _smooth_colour(rng, (0.9, 0.8, 0.3)), _smooth_colour(rng, (0.2, 0.3, 0.6))
+    picture = np.round((truth[..., None] * fg + (1 - truth[..., None]) * bg) * 255).astype(np.uint8)
+    small = cv2.resize((truth >= 0.5).astype(np.float32), (W // 4, H // 4), interpolation=cv2.INTER_AREA)
+    return picture, truth, cv2.resize(small, (W, H), interpolation=cv2.INTER_LINEAR) >= 0.5
+
+
+def test_quality_follows_strands_out_of_the_band_and_no_further() -> None:
+    picture, truth, coarse = hair()
+    band_px = 4
+    alpha = refine_alpha(picture, coarse, RefineMode.QUALITY, band_px)
+    band = refine.unknown_band(coarse, band_px)
+    yy, xx = np.mgrid[0:H, 0:W]
+    radius = np.hypot(xx - W / 2, yy - H / 2)
+    strand = (truth > 0.9) & ~coarse & ~band
+    within = strand & (radius < 45 + band_px + refine._strand_reach(band_px) - 2)
+    assert within.sum() > 30  # the coarse mask dropped the strands beyond the band
+    assert alpha[within].mean() > 0.6  # and quality mode finds them again
+    far = refine.unknown_band(coarse, band_px + refine._strand_reach(band_px) + 1)
+    np.testing.assert_array_equal(alpha[~far], coarse[~far].astype(np.float32))
+    fast = refine_alpha(picture, coarse, RefineMode.FAST, band_px)
+    assert sad(alpha, truth) < 0.7 * sad(fast, truth)
+
+
+def test_quality_leaves_a_thin_line_that_does_not_reach_the_band() -> None:
+    picture, truth, coarse = hair(gap=True)
+    alpha = refine_alpha(picture, coarse, RefineMode.QUALITY, 4)
+    window = (slice(142, 149), slice(118, 141))
+    line = truth[window] > 0.9
+    assert line.any() and not coarse[window].any()
+    assert alpha[window][line].max() == 0.0
