@@ -296,7 +296,7 @@ def _strand_reach(band_px: int) -> int:
 
 
 def _quality_halo(band_px: int) -> int:
-    return 4 * _MATTING_RADIUS + band_px + _strand_reach(band_px)
+    return 4 * _MATTING_RADIUS + band_px
 
 
 def strands(guide: FloatImage) -> tuple[npt.NDArray[np.bool_], FloatImage]:
@@ -422,7 +422,9 @@ def refine_alpha(
     if not band.any():
         return coarse
     # only the band's bounding box (and what the filters read around it) is converted and worked on
-    margin = 2 * _fast_radius(band_px) + (_quality_halo(band_px) if mode is RefineMode.QUALITY else 0)
+    margin = 2 * _fast_radius(band_px)
+    if mode is RefineMode.QUALITY:
+        margin += _quality_halo(band_px) + _strand_reach(band_px)  # strands are followed beyond the band
     rows, cols = _crop(band, margin)
     guide = as_guide(picture[rows, cols])
     refine = refine_fast if mode is RefineMode.FAST else refine_quality
