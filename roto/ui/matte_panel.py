@@ -86,7 +86,8 @@ SETTINGS: tuple[Setting, ...] = (
 )  # fmt: skip
 REFINE_TIP = (
     "Refine edge against the frame: soft, image-aware alpha and the object's own colour at soft edges in "
-    "cut-outs. Fast: a guided filter (live). Quality: closed-form matting (seconds per 1080p frame)."
+    "cut-outs. Fast: a guided filter (live). Quality: closed-form matting, which also follows thin strands out of "
+    "the band (about a second per 1080p frame)."
 )
 
 
