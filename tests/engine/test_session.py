@@ -98,6 +98,8 @@ def test_cpu_session_and_report(graph: Path) -> None:
     assert report.fallback_reason is None
     assert report.graphs == ["double.onnx"]
     assert session.get_session_options().intra_op_num_threads == 1
+    # idle workers sleep instead of spinning, so they never take the cores from the next graph of a frame
+    assert session.get_session_options().get_session_config_entry("session.intra_op.allow_spinning") == "0"
 
 
 def test_spin_wait_is_onnx_runtimes_default_until_turned_off(
