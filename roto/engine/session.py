@@ -92,33 +92,28 @@ class SessionReport:
 
 
 _SPIN_ENTRY = "session.intra_op.allow_spinning"
-_spin_wait = True  # ONNX Runtime's default; see set_spin_wait
+_spin_wait = False  # see set_spin_wait
 
 
 def set_spin_wait(allowed: bool) -> None:
     """Whether the sessions built from now on in this process let their worker threads spin between operators.
 
     Spinning (ONNX Runtime's default) keeps a worker thread busy-waiting for the next operator: the least latency
-    on cores nothing else needs, and a core taken from every other thread meanwhile. The editor turns it off: its
-    window's thread must get a core while the engine thread tracks (measured in docs/ui.md, Large frames), and on a
-    machine shared with other work the spinning only burns the cores the model itself needs.
+    on cores nothing else needs, and a core taken from every other thread meanwhile. Roto turns it off everywhere:
+    the editor's window thread must get a core while the engine thread tracks (measured in docs/ui.md, Large
+    frames), and each session has its own pool whose idle workers, spinning after a run, took the cores from the
+    next graph of a video frame (encoder, memory attention, decoder, memory encoder run one after another).
+    Measured on 2 cores with nothing else running (8 frames at 1080p, docs/engine.md): EdgeTAM propagation 585 ->
+    479 ms a frame without spinning, SAM2.1-tiny 2049 -> 2132 ms (within run-to-run noise).
     """
     global _spin_wait
     _spin_wait = allowed
 
 
 def _session_options(threads: int, memory_arena: bool = True) -> Any:
-    """Options of every session Roto opens.
-
-    Intra-op threads never spin: each session has its own pool, and after a run its idle workers spin for a
-    while, taking the cores from the next graph of a video frame (encoder, memory attention, decoder, memory
-    encoder run one after another). Measured on 2 cores with nothing else running (8 frames at 1080p): EdgeTAM
-    propagation 585 -> 479 ms a frame without spinning, SAM2.1-tiny 2049 -> 2132 ms (within run-to-run noise).
-    """
     ort = _ort()
     options = ort.SessionOptions()
     options.enable_cpu_mem_arena = memory_arena
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     if threads > 0:
         options.intra_op_num_threads = threads
