@@ -9,6 +9,10 @@ refinement never delays a decoded frame or a mask.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
+import threading
 from pathlib import Path
 
 from PySide6.QtCore import QThread, Signal
@@ -31,6 +35,26 @@ from roto.errors import RotoError, failure_message
 from roto.media import MediaSource
 
 EMBEDDING_CACHE_BYTES = 1 << 30
+BACKGROUND_NICE = 10
+"""How much less CPU priority the background threads get than the window's thread (Linux nice levels)."""
+
+
+def run_in_background() -> None:
+    """Lower the calling thread's CPU priority below the window's thread.
+
+    With the model, the decoder and the composer all runnable on two cores, the window's thread waited for a core
+    for tens of milliseconds at a time while a 4K run was tracked (docs/ui.md, Large frames). On Linux this is the
+    thread's own nice value (threads it starts, such as ONNX Runtime's workers for the sessions it opens, inherit
+    it); elsewhere Qt's LowPriority. The background threads still get every core the window leaves idle.
+    """
+    if sys.platform.startswith("linux"):
+        thread = threading.get_native_id()
+        with contextlib.suppress(OSError):  # not allowed (a sandbox): the thread keeps the window's priority
+            os.setpriority(
+                os.PRIO_PROCESS, thread, min(19, os.getpriority(os.PRIO_PROCESS, thread) + BACKGROUND_NICE)
+            )
+    else:
+        QThread.currentThread().setPriority(QThread.Priority.LowPriority)
 
 
 class JobThread(QThread):
@@ -44,6 +68,7 @@ class JobThread(QThread):
         self.queue = LatestJobQueue()
 
     def run(self) -> None:
+        run_in_background()
         while (job := self.queue.take()) is not None:
             try:
                 job()
