@@ -63,6 +63,17 @@ def _ancestors(graph: Any, output: str) -> set[int]:
     return seen
 
 
+def _one_point_fits(graph: Any) -> bool:
+    """Whether both prompt inputs exist with the number of points as their second dimension, free or 1."""
+    dims = {
+        value.name: value.type.tensor_type.shape.dim for value in graph.input if value.name in PROMPT_INPUTS
+    }
+    return len(dims) == len(PROMPT_INPUTS) and all(
+        len(dim) >= 2 and (dim[1].WhichOneof("value") != "dim_value" or dim[1].dim_value == 1)
+        for dim in dims.values()
+    )
+
+
 def _one_point_optimised(path: Path) -> Any:
     """The decoder graph with one point per prompt, shapes folded by ONNX Runtime's basic optimisations."""
     import onnx
@@ -113,9 +124,14 @@ class SplitDecoder:
         import onnx
         from onnx.utils import Extractor
 
-        outputs = {output.name for output in onnx.load(str(path), load_external_data=False).graph.output}
-        if not {IOU, MASKS} <= outputs:
+        header = onnx.load(str(path), load_external_data=False).graph
+        if not {IOU, MASKS} <= {output.name for output in header.output}:
             log.info("%s: no %s and %s outputs: not cut", path.name, IOU, MASKS)
+            return None
+        if not _one_point_fits(header):
+            log.info(
+                "%s: %s do not take one point per prompt: not cut", path.name, " and ".join(PROMPT_INPUTS)
+            )
             return None
         model = _one_point_optimised(path)
         graph = model.graph

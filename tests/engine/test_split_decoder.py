@@ -52,9 +52,11 @@ def _counted(service: EngineService, workers: int = 2) -> tuple[SplitDecoder, _C
     return dataclasses.replace(split, frame=frame, head=head, tail=tail, workers=workers), frame, head, tail
 
 
+@pytest.mark.parametrize("bundle", ["sam2.1-test", "edgetam-test"])
 def test_frame_head_and_tail_give_the_whole_graphs_outputs(
-    service: EngineService, picture: StillImage
+    test_bundle_path: Path, picture: StillImage, bundle: str
 ) -> None:
+    service = EngineService.open(load_bundle(test_bundle_path.parent / bundle))
     split = service.graphs.split_decoder
     assert split is not None and split.carried  # the transformer's outputs cross the cut
     # the image side of the first layer is the frame's: the IoU part never reads the embedding itself
@@ -126,3 +128,30 @@ def test_same_proposals_on_any_number_of_workers(
     assert head.runs == tail.runs == 81 and frame.runs == 1
     _whole_graph(service, monkeypatch)
     _same(ours, generate_proposals(service, picture, 0, params))
+
+
+def test_a_graph_fixed_to_several_points_is_run_whole(tmp_path: Path) -> None:
+    """A decoder whose prompt inputs take exactly 3 points cannot be fixed to one: not cut, no error."""
+    import onnx
+    import onnxruntime as ort
+    from onnx import TensorProto, helper
+
+    coords = helper.make_tensor_value_info("point_coords", TensorProto.FLOAT, [1, 3, 2])
+    labels = helper.make_tensor_value_info("point_labels", TensorProto.FLOAT, [1, 3])
+    nodes = [
+        helper.make_node("ReduceSum", ["point_coords"], ["iou_predictions"], keepdims=0),
+        helper.make_node("Identity", ["point_labels"], ["masks"]),
+    ]
+    outputs = [
+        helper.make_tensor_value_info("iou_predictions", TensorProto.FLOAT, None),
+        helper.make_tensor_value_info("masks", TensorProto.FLOAT, None),
+    ]
+    model = helper.make_model(
+        helper.make_graph(nodes, "fixed", [coords, labels], outputs),
+        opset_imports=[helper.make_opsetid("", 13)],
+    )
+    model.ir_version = 9
+    path = tmp_path / "prompt_decoder.onnx"
+    onnx.save(model, str(path))
+    like = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    assert SplitDecoder.open(path, like, 1) is None
