@@ -3,7 +3,8 @@
     .venv/bin/python benchmarks/edgetam_speed.py [--frames 20] [--threads 2] [--no-reference]
 
 Full-size random-weight bundles of both (made once under local/, see common.random_bundle), one object tracked
-over FRAMES frames of the sample clip at 1080p, 2 threads. Each Roto run is a fresh process (`propagation.py one`),
+over FRAMES frames of the sample clip at 1080p, 2 threads; for each Roto run, the milliseconds a frame spends in
+each graph and outside them (decoding, Python). Each Roto run is a fresh process (`propagation.py one`),
 so its peak RSS is its own; EdgeTAM's PyTorch predictor runs in a child Python whose `sam2` is EdgeTAM's fork
 (roto.engine.edgetam_env), on the same weights. Prints JSON with the issue's two speed targets.
 """
@@ -11,11 +12,13 @@ so its peak RSS is its own; EdgeTAM's PyTorch predictor runs in a child Python w
 from __future__ import annotations
 
 import argparse
+import json
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -25,7 +28,8 @@ from common import SEED, emit, peak_rss_mib, random_bundle
 PROPAGATION = Path(__file__).resolve().parent / "propagation.py"
 
 
-def roto_run(variant: str, frames: int, threads: int) -> dict[str, float]:
+def roto_run(variant: str, frames: int, threads: int) -> dict[str, Any]:
+    """Frames/s, peak RSS and where a frame's time goes (ms in each graph, and outside them)."""
     bundle = random_bundle(variant)
     out = subprocess.run(
         [sys.executable, str(PROPAGATION), "one", str(bundle), str(frames), str(threads), "64"],
@@ -33,8 +37,8 @@ def roto_run(variant: str, frames: int, threads: int) -> dict[str, float]:
         capture_output=True,
         text=True,
     )
-    fps, rss = map(float, out.stdout.split())
-    return {"fps": fps, "peak_rss_mib": rss}
+    one = json.loads(out.stdout)
+    return {"fps": one["fps"], "peak_rss_mib": one["peak_rss_mib"], "per_frame": one["per_frame"]}
 
 
 def edgetam_pytorch(frames: int, threads: int, folder: Path) -> dict[str, float]:
