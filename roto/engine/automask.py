@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from roto.engine.embeddings import FrameEmbedding
-from roto.engine.predictor import LOGIT_CLAMP, select_masks
+from roto.engine.predictor import LOGIT_CLAMP, select_masks, select_tokens
 from roto.engine.propagator import FrameReader
 from roto.engine.service import EngineService, StillImage
 from roto.engine.split_decoder import Frame, SplitDecoder
@@ -183,10 +183,10 @@ def _stability(logits: np.ndarray, threshold: float, offset: float) -> float:
 class _CropDecoder:
     """Decodes grid points on one encoded crop, one prompt per run of the decoder graph, a batch at a time.
 
-    With multimask output and an IoU filter (Meta's defaults) it runs the decoder cut in three
-    (`split_decoder.SplitDecoder`): the prompt-independent part once for the crop, then per point the IoU part, and
-    the masks only for a point with a candidate that passes the filter; the points of a batch are spread over the
-    split decoder's workers. The candidates are the same as the whole graph's.
+    Without m2m it runs the decoder cut in three (`split_decoder.SplitDecoder`): the prompt-independent part once for
+    the crop, then per point the IoU part and, with multimask output and an IoU filter (Meta's defaults), the masks
+    only for a point with a candidate that passes the filter; the points of a batch are spread over the split
+    decoder's workers. The candidates are the same as the whole graph's.
     """
 
     def __init__(self, service: EngineService, embedding: FrameEmbedding, params: AutomaskParams) -> None:
@@ -194,8 +194,8 @@ class _CropDecoder:
         self.settings = service.settings
         self.embedding = embedding
         self.params = params
-        cut = params.multimask_output and not params.use_m2m and params.pred_iou_thresh > 0.0
-        self.split = service.graphs.split_decoder if cut else None
+        # m2m feeds each candidate back as a mask input, which the cut takes as the frame's: the whole graph then
+        self.split = None if params.use_m2m else service.graphs.split_decoder
         self.frame: Frame | None = None  # the split decoder's frame part, run at the first batch
 
     def _prompt(self, point: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -238,19 +238,21 @@ class _CropDecoder:
             yield low, float(score)
 
     def _split_batch(self, split: SplitDecoder, points: np.ndarray) -> list[list[tuple[np.ndarray, float]]]:
-        """The multimask candidates (tokens 1-3, as `select_masks`), masks decoded only if one passes the filter."""
+        """The candidates (as `select_masks`); with multimask output, masks decoded only if one passes the filter."""
         feeds = [self.decoder.feeds(self.embedding, *self._prompt(point)) for point in points]
         if self.frame is None:
             self.frame = split.prepare(feeds[0])
         frame = self.frame
 
+        multimask, threshold = self.params.multimask_output, self.params.pred_iou_thresh
+
         def decode(point_feeds: dict[str, Any]) -> list[tuple[np.ndarray, float]]:
             iou, carried = split.iou(point_feeds, frame)
-            scores = iou[0][1:]
-            if not np.any(scores > self.params.pred_iou_thresh):
+            if multimask and threshold > 0.0 and not np.any(iou[0][1:] > threshold):
                 return []  # every candidate fails the IoU filter: its masks are never looked at
-            masks = split.masks(point_feeds, frame, carried)[0][1:]
-            return [(low, float(score)) for low, score in zip(masks, scores, strict=True)]
+            masks = split.masks(point_feeds, frame, carried)[0]
+            lows, scores = select_tokens(masks, iou[0], multimask, self.settings)
+            return [(low, float(score)) for low, score in zip(lows, scores, strict=True)]
 
         return split.map_runs(decode, feeds)
 

@@ -89,14 +89,21 @@ def select_masks(
     out: DecoderOutput, multimask: bool, settings: Sam2Settings
 ) -> tuple[np.ndarray, np.ndarray]:
     """Pick the mask tokens Meta's MaskDecoder returns: tokens 1-3, or token 0 with the stability fallback."""
+    return select_tokens(out.masks, out.iou, multimask, settings)
+
+
+def select_tokens(
+    masks: np.ndarray, iou: np.ndarray, multimask: bool, settings: Sam2Settings
+) -> tuple[np.ndarray, np.ndarray]:
+    """`select_masks` on the four tokens' low-res logits (4, h, w) and predicted IoU (4,)."""
     if multimask:
-        return out.masks[1:], out.iou[1:]
+        return masks[1:], iou[1:]
     if settings.dynamic_multimask_via_stability:
-        stable = stability_scores(out.masks[:1], settings.dynamic_multimask_stability_delta)[0]
+        stable = stability_scores(masks[:1], settings.dynamic_multimask_stability_delta)[0]
         if stable < settings.dynamic_multimask_stability_thresh:
-            best = 1 + int(np.argmax(out.iou[1:]))
-            return out.masks[best : best + 1], out.iou[best : best + 1]
-    return out.masks[:1], out.iou[:1]
+            best = 1 + int(np.argmax(iou[1:]))
+            return masks[best : best + 1], iou[best : best + 1]
+    return masks[:1], iou[:1]
 
 
 class PromptDecoder:

@@ -93,12 +93,11 @@ def _same(ours: list[automask.Proposal], whole: list[automask.Proposal]) -> None
 def test_masks_only_for_points_that_pass_and_the_same_proposals(
     service: EngineService, picture: StillImage, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    split, frame, head, tail = _counted(service)
     everything = AutomaskParams(
         points_per_side=6, pred_iou_thresh=0.0, stability_score_thresh=0.0, box_nms_thresh=1.0
     )
     scores = sorted(p.predicted_iou for p in generate_proposals(service, picture, 0, everything))
-    # the 0.0 filter runs the whole graph; a threshold keeping some candidates and dropping others:
+    # a threshold keeping some candidates and dropping others:
     params = AutomaskParams(
         points_per_side=6,
         points_per_batch=8,
@@ -106,6 +105,7 @@ def test_masks_only_for_points_that_pass_and_the_same_proposals(
         stability_score_thresh=0.0,
         box_nms_thresh=1.0,
     )
+    split, frame, head, tail = _counted(service)
     monkeypatch.setattr(type(service.graphs), "split_decoder", property(lambda _graphs: split))
     ours = generate_proposals(service, picture, 0, params)
     assert frame.runs == 1  # once for the frame, not per batch of 8 points
@@ -126,6 +126,23 @@ def test_same_proposals_on_any_number_of_workers(
     )
     ours = generate_proposals(service, picture, 0, params)
     assert head.runs == tail.runs == 81 and frame.runs == 1
+    _whole_graph(service, monkeypatch)
+    _same(ours, generate_proposals(service, picture, 0, params))
+
+
+@pytest.mark.parametrize(
+    "change", [{"multimask_output": False}, {"pred_iou_thresh": 0.0}], ids=["single-mask", "no-iou-filter"]
+)
+def test_single_mask_and_no_iou_filter_through_the_cut(
+    service: EngineService, picture: StillImage, monkeypatch: pytest.MonkeyPatch, change: dict[str, Any]
+) -> None:
+    """Every point's masks are decoded (SAM2's stability fallback needs token 0's), same proposals as the whole graph."""
+    split, frame, head, tail = _counted(service)
+    monkeypatch.setattr(type(service.graphs), "split_decoder", property(lambda _graphs: split))
+    base = {"pred_iou_thresh": 0.2, "stability_score_thresh": 0.0, "box_nms_thresh": 1.0}
+    params = AutomaskParams(points_per_side=5, **{**base, **change})
+    ours = generate_proposals(service, picture, 0, params)
+    assert head.runs == tail.runs == 25 and frame.runs == 1 and ours
     _whole_graph(service, monkeypatch)
     _same(ours, generate_proposals(service, picture, 0, params))
 
