@@ -94,4 +94,6 @@ def test_models_list_offers_edgetam_with_its_measured_size_and_speed(
         assert available[variant]["bundle_mib"] > 0 and available[variant]["propagation_fps"] > 0
     assert main(["models", "list"]) == 0
     fps = available["edgetam"]["propagation_fps"]  # the catalog's figure, as the human listing prints it
-    assert f"edgetam    edgetam (from Meta's checkpoint): 92 MiB, {fps:.2f} frames/s" in capsys.readouterr().out
+    assert (
+        f"edgetam    edgetam (from Meta's checkpoint): 92 MiB, {fps:.2f} frames/s" in capsys.readouterr().out
+    )
