@@ -182,7 +182,8 @@ class SplitDecoder:
         )
 
     def prepare(self, feeds: dict[str, Any]) -> Frame:
-        """The frame part's outputs for the decoder inputs `feeds` (their prompt is not read): once per frame."""
+        """The frame part's outputs for the decoder inputs `feeds`, once per frame: their points are not read, and
+        every run given these outputs must have the same other inputs (embedding, mask input, memory flag)."""
         if self.frame is None:
             return {}
         names = [output.name for output in self.frame.get_outputs()]
