@@ -229,8 +229,11 @@ class EngineWorker(JobThread):
             self.model.close()
 
     def encode(self, index: int) -> None:
+        """Encode frame `index` (then its neighbours); `encoding` is said at once, on the caller's thread, so the
+        window never shows "Ready" while the frame waits for this thread to start on it."""
         source = self._source
         if source is not None:
+            self.encoding.emit(index)
             self.queue.put("encode", lambda: self._encode(source, index), self._ENCODE)
 
     def predict(self, request: PredictRequest) -> None:

@@ -46,6 +46,18 @@ def test_neighbours_of_the_shown_frame_are_encoded_when_idle(
     assert not cached(9)  # only the near neighbours, not the whole clip
 
 
+def test_ready_is_never_shown_while_a_shown_frame_waits_for_its_encoding(
+    qtbot: QtBot, window: MainWindow, small_clip: Path
+) -> None:
+    """The label changed only when the engine thread's signal arrived: between the frame being shown and that
+    signal, a click was taken as answered in decoder time and waited for the encoder."""
+    open_and_show(qtbot, window, small_clip)
+    qtbot.waitUntil(lambda: window.status.engine.text() == "Ready", timeout=20_000)
+    window.editor.frame_shown(9, playing=False)  # what the canvas calls when frame 9 is on screen
+    assert window.status.engine.text() == "Encoding frame 9…"  # before any event from the engine thread
+    qtbot.waitUntil(lambda: window.status.engine.text() == "Ready", timeout=20_000)
+
+
 def test_clicks_and_propagations_share_one_set_of_sessions(
     qtbot: QtBot, test_bundle_path: Path, small_clip: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
