@@ -129,6 +129,8 @@ def test_gui_thread_stays_responsive_while_frames_are_encoded(
     for frame in range(1, 6):
         window.timeline.set_frame(frame)
         qtbot.waitUntil(lambda f=frame: f in encoded, timeout=WAIT_MS)
+    # Frames encoded ahead come back in milliseconds: the five can be done before the timer ticked six times.
+    qtbot.waitUntil(lambda: len(ticks) > 5, timeout=WAIT_MS)
     timer.stop()
     gaps = np.diff(ticks)
     assert len(ticks) > 5 and gaps.max() < 0.1, f"longest GUI stall {gaps.max() * 1000:.0f} ms"
