@@ -6,7 +6,7 @@ FPN lateral conv to 256 channels (`neck.convs.3`, `neck.convs.2`) followed by th
 are one 1x1 conv straight from the backbone's 48..96 channels: at 1024 px input the 256-channel map at stride 4
 is never written (2.7 GFLOP and a 64 MiB tensor less per frame for EdgeTAM's encoder, about a sixth of its time
 on a CPU). ONNX Runtime has no such fusion, and the bundles keep Meta's structure (the graph templates and the
-parity tests read it), so the fold happens on the loaded graph, for any bundle already installed.
+parity tests read it), so the fold happens on the loaded graph (`cpu_rewrite`), for any bundle already installed.
 
 Only what is exactly a composition of linear maps is folded: both convs 1x1, one group, stride 1, no padding,
 float32 weights held as initializers, and the first conv's output read by nothing but the second (and by Shape
@@ -15,14 +15,10 @@ nodes, which ONNX Runtime answers from the static shape, after which the first c
 
 from __future__ import annotations
 
-import logging
 from collections import defaultdict
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-log = logging.getLogger(__name__)
 
 
 def _attribute(node: Any, name: str, default: Any) -> Any:
@@ -123,20 +119,3 @@ def fold_pointwise_pairs(model: Any) -> int:
             graph.node.remove(first)
         folded += 1
     return folded
-
-
-def folded_graph(path: Path) -> bytes | None:
-    """The graph at `path` with its pointwise pairs folded, serialised; None when there is nothing to fold or the
-    graph cannot be rewritten (ONNX Runtime then loads the file as it is)."""
-    import onnx
-
-    try:
-        model = onnx.load(str(path))
-        count = fold_pointwise_pairs(model)
-        if count == 0:
-            return None
-        log.info("%s: %d pairs of 1x1 convs folded into one each", path.name, count)
-        return bytes(model.SerializeToString())
-    except Exception as exc:  # never worse than the file as it is: ONNX Runtime reports real problems itself
-        log.warning("%s: pointwise convs left unfolded: %s", path.name, exc)
-        return None

@@ -16,7 +16,7 @@ import numpy as np
 
 from roto.engine import session as ort_sessions
 from roto.engine.bundle import Bundle
-from roto.engine.conv_fold import folded_graph
+from roto.engine.cpu_rewrite import rewritten_graph
 from roto.engine.device import BoundGraph
 from roto.engine.embeddings import EmbeddingCache, EmbeddingKey, FrameEmbedding
 from roto.engine.precision import precision_of, runtime_bundle
@@ -78,9 +78,9 @@ class Sam2Graphs:
 
     def _open(self, graph: str, memory_arena: bool) -> BoundGraph:
         path = self.bundle.graph_path(graph)
-        # The encoder's pointwise conv pairs run folded on a CPU (conv_fold); GPU sessions (and TensorRT's engine
-        # cache) get the file as it is.
-        model = folded_graph(path) if graph == "image_encoder" and not self.options.gpu_offered() else None
+        # On a CPU some graphs run rewritten (cpu_rewrite); GPU sessions (and TensorRT's engine cache) get the file
+        # as it is.
+        model = None if self.options.gpu_offered() else rewritten_graph(path, graph)
         session = ort_sessions.create_session(
             path, self.options, self.report, memory_arena=memory_arena, model=model
         )

@@ -255,7 +255,7 @@ def create_session(
     `memory_arena=False` for graphs with big activations (the encoder, the memory graphs): ORT's CPU arena keeps
     their peak allocation for the whole session, which measured 2.3 GiB instead of 1.4 GiB peak RSS when
     propagating with SAM2.1-tiny at 1080p; the speed difference was within this machine's run-to-run noise.
-    `model`: the graph at `path` as Roto rewrote it (`conv_fold`), loaded instead of the file.
+    `model`: the graph at `path` as Roto rewrote it (`cpu_rewrite`), loaded instead of the file.
     """
     ort = _ort()
     choice = options.resolved_provider()

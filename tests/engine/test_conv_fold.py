@@ -10,7 +10,8 @@ import onnxruntime
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from roto.engine.conv_fold import fold_pointwise_pairs, folded_graph
+from roto.engine.conv_fold import fold_pointwise_pairs
+from roto.engine.cpu_rewrite import rewritten_graph
 from roto.engine.service import Sam2Graphs
 from roto.engine.session import RuntimeOptions
 
@@ -119,7 +120,7 @@ def test_shape_readers_keep_the_first_conv_and_their_answer() -> None:
 def test_both_families_encoders_fold_their_high_res_paths(bundle: str) -> None:
     """The FPN lateral conv and the decoder's conv_s0 / conv_s1 of both levels, outputs within float rounding."""
     path = BUNDLES / bundle / "image_encoder.onnx"
-    data = folded_graph(path)
+    data = rewritten_graph(path, "image_encoder")
     assert data is not None
     folded = onnx.load_from_string(data)
     original = onnx.load(str(path))
@@ -134,10 +135,11 @@ def test_both_families_encoders_fold_their_high_res_paths(bundle: str) -> None:
 
 
 def test_nothing_to_fold_or_unreadable_loads_the_file(tmp_path: Path) -> None:
-    assert folded_graph(BUNDLES / "sam2.1-test" / "prompt_decoder.onnx") is None
+    assert rewritten_graph(BUNDLES / "sam2.1-test" / "mask_prompt.onnx", "mask_prompt") is None
+    assert fold_pointwise_pairs(onnx.load(str(BUNDLES / "sam2.1-test" / "prompt_decoder.onnx"))) == 0
     broken = tmp_path / "broken.onnx"
     broken.write_bytes(b"not onnx")
-    assert folded_graph(broken) is None
+    assert rewritten_graph(broken, "image_encoder") is None
 
 
 def test_cpu_sessions_run_the_folded_encoder() -> None:
