@@ -230,6 +230,11 @@ class Canvas(QGraphicsView):
     def zoom(self) -> float:
         return float(self.transform().m11())
 
+    @property
+    def frame_size(self) -> tuple[int, int] | None:
+        """The shown frame's width and height (a preview is stretched to it); None before any frame."""
+        return self._frame_size
+
     def visible_viewport(self) -> Viewport | None:
         """The part of the frame on screen and the device pixels it covers (None before a frame or off screen)."""
         if self._frame_size is None:

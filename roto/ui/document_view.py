@@ -25,6 +25,10 @@ from roto.ui.timeline import Coverage, Timeline
 from roto.ui.view_layer import PreparedView
 from roto.ui.worker import FrameLoader, MatteRefiner
 
+_Picture = tuple[
+    np.ndarray, tuple[int, int]
+]  # a decoded frame (or its preview) and the frame's width, height
+
 
 class DocumentView:
     """Keeps canvas, timeline and objects panel showing the editor's document."""
@@ -43,10 +47,12 @@ class DocumentView:
         self.editor, self.state = editor, editor.state
         self.canvas, self.timeline, self.objects, self.loader = canvas, timeline, objects, loader
         self.composer, self.refiner = composer, refiner
-        # Views asked of the composer and not shown yet, oldest first. The composer works in this order (skipping
-        # those replaced while they waited), so every result that comes back is shown: during playback that is
-        # slower than composing, the canvas then follows a few frames late instead of freezing.
-        self._posted: list[ViewRequest] = []
+        # Views asked of the composer and not shown yet, oldest first, each with the picture it goes over when it
+        # came with a new one: the picture is shown with its view, never under the previous frame's masks. The
+        # composer works in this order (skipping those replaced while they waited), so every result that comes
+        # back is shown: during playback that is slower than composing, the canvas then follows a few frames late
+        # instead of freezing.
+        self._posted: list[tuple[ViewRequest, _Picture | None]] = []
         self.composing = False  # the latest view is not on the canvas yet
         self._on_document_changed = on_document_changed  # the window's title and actions
         self.marks: ShotMarks | None = None
@@ -63,7 +69,7 @@ class DocumentView:
         self.state.pending.connect(lambda _target: self.show_prompts())
         loader.frame_loaded.connect(self._on_frame_loaded)
         composer.composed.connect(self._on_composed)
-        composer.failed.connect(lambda _message: setattr(self, "composing", False))  # the window says why
+        composer.failed.connect(lambda _message: self._on_compose_failed())  # the window says why
         canvas.viewport_changed.connect(self.refresh_frame)  # composed for what the canvas shows
         timeline.view.scrub_finished.connect(lambda: self.loader.request(self.state.frame))  # full size
         self.state.connect("run", self._on_run)
@@ -162,14 +168,18 @@ class DocumentView:
             return  # a frame the user already scrubbed past
         height, width = doc.shot.frame_shape
         full = rgb.shape[:2] == (height, width)
-        self.canvas.set_frame(rgb, (width, height))
+        picture: _Picture | None = (rgb, (width, height))
+        if self.canvas.frame_size != (width, height):  # a document's first picture: nothing of it to wait for
+            self.canvas.set_frame(rgb, (width, height))
+            self.canvas.show_view(None)
+            picture = None
         self._rgb = rgb if full else None
         self.editor.frame_shown(index, playing=self.timeline.playing or not full)
-        self.refresh_frame()
+        self.refresh_frame(picture)
 
-    def refresh_frame(self) -> None:
+    def refresh_frame(self, picture: _Picture | None = None) -> None:
         """Ask for the view (roto.editor.views) of the shown frame, composed off the GUI thread for what the canvas
-        shows; draw the prompts now."""
+        shows, and shown with `picture` (a newly loaded frame) when it comes back; draw the prompts now."""
         doc, shown, view = self.state.document, self.state.shown_frame, self.state.view
         if doc is None or shown is None:
             return
@@ -180,7 +190,7 @@ class DocumentView:
         )
         for job in self._refined.take_jobs():
             self.refiner.request(job)
-        self._posted.append(request)
+        self._posted.append((request, picture))
         self.composing = True
         self.composer.compose(request)
         self.show_prompts()
@@ -194,12 +204,25 @@ class DocumentView:
 
     def _on_composed(self, request: ViewRequest, prepared: PreparedView) -> None:
         """Show a composed view unless a later one is already on the canvas (or it belongs to another document)."""
-        position = next((i for i, posted in enumerate(self._posted) if posted is request), None)
+        position = next((i for i, (posted, _) in enumerate(self._posted) if posted is request), None)
         if position is None:
             return
+        self._show_latest_picture(position + 1)
         del self._posted[: position + 1]  # it and the views it overtook, replaced while they waited
         self.canvas.show_view(prepared)
         self.composing = bool(self._posted)
+
+    def _on_compose_failed(self) -> None:
+        """No view is coming for what waits: its pictures are shown bare rather than never."""
+        self._show_latest_picture(len(self._posted))
+        self._posted = [(request, None) for request, _ in self._posted]
+        self.composing = False
+
+    def _show_latest_picture(self, count: int) -> None:
+        """Put on the canvas the newest picture among the first `count` posted views, if any came with one."""
+        picture = next((p for _, p in reversed(self._posted[:count]) if p is not None), None)
+        if picture is not None:
+            self.canvas.set_frame(*picture)
 
     def show_prompts(self) -> None:
         target, session = self.state.target, self.editor.prompts

@@ -66,7 +66,7 @@ def test_a_view_finished_after_a_newer_one_was_asked_for_is_still_shown(
     window.composer.queue.put("busy", lambda: gate.wait(10))
     window.menu_actions["view_matte"].trigger()
     window.menu_actions["view_outlines"].trigger()
-    matte, outlines = window.view._posted
+    (matte, _), (outlines, _) = window.view._posted
     assert matte.options.mode == ViewMode.MATTE and outlines.options.mode == ViewMode.OUTLINES
     layer = window.canvas.view_layer
     window.view._on_composed(matte, PreparedView.of(matte.compose()))  # it was composing when outlines came
@@ -96,3 +96,38 @@ def test_the_canvas_shows_the_full_composition_reduced_to_its_size(
     difference = np.abs(shown.astype(int) - expected.astype(int))
     assert difference.max() <= 2  # the same fill, reduced (rounding aside)
     assert (shown[..., 3] > 0).sum() > 100  # and there is a fill to compare
+
+
+def test_a_new_picture_waits_for_its_own_view(qtbot, window: MainWindow, small_clip: Path) -> None:  # type: ignore[no-untyped-def]
+    """Stepping to the next frame never shows its picture under the previous frame's masks: both arrive together."""
+    open_and_show(qtbot, window, small_clip)
+    paint(qtbot, window)
+    layer = shown_view(window)
+    frame_item = window.canvas._frame_item
+    before_picture, before_view = frame_item.pixmap().cacheKey(), layer.picture.pixmap().cacheKey()
+    gate = threading.Event()
+    window.composer.queue.put("busy", lambda: gate.wait(10))
+    window.menu_actions["next_frame"].trigger()
+    qtbot.waitUntil(lambda: window.state.shown_frame == 1, timeout=10_000)  # frame 1 is decoded
+    qtbot.wait(50)
+    assert window.view.composing
+    assert frame_item.pixmap().cacheKey() == before_picture  # frame 0's picture, with frame 0's view
+    assert layer.picture.pixmap().cacheKey() == before_view
+    gate.set()
+    shown_view(window)
+    assert frame_item.pixmap().cacheKey() != before_picture  # frame 1's picture and its own view, together
+
+
+def test_a_picture_is_shown_even_when_its_view_fails(qtbot, window: MainWindow, small_clip: Path) -> None:  # type: ignore[no-untyped-def]
+    open_and_show(qtbot, window, small_clip)
+    shown_view(window)
+    frame_item = window.canvas._frame_item
+    before = frame_item.pixmap().cacheKey()
+    gate = threading.Event()
+    window.composer.queue.put("busy", lambda: gate.wait(10))
+    window.menu_actions["next_frame"].trigger()
+    qtbot.waitUntil(lambda: window.state.shown_frame == 1, timeout=10_000)
+    window.view._on_compose_failed()  # what the composer's failed signal does
+    assert frame_item.pixmap().cacheKey() != before and not window.view.composing
+    gate.set()
+    shown_view(window)
