@@ -16,7 +16,6 @@ from typing import TypeVar
 import numpy as np
 from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import (
-    QBrush,
     QColor,
     QImage,
     QKeyEvent,
@@ -42,19 +41,16 @@ from PySide6.QtWidgets import (
 from roto.editor import tools
 from roto.editor.brush import Brush
 from roto.editor.views import Outline, ViewImage, Viewport
-from roto.project import Box, FramePrompts
-from roto.ui.box_item import BoxPromptItem
+from roto.project import FramePrompts
+from roto.ui.prompt_markers import PromptMarkers
 from roto.ui.stroke_preview import StrokePreview
 from roto.ui.view_layer import PROPOSAL_Z, PreparedView, ViewLayer, replace_outlines
 
 _Item = TypeVar("_Item", bound=QGraphicsItem)
 
-MARKER_RADIUS = 5.0
 ZOOM_STEP = 1.25
 MIN_ZOOM, MAX_ZOOM = 0.05, 32.0
 VIEWPORT_SETTLE_MS = 60  # a zoom or pan recomposes the view once it rests this long
-POSITIVE = QColor(60, 220, 90)
-NEGATIVE = QColor(235, 60, 60)
 
 
 def rgb_to_qimage(rgb: np.ndarray) -> QImage:
@@ -99,7 +95,7 @@ class Canvas(QGraphicsView):
         # Scaled once per frame or zoom, not on every repaint: drawing a 4K pixmap scaled took ~30-80 ms a paint.
         self._frame_item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.view_layer = ViewLayer(self.scene())  # the composed view: picture and outlines
-        self._prompt_items: list[QGraphicsItem] = []
+        self.markers = PromptMarkers(self.scene())  # the current object's points and boxes
         self._proposal_items: list[QGraphicsPathItem] = []
         self.picking = False  # proposals are shown: a left click picks one, the tools wait
         self._rubber = self._add(QGraphicsRectItem(), 3, visible=False)  # the box tool's rubber band
@@ -109,9 +105,6 @@ class Canvas(QGraphicsView):
         self._brush_cursor.setPen(_cosmetic_pen(QColor(255, 255, 255)))
         self._tools = tools.CanvasTools()
         self.brush = Brush()
-        self._point_items: list[QGraphicsEllipseItem] = []
-        self._points: list[tuple[float, float, int]] = []
-        self._box_items: list[BoxPromptItem] = []
         self._frame_size: tuple[int, int] | None = None  # (width, height)
         self._pan_from: QPoint | None = None
         self._space_held = False
@@ -164,27 +157,7 @@ class Canvas(QGraphicsView):
         """Draw the current object's points and boxes; pending ones (mask on its way) are drawn hollow."""
         if isinstance(self._tools.gesture, tools.PointDrag | tools.BoxEdit):
             return  # a drag in progress owns the markers until it is released
-        for item in self._prompt_items:
-            self.scene().removeItem(item)
-        self._points = [(p.x, p.y, p.label) for p in prompts.points]
-        self._point_items = [self._marker(x, y, label, pending) for x, y, label in self._points]
-        self._box_items = [self._box_item(box) for box in prompts.boxes]
-        self._prompt_items = [*self._box_items, *self._point_items]
-
-    def _box_item(self, box: Box) -> BoxPromptItem:
-        item = BoxPromptItem((box.x0, box.y0, box.x1, box.y1))
-        item.show_handles(self.tool == tools.Tool.BOX)  # the box tool moves and resizes boxes
-        return self._add(item, 2)
-
-    def _marker(self, x: float, y: float, label: int, pending: bool) -> QGraphicsEllipseItem:
-        r = MARKER_RADIUS
-        item = QGraphicsEllipseItem(-r, -r, 2 * r, 2 * r)
-        item.setPos(x, y)
-        item.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
-        color = POSITIVE if label == 1 else NEGATIVE
-        item.setPen(QPen(color if pending else QColor(255, 255, 255), 1.5))
-        item.setBrush(QBrush(Qt.BrushStyle.NoBrush) if pending else QBrush(color))
-        return self._add(item, 4)
+        self.markers.show(prompts, pending, box_handles=self.tool == tools.Tool.BOX)
 
     # -- tools (their rules are roto.editor.tools; the canvas maps Qt events to them and draws) ---------
 
@@ -196,8 +169,7 @@ class Canvas(QGraphicsView):
     def tool(self, tool: tools.Tool) -> None:
         self._tools.tool = tool
         self._brush_cursor.setVisible(False)
-        for item in self._box_items:
-            item.show_handles(tool == tools.Tool.BOX)
+        self.markers.show_box_handles(tool == tools.Tool.BOX)
 
     @property
     def brush_radius(self) -> float:
@@ -324,10 +296,9 @@ class Canvas(QGraphicsView):
             event.accept()
             return
         pointer = self._pointer(event, _BUTTONS[button])
-        points = [(x, y) for x, y, _ in self._points]
+        points = [(x, y) for x, y, _ in self.markers.points]
         self._tools.brush_radius = self.brush_radius  # in frame pixels at this zoom, for the whole stroke
-        boxes = [item.box for item in self._box_items]
-        self._emit(self._tools.press(pointer, tools.Frame(*self._frame_size), points, boxes))
+        self._emit(self._tools.press(pointer, tools.Frame(*self._frame_size), points, self.markers.boxes))
         self._draw_gesture(self._tools.gesture)
         event.accept()
 
@@ -367,10 +338,11 @@ class Canvas(QGraphicsView):
         self._rubber.hide()
         self._stroke.clear()
         if isinstance(gesture, tools.PointDrag) and not isinstance(result, tools.MovePoint):
-            x, y, _ = self._points[gesture.index]  # a click on a point is not a drag: put the marker back
-            self._point_items[gesture.index].setPos(x, y)
+            self.markers.restore_point(
+                gesture.index
+            )  # a click on a point is not a drag: the marker goes back
         if isinstance(gesture, tools.BoxEdit) and not isinstance(result, tools.MoveBox):
-            self._box_items[gesture.index].set_box(gesture.original)  # not a drag: put the box back
+            self.markers.set_box(gesture.index, gesture.original)  # not a drag: put the box back
         self._emit(result)
 
     def _emit(self, result: tools.ToolResult | None) -> None:
@@ -395,9 +367,9 @@ class Canvas(QGraphicsView):
             self._rubber.setRect(QRectF(x0, y0, x1 - x0, y1 - y0))
             self._rubber.show()
         elif isinstance(gesture, tools.PointDrag):
-            self._point_items[gesture.index].setPos(*gesture.at)
+            self.markers.move_point(gesture.index, *gesture.at)
         elif isinstance(gesture, tools.BoxEdit):
-            self._box_items[gesture.index].set_box(gesture.rect)
+            self.markers.set_box(gesture.index, gesture.rect)
         elif isinstance(gesture, tools.Painting):
             self._draw_stroke(gesture)
 

@@ -24,7 +24,7 @@ def test_a_box_moves_and_resizes_in_one_step_each(qtbot, window: MainWindow, sma
     drag_image(qtbot, window, (20, 20), (80, 70))
     qtbot.waitUntil(lambda: current_mask(window) is not None, timeout=WAIT_MS)
     assert _box(window) == (20, 20, 80, 70)
-    handles = [h for h in window.canvas._box_items[0].childItems() if h.isVisible()]
+    handles = [h for h in window.canvas.markers._box_items[0].childItems() if h.isVisible()]
     assert len(handles) == 8  # the box tool shows where the box can be grabbed
 
     candidates = window.state.candidates  # a box alone offers SAM2's candidates, as a single click does
@@ -47,4 +47,4 @@ def test_a_box_moves_and_resizes_in_one_step_each(qtbot, window: MainWindow, sma
     assert np.array_equal(current_mask(window), candidates.masks[1])
 
     window.menu_actions["point_tool"].trigger()
-    assert not any(h.isVisible() for h in window.canvas._box_items[0].childItems())
+    assert not any(h.isVisible() for h in window.canvas.markers._box_items[0].childItems())
