@@ -18,14 +18,8 @@ from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeyEvent
 from PySide6.QtWidgets import (
     QApplication,
-    QDockWidget,
-    QFileDialog,
-    QLabel,
     QMainWindow,
     QMessageBox,
-    QStackedWidget,
-    QVBoxLayout,
-    QWidget,
 )
 
 from roto import __version__
@@ -36,12 +30,22 @@ from roto.editor.state import EditorState
 from roto.editor.tools import Tool
 from roto.engine.embeddings import EmbeddingCache
 from roto.errors import RotoError
-from roto.project.store import PROJECT_SUFFIX
 from roto.ui.actions import add_toolbar, build_actions, update_actions
 from roto.ui.brush_settings import attach_brush
 from roto.ui.canvas import Canvas
 from roto.ui.composer import ViewComposer
-from roto.ui.document_io import RecentFiles, ask_restore, confirm_discard, export_mattes, locate_media
+from roto.ui.document_io import (
+    RecentFiles,
+    ask_restore,
+    autosave,
+    choose_clip_or_project,
+    choose_project_folder,
+    choose_save_folder,
+    confirm_discard,
+    export_mattes,
+    locate_media,
+    opened_path,
+)
 from roto.ui.document_view import DocumentView
 from roto.ui.matte_panel import add_matte_dock
 from roto.ui.model_control import ModelControl
@@ -51,17 +55,12 @@ from roto.ui.proposal_bar import ProposalBar
 from roto.ui.status import StatusWidgets
 from roto.ui.theme import apply_dark_theme
 from roto.ui.timeline import Timeline
+from roto.ui.window_layout import lay_out
 from roto.ui.worker import EngineWorker, FrameLoader, MatteRefiner
 
 log = logging.getLogger(__name__)
 
 AUTOSAVE_CHECK_MS = 5000
-MEDIA_FILTER = "Video or images (*.mp4 *.mov *.mkv *.avi *.webm *.m4v *.png *.jpg *.jpeg *.tif *.tiff *.exr);;All files (*)"
-
-WELCOME_TEXT = """<h2>Roto</h2>
-<p>Open a video, an image sequence or a project: <b>File ▸ Open…</b> (Ctrl+O), or give it on the command line:
-<code>roto gui clip.mp4</code>.</p>
-<p>Left click marks the object, right click (or Alt+click) marks background, B switches to the box tool.</p>"""
 
 
 class MainWindow(QMainWindow):
@@ -90,26 +89,8 @@ class MainWindow(QMainWindow):
         self.canvas = Canvas()
         self.timeline = Timeline()
         self.objects = ObjectsPanel()
-        self.message = QLabel(WELCOME_TEXT)
-        self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.message.setWordWrap(True)
-        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.message.setMargin(40)
-        editor = QWidget()
-        column = QVBoxLayout(editor)
-        column.setContentsMargins(0, 0, 0, 0)
-        column.setSpacing(0)
-        column.addWidget(self.canvas, 1)
-        column.addWidget(self.timeline)
-        self.pages = QStackedWidget()
-        self.pages.addWidget(self.message)
-        self.pages.addWidget(editor)
-        self.setCentralWidget(self.pages)
-        dock = QDockWidget("Objects", self)
-        dock.setObjectName("objects")
-        dock.setWidget(self.objects)
-        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
-        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        layout = lay_out(self, self.canvas, self.timeline, self.objects)
+        self.pages, self.message, column = layout.pages, layout.message, layout.column
         self.matte_panel = add_matte_dock(self)
         self.status = StatusWidgets(self.statusBar(), self.editor.cancel_propagation)
         self.models = ModelControl(
@@ -147,7 +128,7 @@ class MainWindow(QMainWindow):
         self.composer.start()
         self.engine.start()
         self._autosave_timer = QTimer(self)
-        self._autosave_timer.timeout.connect(self._autosave)
+        self._autosave_timer.timeout.connect(lambda: autosave(self.state, self.statusBar()))
         self._autosave_timer.start(AUTOSAVE_CHECK_MS)
         self._restore_layout()
         self.models.start()
@@ -259,12 +240,9 @@ class MainWindow(QMainWindow):
     # -- documents -----------------------------------------------------------------------------------
 
     def open_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Open clip or project", "", MEDIA_FILTER + ";;Roto project (project.json)"
-        )
-        if path:
-            chosen = Path(path)
-            self.open_path(chosen.parent if chosen.name == "project.json" else chosen)
+        chosen = choose_clip_or_project(self)
+        if chosen is not None:
+            self.open_path(chosen)
 
     def open_path(self, path: str | os.PathLike[str], relink: Path | None = None) -> bool:
         """Open a clip or a project; a failure is shown and leaves the current document as it was."""
@@ -277,7 +255,7 @@ class MainWindow(QMainWindow):
                 path, lambda recovery: ask_restore(self, path, recovery), relink=relink, replacing=current
             )
         except MediaNotFound as missing:
-            located = locate_media(self, missing, MEDIA_FILTER)
+            located = locate_media(self, missing)
             return located is not None and self.open_path(path, relink=located)
         except RotoError as exc:
             self.show_error("Cannot open", str(exc))
@@ -287,10 +265,8 @@ class MainWindow(QMainWindow):
         return True
 
     def open_project_dialog(self) -> None:
-        folder = QFileDialog.getExistingDirectory(
-            self, "Open project (a NAME.roto folder)", self.recent.last_dir()
-        )
-        if folder:
+        folder = choose_project_folder(self, self.recent.last_dir())
+        if folder is not None:
             self.open_path(folder)
 
     def save(self) -> bool:
@@ -303,18 +279,8 @@ class MainWindow(QMainWindow):
         doc = self.state.document
         if doc is None:
             return False
-        suggested = doc.suggested_folder()
-        if doc.folder is None and self.recent.last_dir():  # beside the last project, not in the media folder
-            suggested = Path(self.recent.last_dir()) / suggested.name
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Save project as", str(suggested), f"Roto project (*{PROJECT_SUFFIX})"
-        )
-        if not path:
-            return False
-        folder = Path(path)
-        return self._save_to(
-            folder if folder.suffix == PROJECT_SUFFIX else folder.with_name(folder.name + PROJECT_SUFFIX)
-        )
+        folder = choose_save_folder(self, doc, self.recent.last_dir())
+        return folder is not None and self._save_to(folder)
 
     def _save_to(self, folder: Path) -> bool:
         doc = self.state.document
@@ -328,18 +294,6 @@ class MainWindow(QMainWindow):
         self._show_title()
         self.statusBar().showMessage(f"Saved {folder}", 4000)
         return True
-
-    def _autosave(self) -> None:
-        doc = self.state.document
-        if doc is None or doc.autosaver is None or self.state.busy:
-            return  # a run's masks are backed up once it ends, not frame by frame on the GUI thread
-        try:
-            written = doc.autosaver.tick(time.monotonic())
-        except RotoError as exc:
-            self.statusBar().showMessage(f"Autosave failed: {exc}", 8000)
-            return
-        if written is not None:
-            self.statusBar().showMessage("Unsaved changes backed up for crash recovery", 3000)
 
     def export_dialog(self) -> None:
         if self.state.document is not None:
@@ -400,8 +354,7 @@ class MainWindow(QMainWindow):
         paths = [Path(url.toLocalFile()) for url in event.mimeData().urls() if url.isLocalFile()]
         if paths:
             event.acceptProposedAction()
-            chosen = paths[0]
-            self.open_path(chosen.parent if chosen.name == "project.json" else chosen)
+            self.open_path(opened_path(paths[0]))
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():

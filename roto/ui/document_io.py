@@ -1,15 +1,18 @@
-"""The window's dialogs around a document: recent files, "save changes?", "restore backup?", and export."""
+"""The window's dialogs around a document: open, save as, recent files, "save changes?", "restore backup?", a moved
+clip to locate, autosave's messages, and export."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QFileDialog, QMainWindow, QMenu, QMessageBox, QWidget
+from PySide6.QtWidgets import QFileDialog, QMainWindow, QMenu, QMessageBox, QStatusBar, QWidget
 
 from roto.editor.documents import Document, MediaNotFound
 from roto.editor.jobs import TaskState
+from roto.editor.state import EditorState
 from roto.errors import RotoError
 from roto.export import ExportResult, ExportSpec, export
 from roto.export.project_source import ProjectMatteSource
@@ -19,6 +22,7 @@ from roto.ui.export_dialog import ExportDialog
 from roto.ui.operations import Operation
 
 MAX_RECENT = 10
+MEDIA_FILTER = "Video or images (*.mp4 *.mov *.mkv *.avi *.webm *.m4v *.png *.jpg *.jpeg *.tif *.tiff *.exr);;All files (*)"
 
 
 class RecentFiles:
@@ -59,6 +63,20 @@ def _string_list(value: object) -> list[str]:
     return [str(v) for v in value]  # type: ignore[attr-defined]
 
 
+def autosave(state: EditorState, status: QStatusBar) -> None:
+    """Back up the document's unsaved changes when due (the window's timer asks), saying so in the status bar."""
+    doc = state.document
+    if doc is None or doc.autosaver is None or state.busy:
+        return  # a run's masks are backed up once it ends, not frame by frame on the GUI thread
+    try:
+        written = doc.autosaver.tick(time.monotonic())
+    except RotoError as exc:
+        status.showMessage(f"Autosave failed: {exc}", 8000)
+        return
+    if written is not None:
+        status.showMessage("Unsaved changes backed up for crash recovery", 3000)
+
+
 def ask_restore(parent: QWidget, folder: Path, recovery: Recovery) -> bool:
     buttons = QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No
     question = f"{folder.name} has unsaved changes from {recovery.saved_at:%Y-%m-%d %H:%M}. Restore them?"
@@ -66,7 +84,38 @@ def ask_restore(parent: QWidget, folder: Path, recovery: Recovery) -> bool:
     return answer == QMessageBox.StandardButton.Yes
 
 
-def locate_media(parent: QWidget, missing: MediaNotFound, media_filter: str) -> Path | None:
+def opened_path(chosen: Path) -> Path:
+    """What to open for a chosen or dropped file: a project is opened by its folder, which its project.json names."""
+    return chosen.parent if chosen.name == "project.json" else chosen
+
+
+def choose_clip_or_project(parent: QWidget) -> Path | None:
+    path, _ = QFileDialog.getOpenFileName(
+        parent, "Open clip or project", "", MEDIA_FILTER + ";;Roto project (project.json)"
+    )
+    return opened_path(Path(path)) if path else None
+
+
+def choose_project_folder(parent: QWidget, start: str) -> Path | None:
+    folder = QFileDialog.getExistingDirectory(parent, "Open project (a NAME.roto folder)", start)
+    return Path(folder) if folder else None
+
+
+def choose_save_folder(parent: QWidget, doc: Document, last_dir: str) -> Path | None:
+    """Where to save `doc` as a NAME.roto folder: offered beside the last project, not in the media's folder."""
+    suggested = doc.suggested_folder()
+    if doc.folder is None and last_dir:
+        suggested = Path(last_dir) / suggested.name
+    path, _ = QFileDialog.getSaveFileName(
+        parent, "Save project as", str(suggested), f"Roto project (*{PROJECT_SUFFIX})"
+    )
+    if not path:
+        return None
+    folder = Path(path)
+    return folder if folder.suffix == PROJECT_SUFFIX else folder.with_name(folder.name + PROJECT_SUFFIX)
+
+
+def locate_media(parent: QWidget, missing: MediaNotFound) -> Path | None:
     """Offer to find a project's moved media; None when the user declines or cancels."""
     buttons = QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No
     question = (
@@ -75,7 +124,7 @@ def locate_media(parent: QWidget, missing: MediaNotFound, media_filter: str) -> 
     if QMessageBox.question(parent, "Media not found", question, buttons) != QMessageBox.StandardButton.Yes:
         return None
     start = str(missing.media.parent) if missing.media.parent.is_dir() else str(missing.project.parent)
-    path, _ = QFileDialog.getOpenFileName(parent, f"Locate {missing.media.name}", start, media_filter)
+    path, _ = QFileDialog.getOpenFileName(parent, f"Locate {missing.media.name}", start, MEDIA_FILTER)
     return Path(path) if path else None
 
 
