@@ -233,7 +233,10 @@ class EngineWorker(JobThread):
         window never shows "Ready" while the frame waits for this thread to start on it."""
         source = self._source
         if source is not None:
-            self.encoding.emit(index)
+            if (
+                self.service is not None
+            ):  # while a model loads, its thread says so when it starts on the frame
+                self.encoding.emit(index)
             self.queue.put("encode", lambda: self._encode(source, index), self._ENCODE)
 
     def predict(self, request: PredictRequest) -> None:

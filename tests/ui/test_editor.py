@@ -109,6 +109,7 @@ def test_first_run_without_a_model_explains_how_to_install_one(
     assert "roto models import" in win.message.text()
     assert win.status.model.text() == "No model installed"
     open_and_show(qtbot, win, small_clip)  # clips still open and play without a model
+    assert "Encoding" not in win.status.engine.text()  # nothing will encode the frame shown
     click_image(qtbot, win, 50, 50)
     assert "No model is loaded" in win.statusBar().currentMessage()
     assert dialogs.errors == []
