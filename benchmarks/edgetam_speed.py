@@ -20,14 +20,11 @@ import json
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import SEED, emit, peak_rss_mib, random_bundle
+from common import SEED, emit, random_bundle
 
 PROPAGATION = Path(__file__).resolve().parent / "propagation.py"
 
@@ -53,29 +50,13 @@ def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 def edgetam_pytorch(frames: int, threads: int, folder: Path) -> dict[str, float]:
     """EdgeTAM's SAM2VideoPredictor (run where `sam2` is EdgeTAM's fork) on random_bundle('edgetam')'s weights."""
-    import cv2
     import torch
-    from propagation import POINT, LoopedClip
-    from sam2.build_sam import build_sam2_video_predictor
+    from propagation import run_reference
 
-    from roto.engine.bundle import VARIANTS
     from roto.engine.export_edgetam import build_edgetam_model
 
     torch.set_num_threads(threads)
-    clip = LoopedClip(frames)
-    for index in range(frames):
-        cv2.imwrite(str(folder / f"{index:05d}.jpg"), clip.read(index)[:, :, ::-1])
-    model = build_edgetam_model("edgetam", None, seed=SEED)
-    predictor = build_sam2_video_predictor(VARIANTS["edgetam"].config, None, device="cpu")
-    predictor.load_state_dict(model.state_dict())
-    predictor.add_all_frames_to_correct_as_cond = True
-    with torch.inference_mode():
-        state = predictor.init_state(video_path=str(folder), offload_video_to_cpu=True)
-        predictor.add_new_points_or_box(state, 0, 1, points=POINT, labels=np.array([1], np.int32))
-        start = time.perf_counter()
-        done = sum(1 for _ in predictor.propagate_in_video(state))
-        elapsed = time.perf_counter() - start
-    return {"fps": done / elapsed, "peak_rss_mib": peak_rss_mib()}
+    return run_reference("edgetam", frames, folder, build_edgetam_model("edgetam", None, seed=SEED))
 
 
 def main() -> None:

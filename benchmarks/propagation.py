@@ -115,7 +115,9 @@ def run_ours(bundle_path: Path, frames: int, threads: int, cache_mib: int = 64) 
     }
 
 
-def run_reference(variant: str, frames: int, folder: Path) -> dict[str, float]:
+def run_reference(variant: str, frames: int, folder: Path, model: Any = None) -> dict[str, float]:
+    """The PyTorch video predictor of whichever `sam2` is importable (Meta's, or EdgeTAM's fork in its child) on
+    `model`'s weights (default: `reference_model(variant)`, the random bundle's)."""
     import torch
     from sam2.build_sam import build_sam2_video_predictor
 
@@ -125,7 +127,7 @@ def run_reference(variant: str, frames: int, folder: Path) -> dict[str, float]:
     for index in range(frames):
         cv2.imwrite(str(folder / f"{index:05d}.jpg"), clip.read(index)[:, :, ::-1])
     predictor = build_sam2_video_predictor(VARIANTS[variant].config, None, device="cpu")
-    predictor.load_state_dict(reference_model(variant).state_dict())
+    predictor.load_state_dict((model if model is not None else reference_model(variant)).state_dict())
     predictor.add_all_frames_to_correct_as_cond = True
     with torch.inference_mode():
         state = predictor.init_state(video_path=str(folder), offload_video_to_cpu=True)
