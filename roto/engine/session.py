@@ -92,22 +92,6 @@ class SessionReport:
 
 
 _SPIN_ENTRY = "session.intra_op.allow_spinning"
-_spin_wait = False  # see set_spin_wait
-
-
-def set_spin_wait(allowed: bool) -> None:
-    """Whether the sessions built from now on in this process let their worker threads spin between operators.
-
-    Spinning (ONNX Runtime's default) keeps a worker thread busy-waiting for the next operator: the least latency
-    on cores nothing else needs, and a core taken from every other thread meanwhile. Roto turns it off everywhere:
-    the editor's window thread must get a core while the engine thread tracks (measured in docs/ui.md, Large
-    frames), and each session has its own pool whose idle workers, spinning after a run, took the cores from the
-    next graph of a video frame (encoder, memory attention, decoder, memory encoder run one after another).
-    Measured on 2 cores with nothing else running (8 frames at 1080p, docs/engine.md): EdgeTAM propagation 585 ->
-    479 ms a frame without spinning, SAM2.1-tiny 2049 -> 2132 ms (within run-to-run noise).
-    """
-    global _spin_wait
-    _spin_wait = allowed
 
 
 def _session_options(threads: int, memory_arena: bool = True) -> Any:
@@ -118,8 +102,12 @@ def _session_options(threads: int, memory_arena: bool = True) -> Any:
     if threads > 0:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
-    if not _spin_wait:
-        options.add_session_config_entry(_SPIN_ENTRY, "0")
+    # Idle workers sleep instead of spinning (ONNX Runtime's default keeps each one busy-waiting for the next
+    # operator, a core taken from every other thread meanwhile). The editor's window thread must get a core while
+    # the engine thread tracks (docs/ui.md), and each session has its own pool whose workers, spinning after a run,
+    # took the cores from the next graph of a video frame. Measured on 2 cores with nothing else running (8 frames
+    # at 1080p, docs/engine.md): EdgeTAM propagation 585 -> 479 ms a frame, SAM2.1-tiny 2049 -> 2132 ms (noise).
+    options.add_session_config_entry(_SPIN_ENTRY, "0")
     options.log_severity_level = 3
     return options
 

@@ -30,7 +30,7 @@ from roto.engine.automask import Cancelled
 from roto.engine.bundle import Bundle, load_bundle
 from roto.engine.embeddings import EmbeddingCache
 from roto.engine.service import EngineService
-from roto.engine.session import RuntimeOptions, set_spin_wait
+from roto.engine.session import RuntimeOptions
 from roto.errors import RotoError, failure_message
 from roto.media import MediaSource
 
@@ -178,7 +178,6 @@ class EngineWorker(JobThread):
 
     def __init__(self, cache: EmbeddingCache | None = None) -> None:
         super().__init__()
-        set_spin_wait(False)  # ONNX Runtime's idle threads must not take the cores the window's thread needs
         self.cache = cache if cache is not None else EmbeddingCache(EMBEDDING_CACHE_BYTES)
         # The model's one set of sessions, shared by clicks and propagation; replaced only by a reload.
         self.model: EditorEngine | None = None

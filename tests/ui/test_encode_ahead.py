@@ -97,12 +97,9 @@ def test_clicks_and_propagations_share_one_set_of_sessions(
     )
 
 
-def test_the_editors_sessions_never_spin_wait(
-    qtbot: QtBot, test_bundle_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_editors_sessions_never_spin_wait(qtbot: QtBot, test_bundle_path: Path) -> None:
     """ONNX Runtime's threads busy-wait between operators by default, taking the cores the window's thread needs
     while a run tracks: every session the editor's worker opens has it off."""
-    monkeypatch.setattr(ort_sessions, "_spin_wait", True)
     worker = EngineWorker(EmbeddingCache(64 << 20))
     worker.start()
     try:
