@@ -66,36 +66,25 @@ class Sam2Graphs:
         self.report = SessionReport(provider="", requested=self.options.provider)
         self.report.precision = precision_of(bundle)
         check_integrity(bundle)  # a damaged or swapped graph must not run (cheap once sealed)
-        # big activations: ORT's arena would keep their peak for the whole session (see create_session)
-        self.encoder = ImageEncoder(
-            self._open("image_encoder", memory_arena=False), bundle, self.options.threads
-        )
-        self.decoder = PromptDecoder(self._open("prompt_decoder", memory_arena=True), self.settings)
+        self.encoder = ImageEncoder(self._open("image_encoder"), bundle, self.options.threads)
+        self.decoder = PromptDecoder(self._open("prompt_decoder"), self.settings)
         self._memory: tuple[BoundGraph, BoundGraph] | None = None
         self._mask_prompt: BoundGraph | None = None
         self._split: SplitDecoder | bool | None = False  # False: not tried yet
         self._lock = threading.Lock()
 
-    def _open(self, graph: str, memory_arena: bool) -> BoundGraph:
+    def _open(self, graph: str) -> BoundGraph:
         path = self.bundle.graph_path(graph)
         # On a CPU some graphs run rewritten (cpu_rewrite); GPU sessions (and TensorRT's engine cache) get the file
         # as it is.
         model = None if self.options.gpu_offered() else rewritten_graph(path, graph)
-        session = ort_sessions.create_session(
-            path, self.options, self.report, memory_arena=memory_arena, model=model
-        )
+        session = ort_sessions.create_session(path, self.options, self.report, model=model)
         return BoundGraph(session, self.options.device_tensors)
 
     def _memory_sessions(self) -> tuple[BoundGraph, BoundGraph]:
         with self._lock:
             if self._memory is None:
-                # The memory encoder keeps its arena: run once a tracked frame, its buffers (masks at 1024 px, the
-                # fuser's 4096x1024 MLP) were allocated and paged in afresh on every run without it. Measured at
-                # 1080p, 2 threads: 94 -> 66 ms a frame for EdgeTAM, for about 90 MiB more peak RSS.
-                self._memory = (
-                    self._open("memory_encoder", memory_arena=True),
-                    self._open("memory_attention", memory_arena=False),
-                )
+                self._memory = (self._open("memory_encoder"), self._open("memory_attention"))
             return self._memory
 
     @property
@@ -113,7 +102,7 @@ class Sam2Graphs:
         """The mask-prompt graph (opened on first use: only painted corrections need it)."""
         with self._lock:
             if self._mask_prompt is None:
-                self._mask_prompt = self._open("mask_prompt", memory_arena=False)
+                self._mask_prompt = self._open("mask_prompt")
             return self._mask_prompt
 
     @property

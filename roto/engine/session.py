@@ -13,6 +13,7 @@ import functools
 import io
 import logging
 import os
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -92,12 +93,39 @@ class SessionReport:
 
 
 _SPIN_ENTRY = "session.intra_op.allow_spinning"
+_SHARED_ARENA_ENTRY = "session.use_env_allocators"
+_WEIGHTS_OUTSIDE_ARENA_ENTRY = "session.use_device_allocator_for_initializers"
+_arena_lock = threading.Lock()
+_arena_registered = False
 
 
-def _session_options(threads: int, memory_arena: bool = True) -> Any:
+def _register_shared_cpu_arena() -> None:
+    """Once per process: the one CPU arena every session allocates its activations from.
+
+    Without an arena each run allocated its big buffers afresh and the kernel paged them in again (on this project's
+    2-core VMs a page fault is dear); with one arena per session every session kept its own peak (2.3 GiB instead of
+    1.4 GiB when propagating with SAM2.1-tiny). Shared, the buffers of one graph are reused by the next graph and
+    the next frame, and the memory held is the largest single run's. Measured at 1080p, 2 threads (docs/engine.md):
+    EdgeTAM propagation ~15 % faster and 877 -> 617 MiB peak RSS, SAM2.1-tiny ~7 % faster and 1768 -> 1483 MiB.
+    Weights stay outside it (`_WEIGHTS_OUTSIDE_ARENA_ENTRY`), so a closed model's memory is returned.
+    """
+    global _arena_registered
+    with _arena_lock:
+        if _arena_registered:
+            return
+        ort = _ort()
+        cpu = ort.OrtMemoryInfo("Cpu", ort.OrtAllocatorType.ORT_ARENA_ALLOCATOR, 0, ort.OrtMemType.DEFAULT)
+        grow_as_requested = 1  # kSameAsRequested: no power-of-two rounding of each new region
+        ort.create_and_register_allocator(cpu, ort.OrtArenaCfg(0, grow_as_requested, -1, -1))
+        _arena_registered = True
+
+
+def _session_options(threads: int) -> Any:
     ort = _ort()
+    _register_shared_cpu_arena()
     options = ort.SessionOptions()
-    options.enable_cpu_mem_arena = memory_arena
+    options.add_session_config_entry(_SHARED_ARENA_ENTRY, "1")
+    options.add_session_config_entry(_WEIGHTS_OUTSIDE_ARENA_ENTRY, "1")
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     if threads > 0:
         options.intra_op_num_threads = threads
@@ -234,16 +262,12 @@ def create_session(
     path: Path,
     options: RuntimeOptions,
     report: SessionReport | None = None,
-    memory_arena: bool = True,
     model: bytes | None = None,
 ) -> Any:
     """An InferenceSession for one graph, on the best provider that starts (TensorRT, CUDA, CPU), with the
     reason of every fallback logged and kept in `report`.
 
-    `memory_arena=False` for graphs with big activations (the encoder, memory attention): ORT's CPU arena keeps
-    their peak allocation for the whole session, which measured 2.3 GiB instead of 1.4 GiB peak RSS when
-    propagating with SAM2.1-tiny at 1080p (all graphs without it); the speed difference was within this machine's
-    run-to-run noise. The memory encoder keeps it (see Sam2Graphs): there the arena saved 30 % of its time.
+    Every session's activations come from one arena shared by the process (`_register_shared_cpu_arena`).
     `model`: the graph at `path` as Roto rewrote it (`cpu_rewrite`), loaded instead of the file.
     """
     ort = _ort()
@@ -257,7 +281,7 @@ def create_session(
             path.name,
             plan.providers,
         )
-    session_options = _session_options(options.threads, memory_arena)
+    session_options = _session_options(options.threads)
     failures: list[str] = []
     attempt = plan.providers
     while True:

@@ -163,10 +163,16 @@ def test_object_prompted_later_than_the_start_has_no_pointers_yet(test_bundle_pa
     prop.close()
 
 
-def test_big_graphs_run_without_the_memory_arena(propagator: VideoPropagator) -> None:
-    """ORT's arena would keep the encoder's and memory attention's peak activations for the whole session; the
-    memory encoder's are smaller and paid for every frame when allocated afresh."""
-    assert not propagator.encoder.session.get_session_options().enable_cpu_mem_arena
-    assert not propagator.memory_attention.session.get_session_options().enable_cpu_mem_arena
-    assert propagator.memory_encoder.session.get_session_options().enable_cpu_mem_arena
-    assert propagator.decoder.session.get_session_options().enable_cpu_mem_arena  # small, latency-bound
+def test_every_graph_allocates_from_the_one_shared_arena(propagator: VideoPropagator) -> None:
+    """One arena for the process: a graph's buffers are reused by the next graph and the next frame instead of
+    being paged in afresh (no arena) or held once per session (an arena each); weights stay outside it."""
+    sessions = [
+        propagator.encoder.session,
+        propagator.decoder.session,
+        propagator.memory_encoder.session,
+        propagator.memory_attention.session,
+    ]
+    for session in sessions:
+        options = session.get_session_options()
+        assert options.get_session_config_entry("session.use_env_allocators") == "1"
+        assert options.get_session_config_entry("session.use_device_allocator_for_initializers") == "1"
