@@ -17,6 +17,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -73,11 +74,13 @@ def time_ours(engine: EngineService, image: np.ndarray, frames: int, prompts: li
     return summary(encode, latency)
 
 
-def time_reference(image: np.ndarray, frames: int, prompts: list, variant: str) -> dict[str, float]:
+def time_reference(image: np.ndarray, frames: int, prompts: list, model: Any) -> dict[str, float]:
+    """The same timings with the SAM2ImagePredictor of whichever `sam2` is importable (Meta's, or EdgeTAM's fork
+    in benchmarks/edgetam_speed.py's child) on `model`."""
     import torch
     from sam2.sam2_image_predictor import SAM2ImagePredictor
 
-    predictor = SAM2ImagePredictor(reference_model(variant))
+    predictor = SAM2ImagePredictor(model)
     encode = []
     with torch.inference_mode():
         for _ in range(frames):
@@ -152,7 +155,7 @@ def main() -> None:
         "roto_onnx": time_ours(ours, image, args.frames, prompts),
     }
     if not args.no_reference:
-        ref = time_reference(image, args.frames, prompts, args.variant)
+        ref = time_reference(image, args.frames, prompts, reference_model(args.variant))
         mine = result["roto_onnx"]
         assert isinstance(mine, dict)
         result["meta_pytorch"] = ref

@@ -1,10 +1,12 @@
-"""EdgeTAM against SAM2.1-tiny through Roto, and against EdgeTAM's own PyTorch video predictor, in one run.
+"""EdgeTAM against SAM2.1-tiny through Roto, and against EdgeTAM's own PyTorch predictors, in one run.
 
     .venv/bin/python benchmarks/edgetam_speed.py [--frames 20] [--threads 2] [--rounds 1] [--no-reference]
 
 Full-size random-weight bundles of both (made once under local/, see common.random_bundle), one object tracked
 over FRAMES frames of the sample clip at 1080p, 2 threads; for each Roto run, the milliseconds a frame spends in
-each graph and outside them (decoding, Python); the memory graphs' opening, once per model load, is timed apart
+each graph and outside them (decoding, Python); and the image path, each in a fresh process: the encoder's time on
+a 1080p still and click-to-mask latency (decoder + one clean 1080p mask), as benchmarks/click_latency.py times
+them (`image_path`). The memory graphs' opening, once per model load, is timed apart
 (`memory_graphs_open_s`). Each Roto run is a fresh process (`propagation.py one`),
 so its peak RSS is its own; EdgeTAM's PyTorch predictor runs in a child Python whose `sam2` is EdgeTAM's fork
 (roto.engine.edgetam_env), on the same weights. Prints JSON with the issue's two speed targets.
@@ -28,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import SEED, emit, random_bundle
 
 PROPAGATION = Path(__file__).resolve().parent / "propagation.py"
+CLICK_LATENCY = Path(__file__).resolve().parent / "click_latency.py"
 
 
 def roto_run(variant: str, frames: int, threads: int) -> dict[str, Any]:
@@ -44,28 +47,52 @@ def roto_run(variant: str, frames: int, threads: int) -> dict[str, Any]:
     return {key: one[key] for key in keys}
 
 
+def roto_image_path(variant: str, threads: int) -> dict[str, float]:
+    """Encoder time and click-to-mask latency on a 1080p still, in a fresh process (click_latency.py's timings)."""
+    out = subprocess.run(
+        [
+            sys.executable,
+            str(CLICK_LATENCY),
+            "--variant",
+            variant,
+            "--threads",
+            str(threads),
+            "--no-reference",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return dict(json.loads(out.stdout)["roto_onnx"])
+
+
 def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """The run with the median frames/s (the lower middle of an even count), with the largest peak RSS of all."""
     middle = sorted(runs, key=lambda run: float(run["fps"]))[(len(runs) - 1) // 2]
     return {**middle, "peak_rss_mib": max(float(run["peak_rss_mib"]) for run in runs)}
 
 
-def edgetam_pytorch(frames: int, threads: int, folder: Path) -> dict[str, float]:
-    """EdgeTAM's SAM2VideoPredictor (run where `sam2` is EdgeTAM's fork) on random_bundle('edgetam')'s weights."""
+def edgetam_pytorch(frames: int, threads: int, folder: Path) -> dict[str, Any]:
+    """EdgeTAM's SAM2VideoPredictor and SAM2ImagePredictor (run where `sam2` is EdgeTAM's fork) on
+    random_bundle('edgetam')'s weights: propagation as propagation.py times it, the image path as click_latency.py."""
     import torch
+    from click_latency import clicks, frame_1080p, time_reference
     from propagation import run_reference
 
     from roto.engine.export_edgetam import build_edgetam_model
 
     torch.set_num_threads(threads)
-    return run_reference("edgetam", frames, folder, build_edgetam_model("edgetam", None, seed=SEED))
+    model = build_edgetam_model("edgetam", None, seed=SEED)
+    video = run_reference("edgetam", frames, folder, model)
+    image = time_reference(frame_1080p(), 3, clicks(20), model)
+    return {"fps": video["fps"], "peak_rss_mib": video["peak_rss_mib"], **image}
 
 
 def main() -> None:
     if len(sys.argv) == 4 and sys.argv[1] == "reference":  # the child started below
         with tempfile.TemporaryDirectory() as folder:
             result = edgetam_pytorch(int(sys.argv[2]), int(sys.argv[3]), Path(folder))
-        print(result["fps"], result["peak_rss_mib"])
+        print(json.dumps(result))
         return
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -99,6 +126,9 @@ def main() -> None:
         for t, e in rounds
     ]
     result["edgetam_vs_tiny_fps"] = edgetam["fps"] / tiny["fps"]  # target: at least 5 (medians)
+    image_path = {"sam2.1_tiny_roto": roto_image_path("tiny", args.threads)}
+    image_path["edgetam_roto"] = roto_image_path("edgetam", args.threads)
+    result["image_path"] = image_path
     if not args.no_reference:
         from roto.engine import edgetam_env
 
@@ -110,9 +140,13 @@ def main() -> None:
             capture_output=True,
             text=True,
         )
-        fps, rss = map(float, out.stdout.split()[-2:])
-        result["edgetam_pytorch"] = {"fps": fps, "peak_rss_mib": rss}
-        result["edgetam_roto_vs_pytorch_fps"] = edgetam["fps"] / fps  # target: at least 1.5
+        reference = json.loads(out.stdout.splitlines()[-1])
+        result["edgetam_pytorch"] = {"fps": reference["fps"], "peak_rss_mib": reference["peak_rss_mib"]}
+        result["edgetam_roto_vs_pytorch_fps"] = edgetam["fps"] / reference["fps"]  # target: at least 1.5
+        image_path["edgetam_pytorch"] = {
+            key: reference[key]
+            for key in ("encoder_s_median", "click_to_mask_ms_median", "click_to_mask_ms_p95")
+        }
     result["load_average_after"] = os.getloadavg()
     emit(result)
 
