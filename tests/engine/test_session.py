@@ -108,6 +108,45 @@ def test_sessions_never_spin_wait(graph: Path) -> None:
     assert session.get_session_options().get_session_config_entry("session.intra_op.allow_spinning") == "0"
 
 
+def _kib(field: str) -> int:
+    with open("/proc/self/status", encoding="ascii") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith(field))
+
+
+@pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="needs Linux's peak-RSS reset")
+def test_sessions_reuse_one_arena(tmp_path: Path) -> None:
+    """A second session running the same 128 MiB-per-buffer graph pages in nothing new: it allocates from the
+    buffers the first one left in the process's one arena (with an arena each, or none, its peak rose 256 MiB)."""
+    floats = 32 << 20
+    nodes = [
+        helper.make_node("Expand", ["x", "shape"], ["big"]),
+        helper.make_node("Add", ["big", "x"], ["bigger"]),
+        helper.make_node("ReduceSum", ["bigger"], ["y"], keepdims=0),
+    ]
+    shape = helper.make_tensor("shape", TensorProto.INT64, [1], [floats])
+    model = helper.make_model(
+        helper.make_graph(
+            nodes,
+            "big_buffers",
+            [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
+            [helper.make_tensor_value_info("y", TensorProto.FLOAT, [])],
+            [shape],
+        ),
+        opset_imports=[helper.make_opsetid("", 17)],
+    )
+    model.ir_version = 8
+    path = tmp_path / "big.onnx"
+    onnx.save(model, path)
+    first, second = (create_session(path, RuntimeOptions(provider="cpu", threads=1)) for _ in range(2))
+    feed = {"x": np.ones(1, np.float32)}
+    first.run(None, feed)
+    Path("/proc/self/clear_refs").write_text("5")  # peak RSS (VmHWM) from now on
+    resident = _kib("VmRSS")
+    (total,) = second.run(None, feed)
+    assert total == pytest.approx(2.0 * floats)
+    assert _kib("VmHWM") - resident < 32 << 10  # KiB: well under one 128 MiB buffer
+
+
 def test_cuda_requested_without_cuda_provider(graph: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(session_module, "available_providers", lambda: [CPU])
     with pytest.raises(ModelError, match="install onnxruntime-gpu"):
