@@ -6,6 +6,7 @@ folder beside the destination, verified, then renamed into place.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import tempfile
@@ -27,6 +28,7 @@ from roto.engine.bundle import (
     user_models_dir,
     verify_bundle,
 )
+from roto.engine.cpu_rewrite import forget_cpu_graphs
 from roto.engine.download import download
 from roto.engine.templates import bundle_from_checkpoint, has_template
 from roto.errors import ModelError, RotoError
@@ -256,5 +258,8 @@ def remove(name: str) -> Path:
     target = (root / name).resolve()
     if target.parent != root or not (target / MANIFEST_NAME).is_file():
         raise ModelError(f"no installed bundle named {name!r} in {root}")
+    with contextlib.suppress(ModelError, OSError):  # its graphs' CPU rewrites in the user cache go with it
+        files = load_bundle(target).manifest["files"]
+        forget_cpu_graphs(entry["sha256"] for entry in files.values())
     shutil.rmtree(target)
     return target

@@ -16,7 +16,7 @@ import numpy as np
 
 from roto.engine import session as ort_sessions
 from roto.engine.bundle import Bundle
-from roto.engine.cpu_rewrite import rewritten_graph
+from roto.engine.cpu_rewrite import cpu_graph
 from roto.engine.device import BoundGraph
 from roto.engine.embeddings import EmbeddingCache, EmbeddingKey, FrameEmbedding
 from roto.engine.precision import precision_of, runtime_bundle
@@ -77,7 +77,9 @@ class Sam2Graphs:
         path = self.bundle.graph_path(graph)
         # On a CPU some graphs run rewritten (cpu_rewrite); GPU sessions (and TensorRT's engine cache) get the file
         # as it is.
-        model = None if self.options.gpu_offered() else rewritten_graph(path, graph)
+        manifest = self.bundle.manifest
+        sha256 = manifest["files"][manifest["graphs"][graph]["file"]]["sha256"]  # checked by check_integrity
+        model = None if self.options.gpu_offered() else cpu_graph(path, graph, sha256)
         session = ort_sessions.create_session(path, self.options, self.report, model=model)
         return BoundGraph(session, self.options.device_tensors)
 

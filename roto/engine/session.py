@@ -262,13 +262,14 @@ def create_session(
     path: Path,
     options: RuntimeOptions,
     report: SessionReport | None = None,
-    model: bytes | None = None,
+    model: Path | bytes | None = None,
 ) -> Any:
     """An InferenceSession for one graph, on the best provider that starts (TensorRT, CUDA, CPU), with the
     reason of every fallback logged and kept in `report`.
 
     Every session's activations come from one arena shared by the process (`_register_shared_cpu_arena`).
-    `model`: the graph at `path` as Roto rewrote it (`cpu_rewrite`), loaded instead of the file.
+    `model`: the graph at `path` as Roto rewrote it (`cpu_rewrite.cpu_graph`: a cached file or bytes), loaded
+    instead of the file.
     """
     ort = _ort()
     choice = options.resolved_provider()
@@ -286,7 +287,7 @@ def create_session(
     attempt = plan.providers
     while True:
         try:
-            source = str(path) if model is None else model
+            source = model if isinstance(model, bytes) else str(model or path)
             session = ort.InferenceSession(source, sess_options=session_options, providers=attempt)
             break
         except Exception as exc:  # ORT raises its own Fail/InvalidGraph/RuntimeException types
