@@ -3,11 +3,13 @@
 Checking a path's size is not enough: ``stat()`` says 0 bytes for ``/dev/zero``, whose reads never end, and
 opening a FIFO blocks until some writer comes. So Roto reads only regular files, opens them non-blocking and
 never reads more than a limit, whatever ``stat()`` said. Files a library opens itself (FFmpeg, OpenEXR, ONNX
-Runtime) are checked with ``check_regular`` first.
+Runtime) are checked with ``check_regular`` first. Files Roto rewrites for itself (seals, records, caches) are
+replaced whole (``replace_file``), so no reader ever sees half of one.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 from pathlib import Path
@@ -46,3 +48,16 @@ def _refuse_special(path: Path, mode: int, error: type[RotoError]) -> None:
     else:
         kind = "a socket or other special file"
     raise error(f"{path}: is {kind}, not a regular file; Roto reads only regular files")
+
+
+def replace_file(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file beside it, renamed over it: a reader (another process
+    too) sees the old file or the new one. On failure the temporary is removed and the OSError raised."""
+    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        temp.write_bytes(data)
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            temp.unlink(missing_ok=True)
+        raise

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from roto.errors import RotoError
+from roto.files import replace_file
 
 RECORD_NAME = "render.json"
 RECORD_VERSION = 1
@@ -52,10 +52,8 @@ class RenderRecord:
 
     def save(self, folder: Path) -> None:
         """Atomically, so a render killed while writing leaves the previous record."""
-        path = folder / RECORD_NAME
-        temp = path.with_name(f".{RECORD_NAME}.tmp")
-        temp.write_text(json.dumps({"version": RECORD_VERSION, **asdict(self)}, indent=1), encoding="utf-8")
-        os.replace(temp, path)
+        text = json.dumps({"version": RECORD_VERSION, **asdict(self)}, indent=1)
+        replace_file(folder / RECORD_NAME, text.encode("utf-8"))
 
     def export_done(self, key: str) -> bool:
         return self.export == key and all(Path(f).exists() for f in self.files)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -24,6 +23,7 @@ from typing import Any
 from roto.engine.channel_norm import fuse_channel_norms
 from roto.engine.conv_fold import fold_pointwise_pairs
 from roto.engine.embeddings import user_cache_root
+from roto.files import replace_file
 
 log = logging.getLogger(__name__)
 
@@ -83,18 +83,14 @@ def cpu_graph(path: Path, graph: str, sha256: str) -> Path | bytes | None:
     if unchanged.is_file():
         return None
     data = rewritten_graph(path, graph)
-    temp = folder / f".{cached.name}.{os.getpid()}.tmp"
     try:
         folder.mkdir(parents=True, exist_ok=True)
         if data is None:
             unchanged.touch()
             return None
-        temp.write_bytes(data)
-        os.replace(temp, cached)
+        replace_file(cached, data)
     except OSError as exc:  # no writable cache: rewrite at every open, as before
         log.info("%s: rewritten graph not cached (%s)", path.name, exc)
-        with contextlib.suppress(OSError):
-            temp.unlink(missing_ok=True)
         return data
     return cached
 

@@ -26,7 +26,7 @@ from roto.engine.bundle import (
 )
 from roto.engine.embeddings import user_cache_root
 from roto.errors import ModelError
-from roto.files import read_regular
+from roto.files import read_regular, replace_file
 
 MAX_SEAL_BYTES = 1 << 20
 
@@ -87,11 +87,6 @@ def _read_seal(path: Path) -> dict[str, Any]:
 
 def _write_seal(path: Path, stamps: dict[str, list[Any]]) -> None:
     """Best effort: without a writable cache folder every load hashes again, which is slow but safe."""
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
+    with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True)
-        temp.write_text(json.dumps(stamps), encoding="utf-8")
-        os.replace(temp, path)
-    except OSError:
-        with contextlib.suppress(OSError):
-            temp.unlink(missing_ok=True)
+        replace_file(path, json.dumps(stamps).encode("utf-8"))
