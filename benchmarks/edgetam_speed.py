@@ -33,37 +33,29 @@ PROPAGATION = Path(__file__).resolve().parent / "propagation.py"
 CLICK_LATENCY = Path(__file__).resolve().parent / "click_latency.py"
 
 
+def child_json(script: Path, *args: str, env: dict[str, str] | None = None) -> dict[str, Any]:
+    """The JSON object a benchmark script prints last, run in a fresh Python (its own peak RSS, its own `sam2` with
+    `env`); EdgeTAM's fork prints its progress to stdout before it."""
+    out = subprocess.run(
+        [sys.executable, str(script), *args], env=env, check=True, capture_output=True, text=True
+    )
+    lines = out.stdout.splitlines()
+    start = max(index for index, line in enumerate(lines) if line.startswith("{"))
+    return dict(json.loads("\n".join(lines[start:])))
+
+
 def roto_run(variant: str, frames: int, threads: int) -> dict[str, Any]:
     """Frames/s, peak RSS and where a frame's time goes (ms in each graph, and outside them)."""
     bundle = random_bundle(variant)
-    out = subprocess.run(
-        [sys.executable, str(PROPAGATION), "one", str(bundle), str(frames), str(threads), "64"],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    one = json.loads(out.stdout)
+    one = child_json(PROPAGATION, "one", str(bundle), str(frames), str(threads), "64")
     keys = ("fps", "memory_graphs_open_s", "peak_rss_mib", "per_frame")
     return {key: one[key] for key in keys}
 
 
 def roto_image_path(variant: str, threads: int) -> dict[str, float]:
     """Encoder time and click-to-mask latency on a 1080p still, in a fresh process (click_latency.py's timings)."""
-    out = subprocess.run(
-        [
-            sys.executable,
-            str(CLICK_LATENCY),
-            "--variant",
-            variant,
-            "--threads",
-            str(threads),
-            "--no-reference",
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return dict(json.loads(out.stdout)["roto_onnx"])
+    args = ("--variant", variant, "--threads", str(threads), "--no-reference")
+    return dict(child_json(CLICK_LATENCY, *args)["roto_onnx"])
 
 
 def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -85,7 +77,7 @@ def edgetam_pytorch(frames: int, threads: int, folder: Path) -> dict[str, Any]:
     model = build_edgetam_model("edgetam", None, seed=SEED)
     video = run_reference("edgetam", frames, folder, model)
     image = time_reference(frame_1080p(), 3, clicks(20), model)
-    return {"fps": video["fps"], "peak_rss_mib": video["peak_rss_mib"], **image}
+    return {"video": {"fps": video["fps"], "peak_rss_mib": video["peak_rss_mib"]}, "image": image}
 
 
 def main() -> None:
@@ -133,20 +125,12 @@ def main() -> None:
         from roto.engine import edgetam_env
 
         env = edgetam_env.fork_environment()
-        out = subprocess.run(
-            [sys.executable, __file__, "reference", str(args.frames), str(args.threads)],
-            env=env,
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        reference = json.loads(out.stdout.splitlines()[-1])
-        result["edgetam_pytorch"] = {"fps": reference["fps"], "peak_rss_mib": reference["peak_rss_mib"]}
-        result["edgetam_roto_vs_pytorch_fps"] = edgetam["fps"] / reference["fps"]  # target: at least 1.5
-        image_path["edgetam_pytorch"] = {
-            key: reference[key]
-            for key in ("encoder_s_median", "click_to_mask_ms_median", "click_to_mask_ms_p95")
-        }
+        reference = child_json(Path(__file__), "reference", str(args.frames), str(args.threads), env=env)
+        result["edgetam_pytorch"] = reference["video"]
+        result["edgetam_roto_vs_pytorch_fps"] = (
+            edgetam["fps"] / reference["video"]["fps"]
+        )  # target: at least 1.5
+        image_path["edgetam_pytorch"] = reference["image"]
     result["load_average_after"] = os.getloadavg()
     emit(result)
 
