@@ -6,6 +6,7 @@ import hashlib
 import json
 import resource
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -58,3 +59,14 @@ def percentile(values: list[float], q: float) -> float:
 
 def emit(result: dict[str, Any]) -> None:
     print(json.dumps(result, indent=2))
+
+
+def child_json(script: Path, *args: str, env: dict[str, str] | None = None) -> dict[str, Any]:
+    """The JSON object a benchmark script prints last, run in a fresh Python (its own peak RSS, its own `sam2` with
+    `env`); EdgeTAM's fork prints its progress to stdout before it."""
+    out = subprocess.run(
+        [sys.executable, str(script), *args], env=env, check=True, capture_output=True, text=True
+    )
+    lines = out.stdout.splitlines()
+    start = max(index for index, line in enumerate(lines) if line.startswith("{"))
+    return dict(json.loads("\n".join(lines[start:])))

@@ -20,28 +20,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import SEED, emit, random_bundle
+from common import SEED, child_json, emit, random_bundle
 
 PROPAGATION = Path(__file__).resolve().parent / "propagation.py"
 CLICK_LATENCY = Path(__file__).resolve().parent / "click_latency.py"
-
-
-def child_json(script: Path, *args: str, env: dict[str, str] | None = None) -> dict[str, Any]:
-    """The JSON object a benchmark script prints last, run in a fresh Python (its own peak RSS, its own `sam2` with
-    `env`); EdgeTAM's fork prints its progress to stdout before it."""
-    out = subprocess.run(
-        [sys.executable, str(script), *args], env=env, check=True, capture_output=True, text=True
-    )
-    lines = out.stdout.splitlines()
-    start = max(index for index, line in enumerate(lines) if line.startswith("{"))
-    return dict(json.loads("\n".join(lines[start:])))
 
 
 def roto_run(variant: str, frames: int, threads: int) -> dict[str, Any]:

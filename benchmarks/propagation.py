@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -25,7 +24,7 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import SHARED_MEDIA, emit, peak_rss_mib, random_bundle, reference_model
+from common import SHARED_MEDIA, child_json, emit, peak_rss_mib, random_bundle, reference_model
 
 from roto.engine.bundle import load_bundle
 from roto.engine.embeddings import EmbeddingCache
@@ -177,21 +176,8 @@ def rss(args: argparse.Namespace) -> None:
     bundle_path = random_bundle(args.variant)
     runs = {}
     for length in (int(v) for v in args.lengths.split(",")):
-        out = subprocess.run(
-            [
-                sys.executable,
-                __file__,
-                "one",
-                str(bundle_path),
-                str(length),
-                str(args.threads),
-                str(args.cache_mib),
-            ],
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        one = json.loads(out.stdout)
+        child = ("one", str(bundle_path), str(length), str(args.threads), str(args.cache_mib))
+        one = child_json(Path(__file__), *child)
         runs[length] = {"fps": one["fps"], "peak_rss_mib": one["peak_rss_mib"]}
     lengths = sorted(runs)
     emit(
