@@ -18,10 +18,11 @@ compare outputs.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Any
 
 import numpy as np
+
+from roto.engine.onnx_index import fixed_initializers, readers_of
 
 # Below this many channels the rows are too short for the kernel: measured on 2 threads (ONNX Runtime 1.32, CPU
 # time of the pattern against the rewrite): 4 channels at 512x512 4.5 -> 9.6 ms (slower), 16 at 256x256 5.0 ->
@@ -36,18 +37,14 @@ class _Graph:
         from onnx import numpy_helper, shape_inference
 
         graph = model.graph
-        fed = {value.name for value in graph.input}  # an initializer listed as an input may be overridden
-        self.initializers = {i.name: i for i in graph.initializer if i.name not in fed}
+        self.initializers = fixed_initializers(graph)
         self.constants: dict[str, np.ndarray] = {}
         for node in graph.node:
             if node.op_type == "Constant" and node.attribute and node.attribute[0].name == "value":
                 self.constants[node.output[0]] = numpy_helper.to_array(node.attribute[0].t)
         # the exporter shares equal weights between layers through Identity nodes
         self.aliases = {n.output[0]: n.input[0] for n in graph.node if n.op_type == "Identity"}
-        self.consumers: dict[str, list[Any]] = defaultdict(list)
-        for node in graph.node:
-            for name in node.input:
-                self.consumers[name].append(node)
+        self.consumers = readers_of(graph)
         self.outputs = {output.name for output in graph.output}
         inferred = shape_inference.infer_shapes(model).graph
         self.ranks = {

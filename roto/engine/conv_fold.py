@@ -15,10 +15,11 @@ nodes, which ONNX Runtime answers from the static shape, after which the first c
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Any
 
 import numpy as np
+
+from roto.engine.onnx_index import fixed_initializers, readers_of
 
 
 def _attribute(node: Any, name: str, default: Any) -> Any:
@@ -79,13 +80,8 @@ def fold_pointwise_pairs(model: Any) -> int:
     from onnx import numpy_helper
 
     graph = model.graph
-    # an initializer listed as an input may be overridden at run time: never fold it
-    fed = {value.name for value in graph.input}
-    initializers = {init.name: init for init in graph.initializer if init.name not in fed}
-    consumers: dict[str, list[Any]] = defaultdict(list)
-    for node in graph.node:
-        for name in node.input:
-            consumers[name].append(node)
+    initializers = fixed_initializers(graph)
+    consumers = readers_of(graph)
     protected = {output.name for output in graph.output} | _subgraph_names(graph)
     folded = 0
     for first in list(graph.node):
