@@ -1,4 +1,4 @@
-"""Build every SAM2.1 variant's bundle from Meta's checkpoints, zip each, and print the catalog entries for them.
+"""Build every variant's bundle (SAM2.1 and EdgeTAM) from Meta's checkpoints, zip each, and print the catalog entries for them.
 
     .venv/bin/python scripts/release_bundles.py --checkpoints DIR --out DIR --base-url URL [--variants tiny,large]
 

@@ -115,10 +115,10 @@ def cmd_models_export(args: argparse.Namespace) -> int:
 
 
 def cmd_models_templates(args: argparse.Namespace) -> int:
-    from roto.engine.bundle import SAM2, VARIANTS
+    from roto.engine.bundle import VARIANTS
     from roto.engine.template_export import make_template
 
-    variants = args.variants or [key for key, spec in VARIANTS.items() if spec.family == SAM2]
+    variants = args.variants or list(VARIANTS)
     folders = [str(make_template(variant)) for variant in variants]
     emit(args, {"templates": folders}, "\n".join(f"wrote graph template {f}" for f in folders))
     return 0
@@ -200,10 +200,14 @@ def register(sub: Any) -> None:
     templates = add_command(
         msub,
         "templates",
-        "regenerate the graph templates that build bundles without torch (needs torch + sam2)",
+        "regenerate the graph templates that build bundles without torch (needs the convert setup)",
         cmd_models_templates,
     )
-    templates.add_argument("variants", nargs="*", help="tiny, small, base-plus, large, test (default: all)")
+    templates.add_argument(
+        "variants",
+        nargs="*",
+        help="tiny, small, base-plus, large, test, edgetam, edgetam-test (default: all)",
+    )
     export = add_command(
         msub, "export", "convert a SAM2.1 checkpoint to a bundle (needs torch + sam2)", cmd_models_export
     )

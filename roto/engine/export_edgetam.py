@@ -184,15 +184,68 @@ class EdgeTamGraphs(_Graphs):
 
 
 def _reparameterise(net: Any) -> None:
-    """RepViT's inference form, made by timm's own `fuse()` methods: each RepVggDw token mixer's three branches
-    (3x3 depthwise conv, 1x1 depthwise conv, identity) and its BatchNorm become one 3x3 depthwise conv, and every
-    conv+BatchNorm pair one conv. The same function of the input up to float rounding, with a third fewer convs and
-    none of the branch sums: the encoder is most of an EdgeTAM frame's time on a CPU."""
-    for name, child in net.named_children():
-        if hasattr(child, "fuse"):
-            child = child.fuse()
-            setattr(net, name, child)
-        _reparameterise(child)
+    """RepViT in its inference form: each RepVggDw token mixer's three branches (3x3 depthwise conv, 1x1 depthwise
+    conv, identity) and its BatchNorm run as one 3x3 depthwise conv, and every conv+BatchNorm pair as one conv. The
+    same function of the input up to float rounding, with a third fewer convs and none of the branch sums: the
+    encoder is most of an EdgeTAM frame's time on a CPU.
+
+    timm's `fuse()` would bake the merged weights into new modules; here each module's forward computes them from
+    the checkpoint's own tensors (timm's arithmetic), so the export folds them into the same graph while the
+    unfolded trace still shows how they derive from the state dict: what a graph template needs
+    (`template_export`)."""
+    from timm.models.repvit import ConvNorm, RepVggDw
+
+    for module in net.modules():
+        if isinstance(module, RepVggDw):
+            _run_repvgg_dw_as_one_conv(module)
+        elif isinstance(module, ConvNorm):
+            _run_conv_norm_as_one_conv(module)
+
+
+def _run_conv_norm_as_one_conv(module: Any) -> None:
+    module.forward = _bind(_conv_norm_forward, module)
+
+
+def _run_repvgg_dw_as_one_conv(module: Any) -> None:
+    torch = _require_torch()
+    size = module.conv.c.kernel_size
+    centre = torch.zeros(1, 1, *size)  # the 1x1 kernel and the identity as kernels of the 3x3's size
+    centre[..., size[0] // 2, size[1] // 2] = 1.0
+    module.__dict__["_centre"] = centre  # a constant of the trace, not a buffer of the state dict
+    module.forward = _bind(_repvgg_dw_forward, module)
+
+
+def _folded_batch_norm(weight: Any, bias: Any, bn: Any) -> tuple[Any, Any]:
+    """A conv's weight and bias with the BatchNorm after it folded in."""
+    torch = _require_torch()
+    scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)  # Pow would stay unfolded in the export
+    return weight * scale.reshape(-1, 1, 1, 1), bn.bias + (bias - bn.running_mean) * scale
+
+
+def _conv_norm_weights(conv_norm: Any) -> tuple[Any, Any]:
+    return _folded_batch_norm(conv_norm.c.weight, 0.0, conv_norm.bn)
+
+
+def _conv_norm_forward(self: Any, x: Any) -> Any:
+    _, _, functional = _torch_modules()
+    weight, bias = _conv_norm_weights(self)
+    c = self.c
+    return functional.conv2d(x, weight, bias, c.stride, c.padding, c.dilation, c.groups)
+
+
+def _repvgg_dw_forward(self: Any, x: Any) -> Any:
+    _, _, functional = _torch_modules()
+    weight, bias = _conv_norm_weights(self.conv)
+    if self.legacy:
+        weight_1x1, bias_1x1 = _conv_norm_weights(self.conv1)
+    else:
+        weight_1x1, bias_1x1 = self.conv1.weight, self.conv1.bias
+    weight = weight + weight_1x1 * self._centre + self._centre
+    bias = bias + bias_1x1
+    if not self.legacy:
+        weight, bias = _folded_batch_norm(weight, bias, self.bn)
+    c = self.conv.c
+    return functional.conv2d(x, weight, bias, 1, c.padding, 1, c.groups)
 
 
 def _bind(function: Any, module: Any) -> Any:

@@ -12,9 +12,11 @@ Initializers that depend on no weight (shape constants, rotary tables) keep thei
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import logging
+import sys
 import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -25,7 +27,8 @@ import onnx
 import onnxruntime as ort
 from onnx import numpy_helper
 
-from roto.engine.bundle import GRAPH_NAMES, VARIANTS
+from roto.engine import edgetam_env
+from roto.engine.bundle import EDGETAM, FAMILY_KEY, GRAPH_NAMES, VARIANTS
 from roto.engine.export_onnx import (
     OPSET,
     _export_graph,
@@ -255,26 +258,49 @@ def _move_constants(model: onnx.ModelProto, store: Path) -> dict[str, dict[str, 
 
 
 def make_template(variant: str, root: Path | None = None, seed: int = 0) -> Path:
-    """Write `variant`'s template folder (graphs, preparation graphs, template.json) and check it rebuilds."""
-    torch = _require_torch()
-    import sam2
+    """Write `variant`'s template folder (graphs, preparation graphs, template.json) and check it rebuilds.
 
+    An EdgeTAM variant is traced by a child Python whose `sam2` is EdgeTAM's fork (`edgetam_env`)."""
     spec = VARIANTS.get(variant)
     if spec is None:
         raise ModelError(f"unknown SAM2 variant {variant!r}; choose one of {', '.join(VARIANTS)}")
     out = template_dir(variant, root)
+    if spec.family == EDGETAM and not edgetam_env.fork_loaded():
+        args = ["--variant", variant, "--seed", str(seed), *(["--root", str(root)] if root else [])]
+        edgetam_env.run_in_fork("roto.engine.template_export", args)
+        return out
+    torch = _require_torch()
+    import sam2
+
+    from roto.engine.export_edgetam import EdgeTamGraphs, build_edgetam_model
+
     out.mkdir(parents=True, exist_ok=True)
-    model = randomise(build_sam2_model(variant, None, seed=seed), seed)
-    state = {STATE_PREFIX + k: v.detach().numpy().copy() for k, v in model.state_dict().items()}
-    if any(v.dtype.kind != "f" for v in state.values()):
-        raise ModelError(f"{variant}: a weight that is not a float; integer initializers would be ambiguous")
-    graphs = _Graphs(model)
+    manifest_extra: dict[str, Any] = {}  # what a manifest of this family holds beyond SAM2.1's
+    if spec.family == EDGETAM:
+        model = randomise(build_edgetam_model(variant, None, seed=seed), seed)
+        edgetam = EdgeTamGraphs(model)
+        manifest_extra["perceiver"] = {"latents_1d": edgetam.latents_1d, "latents_2d": edgetam.latents_2d}
+        graphs: _Graphs = edgetam
+        code = f"EdgeTAM's fork ({edgetam_env.FORK_REQUIREMENT})"
+    else:
+        model = randomise(build_sam2_model(variant, None, seed=seed), seed)
+        graphs = _Graphs(model)
+        code = getattr(sam2, "__version__", "1.1.0")
+    tensors = {STATE_PREFIX + k: v.detach().numpy().copy() for k, v in model.state_dict().items()}
+    # Integer tensors (BatchNorm's batch counters) are checked in a checkpoint but no graph may read them: the
+    # derivation matches initializers by their numbers, which integers would not tell apart.
+    state = {k: v for k, v in tensors.items() if v.dtype.kind == "f"}
     entries: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="roto-template-") as tmp:
         work = Path(tmp)
         for name in GRAPH_NAMES:
             log.info("template for %s %s", variant, name)
             folded, prep, weight_map = _template_graph(graphs, name, state, work)
+            read = {i.name for i in folded.graph.initializer} & (tensors.keys() - state.keys())
+            if read:
+                raise ModelError(
+                    f"{variant} {name}: reads integer weights {sorted(read)}; cannot template it"
+                )
             entries[name] = {
                 "file": f"{name}.onnx",
                 "prepare": f"{name}.prepare.onnx",
@@ -282,6 +308,7 @@ def make_template(variant: str, root: Path | None = None, seed: int = 0) -> Path
                 **_move_constants(folded, out.parent / CONSTANTS_DIR),
                 **_io_signature(work / "folded.onnx"),
             }
+            onnx.helper.set_model_props(folded, {FAMILY_KEY: spec.family})  # as export_bundle stamps it
             onnx.save(folded, out / f"{name}.onnx")
             onnx.save(prep, out / f"{name}.prepare.onnx")
             _check_rebuild(out, name, entries[name], state, work / "folded.onnx")
@@ -289,14 +316,21 @@ def make_template(variant: str, root: Path | None = None, seed: int = 0) -> Path
         "format": TEMPLATE_FORMAT,
         "format_version": TEMPLATE_FORMAT_VERSION,
         "variant": variant,
+        "family": spec.family,
+        **manifest_extra,
         "opset": OPSET,
         "settings": _model_settings(model),
         "checkpoint": {
-            k.removeprefix(STATE_PREFIX): {"shape": list(v.shape), "dtype": str(v.dtype)}
-            for k, v in state.items()
+            k.removeprefix(STATE_PREFIX): {
+                "shape": list(v.shape),
+                "dtype": str(v.dtype),
+                # PyTorch loads a BatchNorm without its batch counter (it starts it at 0), so may a checkpoint
+                **({"optional": True} if k not in state else {}),
+            }
+            for k, v in tensors.items()
         },
         "graphs": entries,
-        "made_by": {"torch": str(torch.__version__), "sam2_package": getattr(sam2, "__version__", "1.1.0")},
+        "made_by": {"torch": str(torch.__version__), "sam2_package": code},
     }
     (out / TEMPLATE_NAME).write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
     return out
@@ -316,3 +350,22 @@ def _check_rebuild(
     for key, value in want.items():
         if not np.allclose(got[key], value, rtol=0, atol=MATCH_TOLERANCE):
             raise ModelError(f"template {name}: {key} rebuilt differs from the exported graph")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The child-process entry `make_template` starts for EdgeTAM variants."""
+    parser = argparse.ArgumentParser(prog="python -m roto.engine.template_export")
+    parser.add_argument("--variant", required=True)
+    parser.add_argument("--root", type=Path)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    try:
+        print(make_template(args.variant, args.root, args.seed))
+    except ModelError as exc:
+        print(edgetam_env.child_error(exc), file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

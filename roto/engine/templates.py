@@ -25,6 +25,7 @@ from roto.engine.bundle import (
     BUNDLE_FORMAT,
     BUNDLE_FORMAT_VERSION,
     MANIFEST_NAME,
+    SAM2,
     sha256_file,
     write_manifest,
 )
@@ -119,14 +120,23 @@ class Template:
     def variant(self) -> str:
         return str(self.meta["variant"])
 
+    @property
+    def family(self) -> str:
+        return str(self.meta.get("family", SAM2))  # templates made before EdgeTAM are SAM2.1's
+
+    @property
+    def checkpoint_kind(self) -> str:
+        return f"a SAM2.1 {self.variant}" if self.family == SAM2 else f"an EdgeTAM ({self.variant})"
+
     def graphs(self) -> dict[str, GraphTemplate]:
         return {name: GraphTemplate(self.folder, name, entry) for name, entry in self.meta["graphs"].items()}
 
     def check_state(self, state: Mapping[str, np.ndarray], source: Path) -> None:
-        """Refuse a checkpoint that is not exactly this variant's: every tensor present, its shape and dtype,
-        nothing more. The message names the file and the first few differences."""
+        """Refuse a checkpoint that is not exactly this variant's: every tensor present (BatchNorm's batch counters
+        may be left out, as PyTorch allows), its shape and dtype, nothing more. The message names the file and the
+        first few differences."""
         expected: dict[str, dict[str, Any]] = self.meta["checkpoint"]
-        missing = [k for k in expected if k not in state]
+        missing = [k for k, want in expected.items() if k not in state and not want.get("optional")]
         extra = [k for k in state if k not in expected]
         wrong = [
             f"{k} is {state[k].dtype}{list(state[k].shape)}, expected {want['dtype']}{want['shape']}"
@@ -144,7 +154,7 @@ class Template:
                 problems.append(f"{len(items)} tensors {label} ({shown})")
         if problems:
             raise ModelError(
-                f"{source}: not a SAM2.1 {self.variant} checkpoint (another variant, or not SAM2.1): "
+                f"{source}: not {self.checkpoint_kind} checkpoint (another variant or model): "
                 + ", ".join(problems)
             )
 
@@ -153,7 +163,7 @@ def load_template(variant: str, root: Path | None = None) -> Template:
     folder = template_dir(variant, root)
     path = folder / TEMPLATE_NAME
     if not path.is_file():
-        raise ModelError(f"{path}: no graph template for SAM2.1 {variant} in this build of Roto")
+        raise ModelError(f"{path}: no graph template for {variant} in this build of Roto")
     try:
         meta = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -192,6 +202,7 @@ def build_bundle(
         "format_version": BUNDLE_FORMAT_VERSION,
         "name": name,
         "variant": template.variant,
+        "family": template.family,
         "sam2_version": "2.1",
         "precision": "fp32",
         "opset": template.meta["opset"],
@@ -201,6 +212,8 @@ def build_bundle(
         "files": files,
         "source": {**source, "built_from": "graph template", "template_made_by": template.meta["made_by"]},
     }
+    if "perceiver" in template.meta:
+        manifest["perceiver"] = template.meta["perceiver"]
     write_manifest(out_dir / MANIFEST_NAME, manifest)
     return out_dir
 

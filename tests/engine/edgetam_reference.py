@@ -122,9 +122,12 @@ def main(source: Path, out: Path) -> None:
 
     from roto.engine.export_edgetam import build_edgetam_model
     from roto.engine.export_onnx import ExportRequest, export_bundle
+    from roto.engine.template_export import randomise
 
     frames = np.load(source)["frames"]
-    model = build_edgetam_model("edgetam-test", None, seed=SEED)
+    # Every weight randomised: BatchNorm statistics far from their initial identity, so RepViT's folded convs
+    # (export_edgetam._reparameterise) are checked against EdgeTAM's unfolded ones.
+    model = randomise(build_edgetam_model("edgetam-test", None, seed=SEED), SEED)
     # The export rewrites the model's RoPE for ONNX: keep the reference on EdgeTAM's own complex-valued code.
     export_bundle(ExportRequest("edgetam-test", out / "bundle", seed=SEED), model=copy.deepcopy(model))
     results: dict[str, np.ndarray] = {}

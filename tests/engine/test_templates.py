@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import sys
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,8 @@ import onnxruntime as ort
 import pytest
 from onnx import numpy_helper
 
-from roto.engine.bundle import GRAPH_NAMES, MANIFEST_NAME, load_bundle, verify_bundle
+from roto.engine import edgetam_env
+from roto.engine.bundle import EDGETAM, GRAPH_NAMES, MANIFEST_NAME, load_bundle, verify_bundle
 from roto.engine.install import import_checkpoint
 from roto.engine.predictor import ImagePredictor
 from roto.engine.templates import bundle_from_checkpoint, load_template
@@ -75,6 +77,7 @@ def _assert_same_bundle(converted: Path, built: Path, variant: str) -> None:
     assert ours["graphs"] == theirs["graphs"]
     assert ours["settings"] == theirs["settings"]
     assert ours["variant"] == theirs["variant"] == variant
+    assert ours["family"] == theirs["family"] and ours.get("perceiver") == theirs.get("perceiver")
     assert verify_bundle(built) == []
     recipes = {name: entry["weights"] for name, entry in load_template(variant).meta["graphs"].items()}
     rng = np.random.default_rng(0)
@@ -149,6 +152,102 @@ def test_template_bundle_equals_the_converted_bundle(tmp_path: Path, variant: st
     _, converted, built = _torch_and_template_bundles(variant, tmp_path)
     _assert_same_bundle(converted, built, variant)
     _assert_same_masks(converted, built)
+
+
+# --- EdgeTAM: its PyTorch code runs in a child Python (edgetam_env); building from its template needs none ------
+
+needs_edgetam_code = pytest.mark.skipif(
+    not edgetam_env.fork_available(), reason=f"EdgeTAM's code is not installed: {edgetam_env.INSTALL_HINT}"
+)
+
+
+def _edgetam_sides(variant: str, out: Path) -> tuple[Path, Path]:
+    """(a random-weight EdgeTAM saved as a checkpoint, the same model converted by the torch exporter)."""
+    edgetam_env.run_in_fork("tests.engine.edgetam_checkpoint", [str(out), variant, str(SEED)])
+    return out / f"{variant}.pt", out / "torch"
+
+
+@pytest.fixture(scope="module")
+def edgetam_sides(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    return _edgetam_sides("edgetam-test", tmp_path_factory.mktemp("edgetam-template"))
+
+
+def _assert_template_builds_the_converted_bundle(
+    variant: str, checkpoint: Path, converted: Path, out: Path
+) -> None:
+    built = out / "template"
+    built.mkdir()
+    bundle_from_checkpoint(checkpoint, variant, built, variant)
+    _assert_same_bundle(converted, built, variant)
+    _assert_same_masks(converted, built)
+    assert load_bundle(built).family == EDGETAM
+
+
+@needs_edgetam_code
+def test_edgetam_template_bundle_equals_the_converted_bundle_test_variant(
+    tmp_path: Path, edgetam_sides: tuple[Path, Path]
+) -> None:
+    _assert_template_builds_the_converted_bundle("edgetam-test", *edgetam_sides, tmp_path)
+
+
+@pytest.mark.slow
+@needs_edgetam_code
+def test_edgetam_installs_from_its_template_without_converter_or_edgetam_code(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The full-size template: what `roto models install edgetam` builds from Meta's checkpoint, where neither the
+    converter nor EdgeTAM's code is importable (the frozen app), equals the converter's bundle."""
+    checkpoint, converted = _edgetam_sides("edgetam", tmp_path)
+    monkeypatch.setenv("ROTO_MODELS_DIR", str(tmp_path / "models"))
+    monkeypatch.setitem(sys.modules, "roto.engine.export_onnx", None)  # import now raises ImportError
+    monkeypatch.setenv(edgetam_env.FORK_DIR_ENV, str(tmp_path / "no-edgetam-code"))
+    installed = import_checkpoint(checkpoint, "edgetam", progress=False)
+    assert installed == tmp_path / "models" / "edgetam"
+    _assert_same_bundle(converted, installed, "edgetam")
+    _assert_same_masks(converted, installed)
+    assert load_bundle(installed).family == EDGETAM
+
+
+@needs_edgetam_code
+def test_an_edgetam_checkpoint_without_batchnorm_counters_builds(
+    tmp_path: Path, edgetam_sides: tuple[Path, Path]
+) -> None:
+    """PyTorch loads a BatchNorm without its batch counter (unused in inference); so does the template."""
+    state = torch.load(edgetam_sides[0])["model"]
+    counters = [k for k in state if k.endswith("num_batches_tracked")]
+    assert counters
+    checkpoint = _save_checkpoint_state(
+        {k: v for k, v in state.items() if k not in counters}, tmp_path / "edgetam.pt"
+    )
+    built = tmp_path / "built"
+    built.mkdir()
+    bundle_from_checkpoint(checkpoint, "edgetam-test", built, "edgetam-test")
+    assert verify_bundle(built) == []
+
+
+@needs_edgetam_code
+def test_checkpoints_of_the_other_family_are_refused(
+    tmp_path: Path, models_dir: Path, tiny_state: dict[str, Any], edgetam_sides: tuple[Path, Path]
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    tiny = _save_checkpoint_state(tiny_state, tmp_path / "sam2.1_hiera_tiny.pt")
+    with pytest.raises(
+        ModelError, match=r"sam2\.1_hiera_tiny\.pt: not an EdgeTAM \(edgetam-test\) checkpoint"
+    ):
+        bundle_from_checkpoint(tiny, "edgetam-test", out, "edgetam-test")
+    with pytest.raises(ModelError, match=r"edgetam-test\.pt: not a SAM2\.1 tiny checkpoint"):
+        import_checkpoint(edgetam_sides[0], "tiny", progress=False)
+    state = torch.load(edgetam_sides[0])["model"]
+    counter = next(k for k in state if k.endswith("num_batches_tracked"))
+    state[counter] = state[counter].float()
+    odd = _save_checkpoint_state(state, tmp_path / "odd.pt")
+    with pytest.raises(
+        ModelError, match=r"odd\.pt: .* of another shape or type \(.*num_batches_tracked is float32"
+    ):
+        bundle_from_checkpoint(odd, "edgetam-test", out, "edgetam-test")
+    assert list(out.iterdir()) == []
+    _assert_nothing_installed(models_dir)
 
 
 # --- bad input: refused with the file named, nothing installed -------------------------------------------------
