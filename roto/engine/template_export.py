@@ -324,7 +324,8 @@ def make_template(variant: str, root: Path | None = None, seed: int = 0) -> Path
             k.removeprefix(STATE_PREFIX): {
                 "shape": list(v.shape),
                 "dtype": str(v.dtype),
-                # PyTorch loads a BatchNorm without its batch counter (it starts it at 0), so may a checkpoint
+                # BatchNorm's batch counter: unused in inference, and PyTorch itself loads a state dict without
+                # one (saved before BatchNorm's version 2, or without its metadata), so a checkpoint may omit it
                 **({"optional": True} if k not in state else {}),
             }
             for k, v in tensors.items()
