@@ -172,12 +172,7 @@ def edgetam_sides(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]
     return _edgetam_sides("edgetam-test", tmp_path_factory.mktemp("edgetam-template"))
 
 
-def _assert_template_builds_the_converted_bundle(
-    variant: str, checkpoint: Path, converted: Path, out: Path
-) -> None:
-    built = out / "template"
-    built.mkdir()
-    bundle_from_checkpoint(checkpoint, variant, built, variant)
+def _assert_same_edgetam_bundle(converted: Path, built: Path, variant: str) -> None:
     _assert_same_bundle(converted, built, variant)
     _assert_same_masks(converted, built)
     assert load_bundle(built).family == EDGETAM
@@ -187,7 +182,9 @@ def _assert_template_builds_the_converted_bundle(
 def test_edgetam_template_bundle_equals_the_converted_bundle_test_variant(
     tmp_path: Path, edgetam_sides: tuple[Path, Path]
 ) -> None:
-    _assert_template_builds_the_converted_bundle("edgetam-test", *edgetam_sides, tmp_path)
+    checkpoint, converted = edgetam_sides
+    bundle_from_checkpoint(checkpoint, "edgetam-test", tmp_path, "edgetam-test")
+    _assert_same_edgetam_bundle(converted, tmp_path, "edgetam-test")
 
 
 @pytest.mark.slow
@@ -203,9 +200,7 @@ def test_edgetam_installs_from_its_template_without_converter_or_edgetam_code(
     monkeypatch.setenv(edgetam_env.FORK_DIR_ENV, str(tmp_path / "no-edgetam-code"))
     installed = import_checkpoint(checkpoint, "edgetam", progress=False)
     assert installed == tmp_path / "models" / "edgetam"
-    _assert_same_bundle(converted, installed, "edgetam")
-    _assert_same_masks(converted, installed)
-    assert load_bundle(installed).family == EDGETAM
+    _assert_same_edgetam_bundle(converted, installed, "edgetam")
 
 
 @needs_edgetam_code
