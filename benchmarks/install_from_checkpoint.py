@@ -27,11 +27,9 @@ from roto.engine.bundle import EDGETAM, VARIANTS
 def _save_checkpoint(variant: str, path: Path) -> None:
     import torch
 
-    if VARIANTS[variant].family == EDGETAM:
-        from roto.engine.export_edgetam import build_edgetam_model as build
-    else:
-        from roto.engine.export_onnx import build_sam2_model as build
-    torch.save({"model": build(variant, None, seed=SEED).state_dict()}, path)
+    from roto.engine.export_onnx import build_model
+
+    torch.save({"model": build_model(variant, None, seed=SEED).state_dict()}, path)
 
 
 def _checkpoint(variant: str) -> Path:

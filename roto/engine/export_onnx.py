@@ -656,6 +656,38 @@ def stamp_family(path: Path, family: str) -> None:
     onnx.save(model, str(path))
 
 
+def build_model(variant: str, checkpoint: Path | None, seed: int = 0) -> Any:
+    """The variant's network built by its family's own code (for EdgeTAM, only where `sam2` is its fork)."""
+    if VARIANTS[variant].family == EDGETAM:
+        from roto.engine.export_edgetam import build_edgetam_model
+
+        return build_edgetam_model(variant, checkpoint, seed=seed)
+    return build_sam2_model(variant, checkpoint, seed=seed)
+
+
+def graphs_for(variant: str, model: Any) -> _Graphs:
+    """The bundle graph wrappers of the variant's family over `model`."""
+    if VARIANTS[variant].family == EDGETAM:
+        from roto.engine.export_edgetam import EdgeTamGraphs
+
+        return EdgeTamGraphs(model)
+    return _Graphs(model)
+
+
+def family_manifest(graphs: _Graphs) -> dict[str, Any]:
+    """What a manifest of the graphs' family holds beyond SAM2.1's, and the model code that made them."""
+    from roto.engine.export_edgetam import EdgeTamGraphs
+
+    if isinstance(graphs, EdgeTamGraphs):
+        return {
+            "perceiver": {"latents_1d": graphs.latents_1d, "latents_2d": graphs.latents_2d},
+            "code": f"EdgeTAM's fork ({edgetam_env.FORK_REQUIREMENT})",
+        }
+    import sam2
+
+    return {"code": getattr(sam2, "__version__", "1.1.0")}
+
+
 def _export_in_fork(request: ExportRequest, model: Any) -> Path:
     """EdgeTAM variants are converted by a child Python whose `sam2` is EdgeTAM's fork (`edgetam_env`)."""
     if model is not None:
@@ -739,7 +771,6 @@ def export_bundle(request: ExportRequest, model: Any = None) -> Path:
     if spec.family == EDGETAM and not edgetam_env.fork_loaded():
         return _export_in_fork(request, model)
     torch = _require_torch()
-    import sam2
 
     if request.checkpoint is None and not spec.reduced:
         log.warning("exporting %s with RANDOM weights: for tests and benchmarks only", request.variant)
@@ -749,14 +780,9 @@ def export_bundle(request: ExportRequest, model: Any = None) -> Path:
     if out.exists() and any(out.iterdir()) and not request.overwrite:
         raise ModelError(f"{out}: folder exists and is not empty (pass --overwrite to replace it)")
 
-    from roto.engine.export_edgetam import EdgeTamGraphs, build_edgetam_model
-
-    if spec.family == EDGETAM:
-        model = model or build_edgetam_model(request.variant, request.checkpoint, seed=request.seed)
-        graphs: _Graphs = EdgeTamGraphs(model)
-    else:
-        model = model or build_sam2_model(request.variant, request.checkpoint, seed=request.seed)
-        graphs = _Graphs(model)
+    model = model or build_model(request.variant, request.checkpoint, seed=request.seed)
+    graphs = graphs_for(request.variant, model)
+    family = family_manifest(graphs)
     out.mkdir(parents=True, exist_ok=True)  # only once the checkpoint has loaded: a bad one leaves no folder
     files: dict[str, dict[str, Any]] = {}
     graph_entries: dict[str, dict[str, Any]] = {}
@@ -788,11 +814,9 @@ def export_bundle(request: ExportRequest, model: Any = None) -> Path:
             "checkpoint_sha256": sha256_file(request.checkpoint) if request.checkpoint else None,
             "seed": request.seed if random_weights else None,
             "torch": str(torch.__version__),
-            "sam2_package": getattr(sam2, "__version__", "1.1.0"),
+            "sam2_package": family.pop("code"),
         },
+        **family,
     }
-    if isinstance(graphs, EdgeTamGraphs):
-        manifest["source"]["sam2_package"] = f"EdgeTAM's fork ({edgetam_env.FORK_REQUIREMENT})"
-        manifest["perceiver"] = {"latents_1d": graphs.latents_1d, "latents_2d": graphs.latents_2d}
     write_manifest(out / MANIFEST_NAME, manifest)
     return out

@@ -36,7 +36,9 @@ from roto.engine.export_onnx import (
     _io_signature,
     _model_settings,
     _require_torch,
-    build_sam2_model,
+    build_model,
+    family_manifest,
+    graphs_for,
 )
 from roto.engine.templates import (
     CONSTANTS_DIR,
@@ -270,22 +272,11 @@ def make_template(variant: str, root: Path | None = None, seed: int = 0) -> Path
         edgetam_env.run_in_fork("roto.engine.template_export", args)
         return out
     torch = _require_torch()
-    import sam2
-
-    from roto.engine.export_edgetam import EdgeTamGraphs, build_edgetam_model
-
     out.mkdir(parents=True, exist_ok=True)
-    manifest_extra: dict[str, Any] = {}  # what a manifest of this family holds beyond SAM2.1's
-    if spec.family == EDGETAM:
-        model = randomise(build_edgetam_model(variant, None, seed=seed), seed)
-        edgetam = EdgeTamGraphs(model)
-        manifest_extra["perceiver"] = {"latents_1d": edgetam.latents_1d, "latents_2d": edgetam.latents_2d}
-        graphs: _Graphs = edgetam
-        code = f"EdgeTAM's fork ({edgetam_env.FORK_REQUIREMENT})"
-    else:
-        model = randomise(build_sam2_model(variant, None, seed=seed), seed)
-        graphs = _Graphs(model)
-        code = getattr(sam2, "__version__", "1.1.0")
+    model = randomise(build_model(variant, None, seed=seed), seed)
+    graphs = graphs_for(variant, model)
+    family = family_manifest(graphs)
+    code = family.pop("code")
     tensors = {STATE_PREFIX + k: v.detach().numpy().copy() for k, v in model.state_dict().items()}
     # Integer tensors (BatchNorm's batch counters) are checked in a checkpoint but no graph may read them: the
     # derivation matches initializers by their numbers, which integers would not tell apart.
@@ -317,7 +308,7 @@ def make_template(variant: str, root: Path | None = None, seed: int = 0) -> Path
         "format_version": TEMPLATE_FORMAT_VERSION,
         "variant": variant,
         "family": spec.family,
-        **manifest_extra,
+        **family,
         "opset": OPSET,
         "settings": _model_settings(model),
         "checkpoint": {
