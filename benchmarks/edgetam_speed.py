@@ -17,12 +17,19 @@ round's frames/s and ratio are listed. `steady_fps` is the rate once the memory 
 num_maskmem = 7 on), the rate of any longer shot; `edgetam_vs_tiny_steady_fps` compares the two models' medians
 of it. The first frames attend to fewer memories, which favours the model whose memory attention grows fastest
 with them (SAM2.1-tiny's: 4,096 tokens a memory against EdgeTAM's 512), so a short shot understates the ratio.
+
+`paired` times the two models side by side instead: one process tracks FRAMES frames with both, frame t of one
+right after frame t of the other (propagation.py `paired`), once with each model first. Separate runs of a 2.5 s
+and a 0.5 s frame land in different spells of a shared VM, whose speed drifts by 15 % or more within a minute;
+paired frames share theirs, so the ratio of their summed times keeps the models' difference and loses most of
+the drift (`frame_ratio_min_median_max` shows what is left of it frame by frame).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
 import tempfile
 from pathlib import Path
@@ -63,6 +70,41 @@ def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """The run with the median frames/s (the lower middle of an even count), with the largest peak RSS of all."""
     middle = sorted(runs, key=lambda run: float(run["fps"]))[(len(runs) - 1) // 2]
     return {**middle, "peak_rss_mib": max(float(run["peak_rss_mib"]) for run in runs)}
+
+
+def paired(frames: int, threads: int) -> dict[str, Any]:
+    """EdgeTAM against SAM2.1-tiny with their frames interleaved in one process (propagation.run_paired), once with
+    each model first: frames/s ratios over the whole shot and once the memory bank is full, from the summed times
+    of both runs, and the spread of the ratio of each frame to its partner."""
+    variants = ("tiny", "edgetam")
+    orders = []
+    seconds: dict[str, list[float]] = {variant: [] for variant in variants}
+    steady: dict[str, list[float]] = {variant: [] for variant in variants}
+    for order in (variants, variants[::-1]):
+        args = [str(frames), str(threads), *(str(random_bundle(variant)) for variant in order)]
+        run = child_json(PROPAGATION, "paired", *args)
+        times = dict(zip(order, run["frame_seconds"], strict=True))
+        full = max(run["steady_from"])
+        for variant in variants:
+            seconds[variant] += times[variant]
+            steady[variant] += times[variant][full:]
+        per_frame = [t / e for t, e in zip(times["tiny"][full:], times["edgetam"][full:], strict=True)]
+        orders.append(
+            {
+                "first": order[0],
+                "tiny_steady_ms": 1000 * statistics.median(times["tiny"][full:]),
+                "edgetam_steady_ms": 1000 * statistics.median(times["edgetam"][full:]),
+                "edgetam_vs_tiny_fps": sum(times["tiny"]) / sum(times["edgetam"]),
+                "edgetam_vs_tiny_steady_fps": sum(times["tiny"][full:]) / sum(times["edgetam"][full:]),
+                "frame_ratio_min_median_max": [min(per_frame), statistics.median(per_frame), max(per_frame)],
+            }
+        )
+    return {
+        "frames_each": frames,
+        "orders": orders,
+        "edgetam_vs_tiny_fps": sum(seconds["tiny"]) / sum(seconds["edgetam"]),
+        "edgetam_vs_tiny_steady_fps": sum(steady["tiny"]) / sum(steady["edgetam"]),
+    }
 
 
 def edgetam_pytorch(frames: int, threads: int, folder: Path) -> dict[str, Any]:
@@ -126,6 +168,7 @@ def main() -> None:
     result["edgetam_vs_tiny_fps"] = edgetam["fps"] / tiny["fps"]  # target: at least 5 (medians)
     steady = [_median([run["steady_fps"] for run in side]) for side in zip(*rounds, strict=True)]
     result["edgetam_vs_tiny_steady_fps"] = _ratio(steady[1], steady[0])  # the same, memory bank full
+    result["paired"] = paired(args.frames, args.threads)  # the same two ratios, frames timed side by side
     image_path = {"sam2.1_tiny_roto": roto_image_path("tiny", args.threads)}
     image_path["edgetam_roto"] = roto_image_path("edgetam", args.threads)
     result["image_path"] = image_path

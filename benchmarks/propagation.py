@@ -28,6 +28,7 @@ from common import SHARED_MEDIA, child_json, emit, peak_rss_mib, random_bundle, 
 
 from roto.engine.bundle import load_bundle
 from roto.engine.embeddings import EmbeddingCache
+from roto.engine.propagator import VideoPropagator
 from roto.engine.quantize import quantized_bundle
 from roto.engine.service import EngineService
 from roto.engine.session import RuntimeOptions
@@ -92,17 +93,26 @@ class GraphClock:
         return out
 
 
-def run_ours(bundle_path: Path, frames: int, threads: int, cache_mib: int = 64) -> dict[str, Any]:
+def _tracking(
+    bundle_path: Path, frames: int, threads: int, cache_mib: int
+) -> tuple[EngineService, VideoPropagator, float]:
+    """An engine on `bundle_path` about to track one object over `frames` frames of the looped clip, and the seconds
+    its memory graphs took to open. They open on the first tracked frame, once per model load: opened here, apart,
+    so that a run's frames/s is the rate a shot of any length is tracked at (20 frames would otherwise carry
+    0.2-0.3 s of opening each)."""
     bundle = load_bundle(bundle_path)
-    cache = EmbeddingCache(cache_mib << 20)
-    engine = EngineService.open(bundle, RuntimeOptions(provider="cpu", threads=threads), cache)
+    engine = EngineService.open(
+        bundle, RuntimeOptions(provider="cpu", threads=threads), EmbeddingCache(cache_mib << 20)
+    )
     propagator = engine.video(LoopedClip(frames))
     propagator.add_prompts(0, 1, POINT, np.array([1]))
-    # The memory graphs open on the first tracked frame, once per model load: timed apart, so that frames/s is
-    # the rate a shot of any length is tracked at (20 frames would otherwise carry 0.2-0.3 s of opening each).
     start = time.perf_counter()
     _ = engine.graphs.memory_attention  # opens the memory encoder too
-    memory_graphs_open_s = time.perf_counter() - start
+    return engine, propagator, time.perf_counter() - start
+
+
+def run_ours(bundle_path: Path, frames: int, threads: int, cache_mib: int = 64) -> dict[str, Any]:
+    engine, propagator, memory_graphs_open_s = _tracking(bundle_path, frames, threads, cache_mib)
     clock = GraphClock()
     stamps = [time.perf_counter()]  # then one as each frame is yielded
     stamps += [time.perf_counter() for _ in propagator.propagate()]
@@ -111,7 +121,7 @@ def run_ours(bundle_path: Path, frames: int, threads: int, cache_mib: int = 64) 
     propagator.close()
     # Frame t attends to the prompted frame and the t - 1 frames before it until the memory bank is full (t =
     # num_maskmem): a short shot has more of those cheaper frames. The rate from there on is any longer shot's.
-    full = bundle.settings.num_maskmem
+    full = engine.bundle.settings.num_maskmem
     steady_frames = done - full
     return {
         "frames": done,
@@ -122,6 +132,34 @@ def run_ours(bundle_path: Path, frames: int, threads: int, cache_mib: int = 64) 
         "memory_graphs_open_s": memory_graphs_open_s,
         "peak_rss_mib": peak_rss_mib(),
         "per_frame": per_frame,
+    }
+
+
+def run_paired(bundle_paths: list[Path], frames: int, threads: int, cache_mib: int = 64) -> dict[str, Any]:
+    """The seconds each frame took for each bundle, tracking the same object with their frames interleaved (the
+    first bundle's frame t, the second's frame t, then frame t + 1), so that each frame of one is timed within
+    seconds of the same frame of the other.
+
+    On a shared VM the machine's speed drifts by 15 % or more over tens of seconds, and separate runs of a slow
+    and a fast model fall in different spells; paired frames share theirs, so their ratio keeps the models'
+    difference and loses most of the drift. Both engines share the process's one CPU arena (session.py), which
+    each of them alone also fills to its largest run, and each frame's graphs already evict the last frame's from
+    the caches; peak RSS here is both models', not one's.
+    """
+    tracks = [_tracking(path, frames, threads, cache_mib) for path in bundle_paths]
+    runs = [iter(propagator.propagate()) for _, propagator, _ in tracks]
+    seconds: list[list[float]] = [[] for _ in runs]
+    for _ in range(frames):
+        for run, times in zip(runs, seconds, strict=True):
+            start = time.perf_counter()
+            next(run)
+            times.append(time.perf_counter() - start)
+    for _, propagator, _ in tracks:
+        propagator.close()
+    return {
+        "bundles": [path.name for path in bundle_paths],
+        "frame_seconds": seconds,
+        "steady_from": [engine.bundle.settings.num_maskmem for engine, _, _ in tracks],
     }
 
 
@@ -199,8 +237,12 @@ def rss(args: argparse.Namespace) -> None:
 
 
 def main() -> None:
-    if len(sys.argv) == 6 and sys.argv[1] == "one":  # child process of `rss`
+    if len(sys.argv) == 6 and sys.argv[1] == "one":  # child process of `rss` (and of edgetam_speed.py)
         print(json.dumps(run_ours(Path(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]))))
+        return
+    if len(sys.argv) >= 5 and sys.argv[1] == "paired":  # child process of edgetam_speed.py
+        paths = [Path(arg) for arg in sys.argv[4:]]
+        print(json.dumps(run_paired(paths, int(sys.argv[2]), int(sys.argv[3]))))
         return
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
